@@ -1,0 +1,48 @@
+# newsrec: the two commands a new user runs are `make demo` and `make test`.
+VENV      ?= .venv
+PY        := $(VENV)/bin/python
+NEWSREC   := $(VENV)/bin/newsrec
+STAMP     := $(VENV)/.installed
+DEMO_HOME ?= .demo-home
+HOST      ?= 127.0.0.1
+PORT      ?= 8000
+SAMPLE    := recommender/sample/articles.jsonl
+
+# Models load from installed packages only; nothing is downloaded at run time.
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: install demo test check lint typecheck bench bench-full evaluate clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned: this takes the CPU wheel; an unpinned torch pulls a CUDA build.
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	rm -rf $(DEMO_HOME)
+	$(NEWSREC) ingest --home $(DEMO_HOME) $(SAMPLE)
+	@echo
+	@echo "Try: http://$(HOST):$(PORT)/articles/sample-001/related?k=5&explain=true"
+	@echo "     http://$(HOST):$(PORT)/docs"
+	$(NEWSREC) serve --home $(DEMO_HOME) --host $(HOST) --port $(PORT)
+
+test: install
+	$(PY) -m pytest -q
+
+check: lint typecheck
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy
+
+clean:
+	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache test-output

@@ -1,0 +1,3 @@
+"""newsrec's offline evaluation and benchmarks."""
+
+__all__: list[str] = []

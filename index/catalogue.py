@@ -1,0 +1,645 @@
+"""The article catalogue: SQLite store of article metadata, their vectors and a change log.
+
+The catalogue is the source of truth. Vectors are kept here as float32 BLOBs so a vector index
+can always be rebuilt without re-embedding, and every add/update/delete appends a row to
+`changes` so an index can be brought up to date incrementally from the seq it reflects.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, fields, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, ClassVar, Literal, TypeVar, cast
+
+import numpy as np
+import numpy.typing as npt
+
+from index.errors import CatalogueError, FormatVersionError
+
+__all__ = ["ArticleRecord", "Catalogue", "Change", "UpsertCounts"]
+
+# SQLite limits the number of bound parameters per statement (32766 since 3.32, 999 before).
+_CHUNK = 500
+_BUSY_TIMEOUT_S = 30.0
+_VECTOR_DTYPE = np.dtype("<f4")
+_T = TypeVar("_T")
+
+_SCHEMA = """
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+-- AUTOINCREMENT: a doc_id is referenced by vector indexes built earlier, so it must never be
+-- handed to another article, even if rows are ever purged.
+CREATE TABLE articles (
+    doc_id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            TEXT NOT NULL,
+    title         TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    url           TEXT,
+    section       TEXT,
+    tags          TEXT NOT NULL,
+    language      TEXT,
+    published_at  TEXT,
+    published_ts  REAL,
+    popularity    REAL NOT NULL,
+    content_hash  TEXT NOT NULL,
+    vector        BLOB NOT NULL,
+    updated_at    TEXT NOT NULL,
+    deleted_at    TEXT
+);
+CREATE UNIQUE INDEX articles_id ON articles (id);
+CREATE INDEX articles_published_ts ON articles (published_ts) WHERE deleted_at IS NULL;
+CREATE TABLE changes (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    doc_id      INTEGER NOT NULL,
+    article_id  TEXT NOT NULL,
+    op          TEXT NOT NULL CHECK (op IN ('upsert', 'delete')),
+    at          TEXT NOT NULL
+);
+"""
+
+_RECORD_COLUMNS = (
+    "doc_id, id, title, body, url, section, tags, language, published_at, popularity, content_hash"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleRecord:
+    """One article as stored in the catalogue."""
+
+    id: str
+    title: str
+    body: str
+    url: str | None
+    section: str | None
+    tags: tuple[str, ...]
+    language: str | None
+    published_at: datetime | None  # tz-aware UTC
+    popularity: float  # static count given at ingest (0.0 if none)
+    content_hash: str  # hex digest of the embedded text; computed by the caller
+    doc_id: int = -1  # stable int64 id used in vector indexes; assigned by the catalogue
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """What one upsert call did."""
+
+    added: int
+    updated: int
+    unchanged: int
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One entry of the change log; `seq` increases strictly."""
+
+    seq: int
+    doc_id: int
+    article_id: str
+    op: Literal["upsert", "delete"]
+
+
+_COMPARED = tuple(f.name for f in fields(ArticleRecord) if f.name != "doc_id")
+
+
+class Catalogue:
+    """SQLite-backed article catalogue; one instance may be shared between threads."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    def __init__(self, path: Path, *, readonly: bool = False) -> None:
+        """Open (creating if new and not `readonly`) the catalogue database at `path`.
+
+        Raises FormatVersionError if a newer newsrec wrote it and CatalogueError if it is not
+        a newsrec catalogue or cannot be opened.
+        """
+        self._path = Path(path)
+        self._readonly = readonly
+        self._lock = threading.Lock()
+        self._dim: int | None = None
+        if readonly and not self._path.is_file():
+            raise CatalogueError(f"{self._path}: no catalogue here (opened read-only)")
+        try:
+            if readonly:
+                uri = self._path.resolve().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(
+                    uri, uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
+                )
+            else:
+                self._path.parent.mkdir(parents=True, exist_ok=True)
+                conn = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise CatalogueError(f"{self._path}: cannot open catalogue ({exc})") from exc
+        # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE so that a
+        # writer takes the write lock up front instead of failing halfway on upgrade.
+        conn.isolation_level = None
+        self._conn: sqlite3.Connection | None = conn
+        try:
+            self._setup(conn)
+        except BaseException:
+            conn.close()
+            self._conn = None
+            raise
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def __repr__(self) -> str:
+        return f"Catalogue({str(self._path)!r}, readonly={self._readonly})"
+
+    def close(self) -> None:
+        """Close the database; further calls raise CatalogueError. Idempotent."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> Catalogue:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- reads ---------------------------------------------------------------------------------
+
+    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+        """Return id -> content_hash for the given ids that are live; others are absent."""
+        out: dict[str, str] = {}
+        with self._lock:
+            conn = self._open_conn()
+            for chunk in _chunks(list(dict.fromkeys(ids))):
+                rows = conn.execute(
+                    f"SELECT id, content_hash FROM articles "
+                    f"WHERE deleted_at IS NULL AND id IN ({_marks(chunk)})",
+                    chunk,
+                )
+                out.update(rows.fetchall())
+        return out
+
+    def get(self, article_id: str) -> ArticleRecord | None:
+        """Return the live article `article_id`, or None if unknown or unpublished."""
+        with self._lock:
+            row = (
+                self._open_conn()
+                .execute(
+                    f"SELECT {_RECORD_COLUMNS} FROM articles WHERE id = ? AND deleted_at IS NULL",
+                    (article_id,),
+                )
+                .fetchone()
+            )
+        return None if row is None else self._decode(row)
+
+    def get_by_doc_ids(self, doc_ids: Sequence[int]) -> list[ArticleRecord]:
+        """Return the live articles with these doc ids, in the order given, skipping missing."""
+        wanted = [int(d) for d in doc_ids]
+        found: dict[int, ArticleRecord] = {}
+        with self._lock:
+            conn = self._open_conn()
+            for chunk in _chunks(list(dict.fromkeys(wanted))):
+                rows = conn.execute(
+                    f"SELECT {_RECORD_COLUMNS} FROM articles "
+                    f"WHERE deleted_at IS NULL AND doc_id IN ({_marks(chunk)})",
+                    chunk,
+                ).fetchall()
+                for row in rows:
+                    record = self._decode(row)
+                    found[record.doc_id] = record
+        return [found[d] for d in wanted if d in found]
+
+    def doc_id_of(self, article_id: str) -> int | None:
+        """Return the doc id of the live article `article_id`, or None."""
+        with self._lock:
+            row = (
+                self._open_conn()
+                .execute(
+                    "SELECT doc_id FROM articles WHERE id = ? AND deleted_at IS NULL",
+                    (article_id,),
+                )
+                .fetchone()
+            )
+        return None if row is None else int(row[0])
+
+    def count(self) -> int:
+        """Number of live articles."""
+        with self._lock:
+            row = (
+                self._open_conn()
+                .execute("SELECT COUNT(*) FROM articles WHERE deleted_at IS NULL")
+                .fetchone()
+            )
+        return int(row[0])
+
+    def iter_records(self, batch: int = 5000) -> Iterator[ArticleRecord]:
+        """Yield every live article ordered by doc id, reading `batch` rows at a time.
+
+        The lock is released between batches, so other threads are not blocked while the
+        caller processes records; writes made meanwhile may or may not be seen.
+        """
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}")
+        last = -1
+        while True:
+            with self._lock:
+                rows = (
+                    self._open_conn()
+                    .execute(
+                        f"SELECT {_RECORD_COLUMNS} FROM articles "
+                        "WHERE deleted_at IS NULL AND doc_id > ? ORDER BY doc_id LIMIT ?",
+                        (last, batch),
+                    )
+                    .fetchall()
+                )
+            if not rows:
+                return
+            for row in rows:
+                yield self._decode(row)
+            last = int(rows[-1][0])
+
+    def vectors(
+        self, doc_ids: Sequence[int] | None = None
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Return (doc ids, (n, dim) float32 matrix) of live articles, ordered by doc id.
+
+        With `doc_ids`, only those (live ones; others are skipped); otherwise all.
+        """
+        chunks: list[list[int]]
+        if doc_ids is None:
+            where, chunks = "", [[]]
+        else:
+            where, chunks = " AND doc_id IN ({})", list(_chunks(sorted({int(d) for d in doc_ids})))
+        with self._lock:
+            conn = self._open_conn()
+            dim = self._dim or 0
+            # One read transaction, so the count and the rows come from the same snapshot even
+            # if another process writes meanwhile; filling a preallocated matrix avoids holding
+            # every BLOB and the matrix in memory at once.
+            conn.execute("BEGIN")
+            try:
+                total = 0
+                for chunk in chunks:
+                    total += conn.execute(
+                        "SELECT COUNT(*) FROM articles WHERE deleted_at IS NULL "
+                        + where.format(_marks(chunk)),
+                        chunk,
+                    ).fetchone()[0]
+                ids = np.empty(total, dtype=np.int64)
+                matrix = np.empty((total, dim), dtype=np.float32)
+                row = 0
+                for chunk in chunks:
+                    cursor = conn.execute(
+                        "SELECT doc_id, vector FROM articles WHERE deleted_at IS NULL "
+                        + where.format(_marks(chunk))
+                        + " ORDER BY doc_id",
+                        chunk,
+                    )
+                    for doc_id, blob in cursor:
+                        ids[row] = doc_id
+                        matrix[row] = self._decode_vector(doc_id, blob, dim)
+                        row += 1
+            finally:
+                conn.execute("COMMIT")
+        return ids, matrix
+
+    def last_seq(self) -> int:
+        """Highest change seq, 0 if nothing has been recorded."""
+        with self._lock:
+            row = self._open_conn().execute("SELECT MAX(seq) FROM changes").fetchone()
+        return int(row[0] or 0)
+
+    def changes_since(self, seq: int) -> list[Change]:
+        """Return the changes with seq greater than `seq`, ordered by seq."""
+        with self._lock:
+            rows = (
+                self._open_conn()
+                .execute(
+                    "SELECT seq, doc_id, article_id, op FROM changes WHERE seq > ? ORDER BY seq",
+                    (int(seq),),
+                )
+                .fetchall()
+            )
+        return [
+            Change(seq=s, doc_id=d, article_id=a, op=cast(Literal["upsert", "delete"], op))
+            for s, d, a, op in rows
+        ]
+
+    # -- writes --------------------------------------------------------------------------------
+
+    def upsert(
+        self, records: Sequence[ArticleRecord], vectors: Mapping[str, npt.NDArray[Any]]
+    ) -> UpsertCounts:
+        """Add or update `records` in one transaction and log a Change for each that changed.
+
+        `vectors` must hold a float32 vector for every record that is new or whose content_hash
+        changed (otherwise CatalogueError naming the id); a vector given for another record
+        replaces the stored one if that record changed at all. Records equal in every field to
+        the live stored article are counted unchanged and write nothing. An unpublished id that
+        comes back is counted added and keeps its doc id. With duplicate ids the last one wins.
+        The caller's `doc_id` field is ignored; the catalogue assigns doc ids.
+        """
+        self._check_writable()
+        latest = {r.id: _normalise(r) for r in records}
+        added = updated = unchanged = 0
+        with self._lock:
+            conn = self._open_conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                existing = self._existing_rows(conn, list(latest))
+                now = _utc_now_iso()
+                for article_id, record in latest.items():
+                    old = existing.get(article_id)
+                    if (
+                        old is not None
+                        and old.deleted_at is None
+                        and old.record == replace(record, doc_id=old.record.doc_id)
+                    ):
+                        unchanged += 1
+                        continue
+                    needs_vector = old is None or old.record.content_hash != record.content_hash
+                    blob = self._vector_blob(conn, article_id, vectors.get(article_id))
+                    if blob is None and needs_vector:
+                        raise CatalogueError(
+                            f"article {article_id!r}: no vector given, but it is new or its "
+                            "content_hash changed"
+                        )
+                    doc_id = self._write_record(conn, record, old, blob, now)
+                    conn.execute(
+                        "INSERT INTO changes (doc_id, article_id, op, at) "
+                        "VALUES (?, ?, 'upsert', ?)",
+                        (doc_id, article_id, now),
+                    )
+                    if old is None or old.deleted_at is not None:
+                        added += 1
+                    else:
+                        updated += 1
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                # Dimension learnt inside the rolled-back transaction must be forgotten too.
+                self._dim = self._read_dim(conn)
+                raise
+        return UpsertCounts(added=added, updated=updated, unchanged=unchanged)
+
+    def unpublish(self, article_id: str) -> bool:
+        """Soft-delete a live article and log it; False if unknown or already unpublished."""
+        self._check_writable()
+        with self._lock:
+            conn = self._open_conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                now = _utc_now_iso()
+                row = conn.execute(
+                    "UPDATE articles SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL "
+                    "RETURNING doc_id",
+                    (now, article_id),
+                ).fetchone()
+                if row is not None:
+                    conn.execute(
+                        "INSERT INTO changes (doc_id, article_id, op, at) "
+                        "VALUES (?, ?, 'delete', ?)",
+                        (int(row[0]), article_id, now),
+                    )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return row is not None
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _setup(self, conn: sqlite3.Connection) -> None:
+        try:
+            if not self._readonly:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+            tables = {
+                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            }
+        except sqlite3.DatabaseError as exc:
+            raise CatalogueError(f"{self._path}: not a readable SQLite database ({exc})") from exc
+        if not tables:
+            if self._readonly:
+                raise CatalogueError(f"{self._path}: empty database, not a newsrec catalogue")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # Not executescript(): it COMMITs first, which would end our transaction early.
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                    (str(self.SCHEMA_VERSION),),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        elif "meta" not in tables:
+            raise CatalogueError(f"{self._path}: not a newsrec catalogue (no meta table)")
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        try:
+            version = int(row[0]) if row is not None else None
+        except ValueError:
+            version = None
+        if version is None or version < 1:
+            raise CatalogueError(f"{self._path}: meta table has no valid schema_version")
+        if version > self.SCHEMA_VERSION:
+            raise FormatVersionError(
+                f"{self._path}: written by a newer newsrec "
+                f"(format {version}, this version reads up to {self.SCHEMA_VERSION})"
+            )
+        self._dim = self._read_dim(conn)
+
+    def _read_dim(self, conn: sqlite3.Connection) -> int | None:
+        row = conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()
+        return None if row is None else int(row[0])
+
+    def _open_conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise CatalogueError(f"{self._path}: catalogue is closed")
+        return self._conn
+
+    def _check_writable(self) -> None:
+        if self._readonly:
+            raise CatalogueError(f"{self._path}: catalogue is opened read-only")
+
+    def _existing_rows(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, _Stored]:
+        out: dict[str, _Stored] = {}
+        for chunk in _chunks(ids):
+            rows = conn.execute(
+                f"SELECT {_RECORD_COLUMNS}, deleted_at FROM articles WHERE id IN ({_marks(chunk)})",
+                chunk,
+            ).fetchall()
+            for row in rows:
+                out[row[1]] = _Stored(record=self._decode(row[:-1]), deleted_at=row[-1])
+        return out
+
+    def _vector_blob(
+        self, conn: sqlite3.Connection, article_id: str, vector: npt.NDArray[Any] | None
+    ) -> bytes | None:
+        if vector is None:
+            return None
+        arr = np.asarray(vector)
+        if arr.ndim != 1 or arr.size == 0:
+            raise CatalogueError(
+                f"article {article_id!r}: vector must be one-dimensional, got shape {arr.shape}"
+            )
+        if not np.issubdtype(arr.dtype, np.floating):
+            raise CatalogueError(
+                f"article {article_id!r}: vector must be floating point, got dtype {arr.dtype}"
+            )
+        if not np.isfinite(arr).all():
+            raise CatalogueError(f"article {article_id!r}: vector contains NaN or infinity")
+        if self._dim is None:
+            # The first vector ever stored fixes the dimension for the catalogue's lifetime.
+            self._dim = int(arr.size)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('dim', ?)", (str(self._dim),))
+        elif arr.size != self._dim:
+            raise CatalogueError(
+                f"article {article_id!r}: vector has dimension {arr.size}, "
+                f"catalogue {self._path} stores dimension {self._dim}"
+            )
+        return arr.astype(_VECTOR_DTYPE).tobytes()
+
+    def _write_record(
+        self,
+        conn: sqlite3.Connection,
+        record: ArticleRecord,
+        old: _Stored | None,
+        blob: bytes | None,
+        now: str,
+    ) -> int:
+        published_at = record.published_at.isoformat() if record.published_at else None
+        published_ts = record.published_at.timestamp() if record.published_at else None
+        values = (
+            record.title,
+            record.body,
+            record.url,
+            record.section,
+            json.dumps(list(record.tags), ensure_ascii=False),
+            record.language,
+            published_at,
+            published_ts,
+            record.popularity,
+            record.content_hash,
+            now,
+        )
+        if old is None:
+            row = conn.execute(
+                "INSERT INTO articles (id, title, body, url, section, tags, language, "
+                "published_at, published_ts, popularity, content_hash, updated_at, vector) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING doc_id",
+                (record.id, *values, blob),
+            ).fetchone()
+            return int(row[0])
+        conn.execute(
+            "UPDATE articles SET title = ?, body = ?, url = ?, section = ?, tags = ?, "
+            "language = ?, published_at = ?, published_ts = ?, popularity = ?, "
+            "content_hash = ?, updated_at = ?, vector = COALESCE(?, vector), deleted_at = NULL "
+            "WHERE doc_id = ?",
+            (*values, blob, old.record.doc_id),
+        )
+        return old.record.doc_id
+
+    def _decode(self, row: Sequence[Any]) -> ArticleRecord:
+        doc_id, article_id, title, body, url, section, tags, language, published, pop, chash = row
+        try:
+            tag_list = json.loads(tags)
+            published_at = datetime.fromisoformat(published) if published is not None else None
+        except ValueError as exc:
+            raise CatalogueError(
+                f"{self._path}: stored article {article_id!r} is damaged ({exc})"
+            ) from exc
+        return ArticleRecord(
+            id=article_id,
+            title=title,
+            body=body,
+            url=url,
+            section=section,
+            tags=tuple(tag_list),
+            language=language,
+            published_at=published_at,
+            popularity=float(pop),
+            content_hash=chash,
+            doc_id=int(doc_id),
+        )
+
+    def _decode_vector(self, doc_id: int, blob: bytes, dim: int) -> npt.NDArray[np.float32]:
+        if len(blob) != dim * _VECTOR_DTYPE.itemsize:
+            raise CatalogueError(
+                f"{self._path}: stored vector of doc_id {doc_id} has {len(blob)} bytes, "
+                f"expected {dim * _VECTOR_DTYPE.itemsize} (dimension {dim})"
+            )
+        return np.frombuffer(blob, dtype=_VECTOR_DTYPE).astype(np.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class _Stored:
+    record: ArticleRecord
+    deleted_at: str | None
+
+
+def _normalise(record: ArticleRecord) -> ArticleRecord:
+    """Validate `record` and return it in canonical form (UTC time, tuple tags, float pop)."""
+
+    def bad(problem: str) -> CatalogueError:
+        return CatalogueError(f"article {record.id!r}: {problem}")
+
+    if not isinstance(record, ArticleRecord):
+        raise CatalogueError(f"expected ArticleRecord, got {type(record).__name__}")
+    if not isinstance(record.id, str) or not record.id.strip():
+        raise bad("id must be a non-empty string")
+    for name in ("title", "body", "content_hash"):
+        if not isinstance(getattr(record, name), str):
+            raise bad(f"{name} must be a string")
+    if not record.content_hash:
+        raise bad("content_hash must not be empty")
+    for name in ("url", "section", "language"):
+        value = getattr(record, name)
+        if value is not None and not isinstance(value, str):
+            raise bad(f"{name} must be a string or None")
+    tags = tuple(record.tags) if not isinstance(record.tags, str) else None
+    if tags is None or not all(isinstance(t, str) for t in tags):
+        raise bad("tags must be a sequence of strings")
+    published_at = record.published_at
+    if published_at is not None:
+        if not isinstance(published_at, datetime):
+            raise bad("published_at must be a datetime or None")
+        if published_at.tzinfo is None or published_at.utcoffset() is None:
+            raise bad("published_at has no time zone; give a tz-aware datetime")
+        published_at = published_at.astimezone(UTC)
+    popularity = record.popularity
+    if isinstance(popularity, bool) or not isinstance(popularity, numbers.Real):
+        raise bad(f"popularity must be a number, got {popularity!r}")
+    if not math.isfinite(popularity):
+        raise bad(f"popularity must be finite, got {popularity!r}")
+    return replace(record, tags=tags, published_at=published_at, popularity=float(popularity))
+
+
+def _utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _marks(chunk: Sequence[object]) -> str:
+    return ", ".join("?" * len(chunk))
+
+
+def _chunks(items: list[_T]) -> Iterator[list[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

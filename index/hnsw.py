@@ -1,0 +1,248 @@
+"""Approximate inner-product search with a faiss HNSW graph, plus tombstones for deletion.
+
+HNSW graphs cannot delete, so every vector ever added keeps its faiss label (its position);
+`_labels` maps label -> doc_id and `_dead` marks labels that were removed or replaced. Searches
+over-fetch and drop dead labels. When `tombstone_ratio` grows, callers rebuild (`compact()`
+or a fresh build from the catalogue).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from index.arrays import (
+    as_doc_ids,
+    as_k,
+    as_vectors,
+    check_dim,
+    check_normalised,
+    check_rows_match,
+    check_unique,
+)
+from index.errors import IndexLoadError
+from index.faissio import read_faiss, write_faiss
+
+__all__ = ["HNSWIndex"]
+
+_FILE = "vectors.faiss"
+_IDS_FILE = "ids.npy"
+_TOMBSTONES_FILE = "tombstones.npy"
+
+# First over-fetch margin when tombstones are many: fetching k + every tombstone would make one
+# query as costly as a scan, so start with a bounded margin and widen only for short rows.
+_MIN_MARGIN = 64
+
+
+def _positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+        raise ValueError(f"HNSW parameter {name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class HNSWIndex:
+    """Approximate search for large collections; deletions are tombstones until a rebuild."""
+
+    kind: ClassVar[str] = "hnsw"
+
+    def __init__(
+        self,
+        dim: int,
+        *,
+        M: int = 32,  # noqa: N803 - the name used by faiss and the HNSW paper
+        ef_construction: int = 200,
+        ef_search: int = 128,
+    ) -> None:
+        """Create an empty HNSW index; `M` is graph degree, `ef_*` are beam widths."""
+        self._dim = check_dim(dim)
+        self._m = _positive_int("M", M)
+        self._index: Any = faiss.IndexHNSWFlat(self._dim, self._m, faiss.METRIC_INNER_PRODUCT)
+        self._index.hnsw.efConstruction = _positive_int("ef_construction", ef_construction)
+        self._index.hnsw.efSearch = _positive_int("ef_search", ef_search)
+        self._labels: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        self._dead: npt.NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
+        self._live: dict[int, int] = {}  # doc_id -> label
+
+    @property
+    def dim(self) -> int:
+        """Dimension of the stored vectors."""
+        return self._dim
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Construction parameters: M, ef_construction, ef_search."""
+        return {
+            "M": self._m,
+            "ef_construction": int(self._index.hnsw.efConstruction),
+            "ef_search": self.ef_search,
+        }
+
+    @property
+    def ef_search(self) -> int:
+        """Search beam width; larger is slower and more accurate."""
+        return int(self._index.hnsw.efSearch)
+
+    @ef_search.setter
+    def ef_search(self, value: int) -> None:
+        self._index.hnsw.efSearch = _positive_int("ef_search", value)
+
+    @property
+    def tombstone_ratio(self) -> float:
+        """Fraction of graph nodes that are dead (0.0 for an empty index)."""
+        total = int(self._index.ntotal)
+        return (total - len(self._live)) / total if total else 0.0
+
+    def __len__(self) -> int:
+        return len(self._live)
+
+    def __repr__(self) -> str:
+        return (
+            f"HNSWIndex(dim={self._dim}, len={len(self)}, "
+            f"tombstone_ratio={self.tombstone_ratio:.3f}, params={self.params})"
+        )
+
+    def add(self, doc_ids: npt.NDArray[Any], vectors: npt.NDArray[Any]) -> None:
+        """Add unit vectors under `doc_ids`; a replaced id's old node becomes a tombstone."""
+        ids = as_doc_ids(doc_ids)
+        vecs = as_vectors(vectors, self._dim)
+        check_rows_match(ids, vecs)
+        check_unique(ids)
+        check_normalised(vecs, ids)
+        if ids.size == 0:
+            return
+        self._tombstone(ids)
+        first = int(self._index.ntotal)
+        self._index.add(vecs)
+        self._labels = np.concatenate([self._labels, ids])
+        self._dead = np.concatenate([self._dead, np.zeros(ids.size, dtype=np.bool_)])
+        self._live.update(zip(ids.tolist(), range(first, first + ids.size), strict=True))
+
+    def remove(self, doc_ids: npt.NDArray[Any]) -> None:
+        """Tombstone `doc_ids`; ids that are not present are ignored."""
+        self._tombstone(as_doc_ids(doc_ids))
+
+    def search(
+        self, queries: npt.NDArray[Any], k: int
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        """Return the `k` best live ids and scores per query row, padded with -1 / -inf."""
+        q = as_vectors(queries, self._dim, what="queries")
+        k = as_k(k)
+        m = q.shape[0]
+        ids = np.full((m, k), -1, dtype=np.int64)
+        scores = np.full((m, k), -np.inf, dtype=np.float32)
+        want = min(k, len(self))
+        if want == 0 or m == 0:
+            return ids, scores
+        total = int(self._index.ntotal)
+        n_dead = total - len(self)
+        fetch = min(total, want + min(n_dead, max(_MIN_MARGIN, 2 * want)))
+        pending = np.arange(m)
+        while pending.size:
+            found_scores, labels = self._index.search(q[pending], fetch)
+            labels = np.asarray(labels, dtype=np.int64)
+            safe = np.where(labels >= 0, labels, 0)
+            keep = (labels >= 0) & ~self._dead[safe]
+            n_kept = keep.sum(axis=1)
+            # A stable sort on ~keep moves kept hits to the front and preserves score order.
+            order = np.argsort(~keep, axis=1, kind="stable")[:, :want]
+            rows = np.arange(pending.size)[:, None]
+            hit = keep[rows, order]
+            got_ids = np.where(hit, self._labels[safe[rows, order]], -1)
+            got_scores = np.where(hit, found_scores[rows, order], -np.inf)
+            done = (n_kept >= want) | (fetch >= total)
+            ids[pending[done], :want] = got_ids[done]
+            scores[pending[done], :want] = got_scores[done]
+            pending = pending[~done]
+            fetch = min(total, fetch * 2)
+        return ids, scores
+
+    def reconstruct(self, doc_ids: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
+        """Return the stored vectors for `doc_ids`; KeyError naming the first missing id."""
+        ids = as_doc_ids(doc_ids)
+        labels = np.empty(ids.size, dtype=np.int64)
+        for row, doc_id in enumerate(ids.tolist()):
+            label = self._live.get(doc_id)
+            if label is None:
+                raise KeyError(f"doc_id {doc_id} is not in the index")
+            labels[row] = label
+        if labels.size == 0:
+            return np.empty((0, self._dim), dtype=np.float32)
+        return np.asarray(self._index.reconstruct_batch(labels), dtype=np.float32)
+
+    def contains(self, doc_id: int) -> bool:
+        """Whether `doc_id` is live."""
+        return int(doc_id) in self._live
+
+    def compact(self) -> HNSWIndex:
+        """Return a new index holding only the live vectors (same parameters, no tombstones)."""
+        fresh = HNSWIndex(self._dim, **self.params)
+        if self._live:
+            doc_ids = np.fromiter(sorted(self._live), dtype=np.int64, count=len(self._live))
+            fresh.add(doc_ids, self.reconstruct(doc_ids))
+        return fresh
+
+    def save(self, path: Path) -> None:
+        """Write `vectors.faiss`, `ids.npy` and `tombstones.npy` into the directory `path`."""
+        write_faiss(self._index, path, _FILE)
+        np.save(path / _IDS_FILE, self._labels, allow_pickle=False)
+        np.save(path / _TOMBSTONES_FILE, np.flatnonzero(self._dead).astype(np.int64))
+
+    @classmethod
+    def load(cls, path: Path) -> Self:
+        """Read an index saved by `save` from directory `path`."""
+        file = path / _FILE
+        raw = read_faiss(file)
+        if not isinstance(raw, faiss.IndexHNSWFlat):
+            raise IndexLoadError(f"{file}: holds a {type(raw).__name__}, expected IndexHNSWFlat")
+        if raw.metric_type != faiss.METRIC_INNER_PRODUCT:
+            raise IndexLoadError(f"{file}: HNSW graph does not use inner-product metric")
+        total = int(raw.ntotal)
+        labels = _load_int_array(path / _IDS_FILE)
+        if labels.size != total:
+            raise IndexLoadError(
+                f"{path / _IDS_FILE}: holds {labels.size} ids, {file.name} holds {total} vectors"
+            )
+        if labels.size and int(labels.min()) < 0:
+            raise IndexLoadError(f"{path / _IDS_FILE}: holds a negative doc id")
+        dead_labels = _load_int_array(path / _TOMBSTONES_FILE)
+        if dead_labels.size and (int(dead_labels.min()) < 0 or int(dead_labels.max()) >= total):
+            raise IndexLoadError(
+                f"{path / _TOMBSTONES_FILE}: tombstone outside the {total} stored vectors"
+            )
+        dead = np.zeros(total, dtype=np.bool_)
+        dead[dead_labels] = True
+        live_labels = np.flatnonzero(~dead)
+        live = dict(zip(labels[live_labels].tolist(), live_labels.tolist(), strict=True))
+        if len(live) != live_labels.size:
+            raise IndexLoadError(f"{path / _IDS_FILE}: a live doc id appears more than once")
+
+        graph: Any = raw.hnsw
+        # Levels above 0 have exactly M neighbour slots (level 0 has 2*M).
+        obj = cls(int(raw.d), M=int(graph.nb_neighbors(1)))
+        obj._index = raw
+        obj._labels = labels
+        obj._dead = dead
+        obj._live = live
+        return obj
+
+    def _tombstone(self, ids: npt.NDArray[np.int64]) -> None:
+        for doc_id in ids.tolist():
+            label = self._live.pop(doc_id, None)
+            if label is not None:
+                self._dead[label] = True
+
+
+def _load_int_array(file: Path) -> npt.NDArray[np.int64]:
+    if not file.is_file():
+        raise IndexLoadError(f"{file}: missing")
+    try:
+        arr = np.load(file, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise IndexLoadError(f"{file}: not a readable .npy array ({exc})") from exc
+    if not isinstance(arr, np.ndarray) or arr.ndim != 1 or arr.dtype != np.int64:
+        raise IndexLoadError(f"{file}: expected a 1-D int64 array")
+    return arr

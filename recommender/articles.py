@@ -165,9 +165,15 @@ def embedding_text(title: str, body: str) -> str:
     return f"{title}. {body}" if body else title
 
 
-def content_hash(title: str, body: str) -> str:
-    """A digest of the embedded text, so that unchanged content is never re-embedded."""
-    return hashlib.sha256(embedding_text(title, body).encode("utf-8")).hexdigest()
+def content_hash(title: str, body: str, embedding_key: str = "") -> str:
+    """A digest of the embedded text and of how it is embedded.
+
+    Unchanged content is never re-embedded; ``embedding_key`` (model and input length, see
+    ``Settings.embedding_key``) makes a change of model re-embed everything on the next ingest.
+    """
+    digest = hashlib.sha256(embedding_key.encode("utf-8") + b"\x00")
+    digest.update(embedding_text(title, body).encode("utf-8"))
+    return digest.hexdigest()
 
 
 def snippet(body: str, limit: int = 160) -> str:
@@ -181,8 +187,10 @@ def snippet(body: str, limit: int = 160) -> str:
     return cut.rstrip(" ,;:.-") + "…"
 
 
-def article_from_mapping(raw: Mapping[str, Any]) -> ArticleRecord:
+def article_from_mapping(raw: Mapping[str, Any], *, embedding_key: str = "") -> ArticleRecord:
     """Validate one incoming article (a JSON object, CSV row, ...) into a catalogue record.
+
+    ``embedding_key`` is ``Settings.embedding_key``; it goes into the content hash.
 
     Raises:
         InvalidArticle: naming the first field that is missing, mistyped or out of range.
@@ -206,5 +214,5 @@ def article_from_mapping(raw: Mapping[str, Any]) -> ArticleRecord:
         language=(_optional_str(raw, "language", 35) or "").lower() or None,
         published_at=parse_datetime(raw.get("published_at")),
         popularity=_popularity(raw),
-        content_hash=content_hash(title, body),
+        content_hash=content_hash(title, body, embedding_key),
     )

@@ -191,8 +191,13 @@ def like(
 def status(
     home: HomeOption = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Run `newsrec doctor` first; exit 1 if unhealthy.")
+    ] = False,
 ) -> None:
     """Counts, model, embedding path and index version of a home."""
+    if check:
+        _run_doctor(_settings(home), as_json=False, quiet_when_healthy=True)
     engine = _engine(_settings(home))
     info = engine.status()
     if as_json:
@@ -200,6 +205,41 @@ def status(
         return
     for key, value in info.items():
         _out.print(f"{key:>20}: {value}", markup=False, highlight=False)
+
+
+def _run_doctor(settings: Settings, *, as_json: bool, quiet_when_healthy: bool) -> None:
+    from recommender.doctor import examine
+
+    checkup = examine(settings)
+    if as_json:
+        _out.print_json(json.dumps({
+            "home": str(checkup.home),
+            "healthy": checkup.healthy,
+            "problems": [
+                {"severity": f.severity, "message": f.message, "fix": f.fix}
+                for f in checkup.findings
+            ],
+            "facts": checkup.facts,
+        }, default=str))
+    else:
+        for finding in checkup.findings:
+            _out.print(str(finding), markup=False, highlight=False, soft_wrap=True)
+        if not (quiet_when_healthy and checkup.healthy and not checkup.findings):
+            facts = ", ".join(f"{k} {v}" for k, v in checkup.facts.items() if k != "home")
+            verdict = "healthy" if checkup.healthy else "UNHEALTHY"
+            _out.print(f"{checkup.home}: {verdict}; {facts}", markup=False, highlight=False,
+                       soft_wrap=True)
+    if not checkup.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(
+    home: HomeOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check the catalogue and index files of a home; one line per problem, exit 1 if unhealthy."""
+    _run_doctor(_settings(home), as_json=as_json, quiet_when_healthy=False)
 
 
 @app.command()
@@ -228,27 +268,17 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
 ) -> None:
-    """Run the HTTP service (uvicorn)."""
-    import os
-
-    import uvicorn
+    """Run the HTTP service (uvicorn); Ctrl-C or SIGTERM lets requests in flight finish."""
+    from service.server import serve as serve_http
 
     settings = _settings(home, host=host, port=port)
     _engine(settings).close()  # refuse to start on a damaged home, with the reason
-    os.environ["NEWSREC_HOME"] = str(settings.home.resolve())
     _out.print(
         f"newsrec serving {settings.home} on http://{settings.host}:{settings.port} "
-        f"(try http://{settings.host}:{settings.port}/docs)",
+        f"with {workers} worker(s) (try http://{settings.host}:{settings.port}/docs)",
         markup=False,
     )
-    uvicorn.run(
-        "service.app:create_app",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        log_level="info",
-    )
+    serve_http(settings, workers=workers)
 
 
 def main() -> None:

@@ -12,12 +12,17 @@ from collections.abc import Iterable
 import numpy as np
 
 from index import ArticleRecord
+from recommender.stories import NO_TITLE_KEY, normalise_title
 
 __all__ = ["ArticleColumns"]
 
 
 class ArticleColumns:
-    """Columns of publish time, popularity, section and language, addressed by ``doc_id``."""
+    """Columns of publish time, popularity, section, language and title key, by ``doc_id``.
+
+    The title key is an integer code of the normalised title (see :mod:`recommender.stories`):
+    equal keys mean matching titles, which makes two articles one story.
+    """
 
     def __init__(self, capacity: int = 1024) -> None:
         """Empty columns with room for ``capacity`` doc ids (they grow as needed)."""
@@ -27,7 +32,9 @@ class ArticleColumns:
         self.live = np.zeros(capacity, dtype=bool)
         self.section = np.full(capacity, -1, dtype=np.int32)
         self.language = np.full(capacity, -1, dtype=np.int32)
+        self.title_key = np.full(capacity, NO_TITLE_KEY, dtype=np.int64)
         self._codes: dict[str, int] = {}
+        self._title_codes: dict[str, int] = {}
         self.article_ids: dict[int, str] = {}
 
     def code(self, value: str | None) -> int:
@@ -41,6 +48,12 @@ class ArticleColumns:
             return -1
         return self._codes.setdefault(value.lower(), len(self._codes))
 
+    def _title_code(self, title: str) -> int:
+        key = normalise_title(title)
+        if not key:
+            return NO_TITLE_KEY
+        return self._title_codes.setdefault(key, len(self._title_codes))
+
     def _grow(self, doc_id: int) -> None:
         size = len(self.live)
         if doc_id < size:
@@ -51,6 +64,9 @@ class ArticleColumns:
         self.live = np.concatenate([self.live, np.zeros(new - size, dtype=bool)])
         self.section = np.concatenate([self.section, np.full(new - size, -1, dtype=np.int32)])
         self.language = np.concatenate([self.language, np.full(new - size, -1, dtype=np.int32)])
+        self.title_key = np.concatenate(
+            [self.title_key, np.full(new - size, NO_TITLE_KEY, dtype=np.int64)]
+        )
 
     def put(self, records: Iterable[ArticleRecord]) -> None:
         """Add or replace the signals of ``records``."""
@@ -64,6 +80,7 @@ class ArticleColumns:
                 self.popularity[doc] = record.popularity
                 self.section[doc] = self._intern(record.section)
                 self.language[doc] = self._intern(record.language)
+                self.title_key[doc] = self._title_code(record.title)
                 self.live[doc] = True
                 self.article_ids[doc] = record.id
 

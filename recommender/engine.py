@@ -1,14 +1,17 @@
 """The engine: a loaded index and catalogue that answer for the two lists.
 
 *More like this* is the top of the candidates by similarity alone; *Related* ranks the rest
-by the blended score of :mod:`recommender.scoring`. Neither list ever holds the source.
+by the blended score of :mod:`recommender.scoring`, diversified. Neither list ever holds the
+source or a copy of it, each story appears once across both, and editorial pins and blocks
+apply to every list the engine makes.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -22,15 +25,23 @@ from index import (
     VectorIndex,
     make_index,
 )
+from index.events import Event, EventStore
+from index.overrides import OverrideStore
 from recommender.columns import ArticleColumns
+from recommender.diversity import mmr
 from recommender.embedding import Embedder, load_embedder
-from recommender.popularity import log_popularity, popularity_reference
-from recommender.recency import SECONDS_PER_DAY, recency_around
+from recommender.overrides import EditorialRules, place_pins
+from recommender.popularity import DecayedCounts, popularity_signal
+from recommender.recency import SECONDS_PER_DAY, recency_around, recency_from_now
 from recommender.requests import ListRequest
-from recommender.scoring import ScoreParts, Weights, blend
+from recommender.scoring import Weights, blend
 from recommender.settings import Settings
+from recommender.stories import story_labels
+from recommender.terms import Terms, TermStatistics, shared_terms, terms_of
 
 __all__ = ["Engine", "ListItem", "RelatedLists", "UnknownArticle"]
+
+_TERM_SAMPLE = 5_000  # articles whose words give the document frequencies of explanations
 
 
 class UnknownArticle(KeyError):
@@ -53,6 +64,7 @@ class ListItem:
     similarity: float
     parts: dict[str, float] | None = None
     shared_terms: tuple[str, ...] = ()
+    pinned: bool = False  # placed by an editor's pin rather than by its score
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +84,35 @@ class _Candidates:
     similarity: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class _Picked:
+    more: list[int]  # rows of the scored arrays, in list order
+    related: list[int]
+    penalty: dict[int, float]  # the diversity penalty of each Related row
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    doc: int
+    similarity: float
+    parts: dict[str, float]
+    pinned: bool = False
+
+
 class Engine:
     """Answers list requests from one home directory; safe to share between threads."""
 
-    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         """Open the catalogue and load the current index of ``settings.home``.
+
+        ``clock`` gives the time in epoch seconds: when overrides expire, what ``max_age_days``
+        and live-page recency count from.
 
         Raises:
             index.IndexLoadError: the current index is damaged or built for another model.
@@ -92,67 +128,178 @@ class Engine:
         self._index: VectorIndex | None = None
         self._version: IndexVersion | None = None
         self._seq = 0
+        self._generation = 0
         self.columns = ArticleColumns()
-        self._pop_reference = 1.0
+        self._clock = clock
+        self.events = EventStore(settings.catalogue_path)
+        self.overrides = OverrideStore(settings.catalogue_path)
+        self._rules = EditorialRules()
+        self._rules_rev = -1
+        self._next_expiry = math.inf
+        self._counts = DecayedCounts(
+            half_life_days=settings.popularity_half_life_days, click_weight=settings.click_weight
+        )
+        self._signals_lock = threading.Lock()
+        self._popularity = np.zeros(0, dtype=np.float32)
+        self._popularity_columns: ArticleColumns | None = None
+        self._popularity_folded_at = -math.inf
+        self._has_popularity = False
+        self._terms: TermStatistics | None = None
+        self._terms_lock = threading.Lock()
         self.load()
 
     # --- loading and freshness ----------------------------------------------------------
     def load(self) -> None:
-        """(Re)load the current published index and catch up with the catalogue."""
+        """(Re)load the current published index and catch up with the catalogue.
+
+        The new state is built off to the side (the index read and verified, the catalogue
+        changes made since it was built replayed onto it) and installed in one step under the
+        lock, so every request runs wholly on the old state or wholly on the new one.
+        """
         version = self.store.current()
         index: VectorIndex | None = None
-        seq = 0
         if version is not None:
             index, version = self.store.load(version, expect_model=self.settings.model)
-            seq = version.manifest.catalogue_seq
-        columns = ArticleColumns()
-        columns.put(self.catalogue.iter_records())
-        with self._lock:
-            self._index, self._version, self._seq = index, version, seq
-            self.columns = columns
-            self._pop_reference = popularity_reference(columns.popularity[columns.live])
-        self.refresh()
+        self._install(index, version)
 
     def swap(self, index: VectorIndex, version: IndexVersion) -> None:
         """Serve ``index`` from now on; requests in flight finish on the one they started on."""
+        self._install(index, version)
+
+    def _install(self, index: VectorIndex | None, version: IndexVersion | None) -> None:
+        columns = ArticleColumns()
+        columns.put(self.catalogue.iter_records())
+        built = version.manifest.catalogue_seq if version is not None else 0
+        index, seq, _ = self._apply_changes(index, columns, built)
         with self._lock:
-            self._index, self._version, self._seq = index, version, version.manifest.catalogue_seq
+            self._index, self._version, self._seq = index, version, seq
+            self.columns = columns
+            self._generation += 1
         self.refresh()
 
     def refresh(self) -> int:
-        """Apply catalogue changes made since the index was built; returns how many."""
+        """Apply catalogue changes made since the index was built; returns how many.
+
+        Also picks up editorial overrides added or removed since, and folds new events into
+        popularity (at most every ``popularity_refresh_seconds``, at once after catalogue
+        changes).
+        """
+        applied = self._refresh_catalogue()
+        self._refresh_overrides()
+        self._refresh_popularity(force=applied > 0)
+        return applied
+
+    def _refresh_catalogue(self) -> int:
         last = self.catalogue.last_seq()
         if last <= self._seq:
             return 0
         with self._lock:
-            changes = self.catalogue.changes_since(self._seq)
-            if not changes:
-                return 0
-            latest: dict[int, str] = {}
-            for change in changes:
-                latest[change.doc_id] = change.op
-            upserted = [doc for doc, op in latest.items() if op == "upsert"]
-            deleted = [doc for doc, op in latest.items() if op == "delete"]
-            records = self.catalogue.get_by_doc_ids(upserted)
-            live_ids = np.array([r.doc_id for r in records], dtype=np.int64)
-            gone = np.array(
-                deleted + sorted(set(upserted) - set(live_ids.tolist())), dtype=np.int64
+            self._index, self._seq, applied = self._apply_changes(
+                self._index, self.columns, self._seq
             )
-            if len(live_ids):
-                ids, vectors = self.catalogue.vectors(live_ids.tolist())
-                if self._index is None:
-                    self._index = make_index("flat", vectors.shape[1])
-                self._index.add(ids, vectors)
-                self.columns.put(records)
-            if len(gone) and self._index is not None:
-                self._index.remove(gone)
-            for doc in gone.tolist():
-                self.columns.drop(int(doc))
-            self._seq = changes[-1].seq
-            self._pop_reference = popularity_reference(
-                self.columns.popularity[self.columns.live]
+            if applied:
+                self._generation += 1
+            return applied
+
+    def _refresh_overrides(self) -> bool:
+        rev = self.overrides.rev()
+        if rev == self._rules_rev:
+            return False
+        rules = EditorialRules.of(self.overrides.in_force())
+        with self._lock:
+            self._rules, self._rules_rev = rules, rev
+            self._next_expiry = self._expiry_after(rules, self._clock())
+            self._generation += 1
+        return True
+
+    @staticmethod
+    def _expiry_after(rules: EditorialRules, now: float) -> float:
+        expiry = rules.next_expiry(datetime.fromtimestamp(now, UTC))
+        return expiry.timestamp() if expiry is not None else math.inf
+
+    def _refresh_popularity(self, *, force: bool = False) -> bool:
+        """Fold new events into the decayed counts and recompute every article's popularity."""
+        with self._signals_lock:
+            now = self._clock()
+            columns = self.columns
+            new_events = self.events.last_seq() > self._counts.last_seq
+            due = now - self._popularity_folded_at >= self.settings.popularity_refresh_seconds
+            if not (force or columns is not self._popularity_columns or (new_events and due)):
+                return False
+            for batch in self.events.since(self._counts.last_seq):
+                self._counts.add(batch)
+            size = len(columns.live)
+            counts = columns.popularity[:size] + self._counts.per_doc(columns.article_ids, size)
+            counts = np.where(columns.live[:size], counts, 0.0)
+            newest = self._counts.newest_ts if self._counts.newest_ts is not None else now
+            signal = popularity_signal(
+                counts,
+                columns.published_ts[:size],
+                newest,
+                method=self.settings.popularity_normalisation,
+                half_life_days=self.settings.popularity_half_life_days,
             )
-            return len(changes)
+            with self._lock:
+                self._popularity, self._has_popularity = signal, bool(np.any(counts > 0))
+                self._popularity_columns, self._popularity_folded_at = columns, now
+                self._generation += 1
+            return True
+
+    def record_events(self, events: Sequence[Event]) -> int:
+        """Store reading events (views, clicks); returns how many were new.
+
+        They count in popularity from the next refresh that folds events in (at most
+        ``popularity_refresh_seconds`` later).
+
+        Raises:
+            index.events.EventError: an event with an empty id, unknown kind or naive time.
+        """
+        return self.events.add(events)
+
+    def _apply_changes(
+        self, index: VectorIndex | None, columns: ArticleColumns, since: int
+    ) -> tuple[VectorIndex | None, int, int]:
+        """Replay catalogue changes after ``since`` onto ``index`` and ``columns``.
+
+        Returns the index (created if there was none), the last change applied and how many
+        changes there were. Replaying a change twice is harmless, so racing writers are safe.
+        """
+        changes = self.catalogue.changes_since(since)
+        if not changes:
+            return index, since, 0
+        latest: dict[int, str] = {}
+        for change in changes:
+            latest[change.doc_id] = change.op
+        upserted = [doc for doc, op in latest.items() if op == "upsert"]
+        deleted = [doc for doc, op in latest.items() if op == "delete"]
+        records = self.catalogue.get_by_doc_ids(upserted)
+        live_ids = np.array([r.doc_id for r in records], dtype=np.int64)
+        gone = np.array(deleted + sorted(set(upserted) - set(live_ids.tolist())), dtype=np.int64)
+        if len(live_ids):
+            ids, vectors = self.catalogue.vectors(live_ids.tolist())
+            if index is None:
+                index = make_index("flat", vectors.shape[1])
+            index.add(ids, vectors)
+            columns.put(records)
+        if len(gone) and index is not None:
+            index.remove(gone)
+        for doc in gone.tolist():
+            columns.drop(int(doc))
+        return index, changes[-1].seq, len(changes)
+
+    @property
+    def generation(self) -> int:
+        """A counter that grows whenever a list could change (catalogue changes applied, an
+        index swapped in, overrides added, removed or expired, popularity recomputed); caches
+        of lists are valid only for the generation they were made in.
+        """
+        if self._clock() >= self._next_expiry:
+            with self._lock:
+                now = self._clock()
+                if now >= self._next_expiry:
+                    self._next_expiry = self._expiry_after(self._rules, now)
+                    self._generation += 1
+        return self._generation
 
     @property
     def published_name(self) -> str | None:
@@ -178,7 +325,9 @@ class Engine:
         return 0 if self._index is None else len(self._index)
 
     def close(self) -> None:
-        """Release the catalogue."""
+        """Release the catalogue, events and overrides."""
+        self.events.close()
+        self.overrides.close()
         self.catalogue.close()
 
     # --- lists --------------------------------------------------------------------------
@@ -204,7 +353,7 @@ class Engine:
         request = request or ListRequest()
         query = self.embedder.encode([text])[0]
         with self._lock:
-            return self._lists(query, None, set(), request)
+            return self._lists(query, None, set(), request, source_text=(text, ""))
 
     def like_articles(
         self, article_ids: Sequence[str], request: ListRequest | None = None
@@ -235,110 +384,261 @@ class Engine:
         source: ArticleRecord | None,
         exclude_docs: set[int],
         request: ListRequest,
+        *,
+        source_text: tuple[str, str] | None = None,
     ) -> RelatedLists:
         version = self.index_version
-        missing: list[str] = []
-        if self._index is None or len(self._index) == 0:
+        index = self._index
+        if index is None or len(index) == 0:
             return RelatedLists(source, [], [], version, ("index",))
-        candidates = self._candidates(query, exclude_docs, request)
+        now = self._clock()
+        when = datetime.fromtimestamp(now, UTC)
+        rules_for = source.id if source is not None else None
+        blocked = self._live_docs(self._rules.blocked(rules_for, when))
+        pins: list[tuple[int, int]] = []  # (doc, 1-based position), strongest first
+        if request.k_related:
+            for pin in self._rules.pins(rules_for, when):
+                doc = self._live_doc(pin.target_id)
+                if doc is not None and doc not in blocked | exclude_docs:
+                    pins.append((doc, pin.position or 1))
+        pin_docs = np.array(list(dict.fromkeys(doc for doc, _ in pins)), dtype=np.int64)
+        pin_docs = pin_docs[self._admissible(pin_docs, request, now)]
+        excluded = exclude_docs | blocked | set(pin_docs.tolist())
+        candidates = self._candidates(query, excluded, request, now)
+
+        # Pinned articles first, then the candidates: one row each in every array below.
+        docs = np.concatenate([pin_docs, candidates.doc_ids])
+        pin_similarity = index.reconstruct(pin_docs) @ query.astype(np.float32)
+        similarity = np.concatenate([pin_similarity, candidates.similarity]).astype(np.float32)
+        missing: list[str] = []
+        recency = self._recency(docs, source, now, missing)
+        if not self._has_popularity:
+            missing.append("popularity")
+        parts = blend(
+            similarity, recency, self._popularity_of(docs), request.weights or self._weights
+        )
+        n_pins = len(pin_docs)
+        pin_rows = {int(doc): row for row, doc in enumerate(pin_docs.tolist())}
+        pinned = [(pin_rows[doc], position) for doc, position in pins if doc in pin_rows]
+        pool_size = max(self.settings.list_pool, 2 * (request.k_more + request.k_related))
+        while True:
+            picked = self._pick(docs, similarity, parts.total, n_pins, pinned, exclude_docs,
+                                pool_size, request)
+            short = (len(picked.more) < request.k_more
+                     or len(picked.related) < request.k_related)
+            if not short or pool_size >= len(docs):
+                break
+            pool_size *= 4  # many copies among the best: look further down the candidates
+
+        terms = self._source_terms(source, source_text, exclude_docs) if request.explain else None
+        more = [
+            _Entry(int(docs[row]), float(similarity[row]), {"similarity": float(similarity[row])})
+            for row in picked.more
+        ]
+        related = [
+            _Entry(
+                int(docs[row]),
+                float(similarity[row]),
+                {
+                    "similarity": float(parts.similarity[row]),
+                    "recency": float(parts.recency[row]),
+                    "popularity": float(parts.popularity[row]),
+                    "diversity": 0.0 - picked.penalty.get(row, 0.0),
+                },
+                pinned=row < n_pins,
+            )
+            for row in picked.related
+        ]
+        return RelatedLists(
+            source,
+            self._items(more, terms, request.explain),
+            self._items(related, terms, request.explain),
+            version,
+            tuple(missing),
+        )
+
+    def _pick(
+        self,
+        docs: np.ndarray,
+        similarity: np.ndarray,
+        relevance: np.ndarray,
+        n_pins: int,
+        pinned: list[tuple[int, int]],
+        source_docs: set[int],
+        pool_size: int,
+        request: ListRequest,
+    ) -> _Picked:
+        """Choose both lists among the best ``pool_size`` candidates by each score.
+
+        Rows ``0 .. n_pins - 1`` are pinned articles; ``pinned`` gives each one's position.
+        """
+        assert self._index is not None  # checked by the caller
+        candidate_rows = np.arange(n_pins, len(docs))
+        by_similarity = candidate_rows[np.argsort(-similarity[n_pins:], kind="stable")]
+        by_relevance = candidate_rows[np.argsort(-relevance[n_pins:], kind="stable")]
+        pool = np.unique(np.concatenate(
+            [np.arange(n_pins), by_similarity[:pool_size], by_relevance[:pool_size]]
+        ))
+        sources = np.array(sorted(source_docs), dtype=np.int64)
+        vectors = self._index.reconstruct(docs[pool])
+        # The sources go first, so a story holding a source is labelled below len(sources).
+        labels = story_labels(
+            np.vstack([self._index.reconstruct(sources), vectors]),
+            np.concatenate(
+                [self.columns.title_key[sources], self.columns.title_key[docs[pool]]]
+            ),
+            self.settings.story_threshold,
+        )[len(sources):]
+        story = dict(zip(pool.tolist(), labels.tolist(), strict=True))
+        row_of = {row: i for i, row in enumerate(pool.tolist())}
+        claimed = {story[row] for row in range(n_pins)}
+        claimed |= set(range(len(sources)))  # copies of the source are never shown
+
+        more: list[int] = []
+        for row in by_similarity[:pool_size].tolist():
+            if len(more) >= request.k_more:
+                break
+            if story[row] not in claimed:
+                more.append(row)
+                claimed.add(story[row])
+
+        best: dict[int, int] = {}  # story -> its most relevant row
+        for row in by_relevance[:pool_size].tolist():
+            if story[row] not in claimed:
+                best.setdefault(story[row], row)
+        eligible = np.array(list(best.values()), dtype=np.int64)
+        chosen = mmr(
+            relevance[eligible],
+            vectors[[row_of[row] for row in eligible.tolist()]].reshape(-1, vectors.shape[1]),
+            request.k_related,
+            self.settings.mmr_lambda,
+        )
+        ranked = eligible[chosen.order].tolist()
+        penalty = dict(zip(ranked, chosen.penalty.tolist(), strict=True))
+        related = place_pins(ranked, pinned, request.k_related)
+        return _Picked(more, related, penalty)
+
+    def _candidates(
+        self, query: np.ndarray, excluded: set[int], request: ListRequest, now: float
+    ) -> _Candidates:
+        """Nearest neighbours that pass the request's filters, searching wider if too few do."""
+        assert self._index is not None  # checked by the caller
+        total = len(self._index)
+        wanted = request.k_more + request.k_related
+        excluded_ids = np.array(
+            sorted(excluded | self._live_docs(request.exclude_ids)), dtype=np.int64
+        )
+        n = min(max(self.settings.candidates, 4 * (wanted + len(excluded_ids))), total)
+        while True:
+            ids, sims = self._index.search(query[None, :].astype(np.float32), n)
+            ids, sims = ids[0], sims[0]
+            keep = ids >= 0
+            ids, sims = ids[keep], sims[keep]
+            mask = self._admissible(ids, request, now) & ~np.isin(ids, excluded_ids)
+            if int(mask.sum()) >= 4 * wanted or n >= total:
+                return _Candidates(ids[mask], sims[mask].astype(np.float32))
+            n = min(4 * n, total)
+
+    def _admissible(self, docs: np.ndarray, request: ListRequest, now: float) -> np.ndarray:
+        """Which of ``docs`` are published and pass the request's section, language and age."""
         columns = self.columns
-        more_pos = np.argsort(-candidates.similarity, kind="stable")[: request.k_more]
-        chosen = set(more_pos.tolist())
-        rest = np.array(
-            [i for i in range(len(candidates.doc_ids)) if i not in chosen], dtype=np.int64
-        )
-        source_ts = (
-            source.published_at.timestamp()
-            if source is not None and source.published_at is not None
-            else (time.time() if source is None else float("nan"))
-        )
-        if not np.isfinite(source_ts):
+        mask = columns.live[docs].copy()
+        if request.sections:
+            codes = [c for c in (columns.code(s) for s in request.sections) if c >= 0]
+            mask &= np.isin(columns.section[docs], codes)
+        if request.exclude_sections:
+            codes = [c for c in (columns.code(s) for s in request.exclude_sections) if c >= 0]
+            mask &= ~np.isin(columns.section[docs], codes)
+        if request.language:
+            code = columns.code(request.language)
+            mask &= (columns.language[docs] == code) & (code >= 0)
+        if request.max_age_days is not None:
+            oldest = now - request.max_age_days * SECONDS_PER_DAY
+            mask &= columns.published_ts[docs] >= oldest
+        return np.asarray(mask, dtype=bool)
+
+    def _recency(
+        self, docs: np.ndarray, source: ArticleRecord | None, now: float, missing: list[str]
+    ) -> np.ndarray:
+        published = self.columns.published_ts[docs]
+        if self.settings.recency_reference == "now":
+            return recency_from_now(
+                published, now, half_life_days=self.settings.recency_half_life_now_days
+            )
+        if source is None:
+            source_ts = now  # a draft or a reader's reads: what is around now
+        elif source.published_at is None:
+            source_ts = float("nan")
             missing.append("recency")
-        docs = candidates.doc_ids[rest]
-        recency = recency_around(
-            columns.published_ts[docs],
+        else:
+            source_ts = source.published_at.timestamp()
+        return recency_around(
+            published,
             source_ts,
             half_life_before_days=self.settings.recency_half_life_before_days,
             half_life_after_days=self.settings.recency_half_life_after_days,
         )
-        counts = columns.popularity[docs]
-        if not np.any(columns.popularity[columns.live] > 0):
-            missing.append("popularity")
-        popularity = log_popularity(counts, self._pop_reference)
-        parts = blend(
-            candidates.similarity[rest], recency, popularity, request.weights or self._weights
-        )
-        total = parts.total
-        related_pos = np.argsort(-total, kind="stable")[: request.k_related]
-        more = self._items(
-            candidates.doc_ids[more_pos], candidates.similarity[more_pos],
-            candidates.similarity[more_pos], None, more_pos, request.explain,
-        )
-        related = self._items(
-            docs[related_pos], total[related_pos], candidates.similarity[rest][related_pos],
-            parts, related_pos, request.explain,
-        )
-        return RelatedLists(source, more, related, version, tuple(missing))
 
-    def _candidates(
-        self, query: np.ndarray, exclude_docs: set[int], request: ListRequest
-    ) -> _Candidates:
-        assert self._index is not None  # checked by the caller
-        wanted = request.k_more + request.k_related + len(request.exclude_ids) + len(exclude_docs)
-        n = min(max(self.settings.candidates, 4 * wanted), len(self._index))
-        ids, sims = self._index.search(query[None, :].astype(np.float32), n)
-        ids, sims = ids[0], sims[0]
-        keep = ids >= 0
-        ids, sims = ids[keep], sims[keep]
-        mask = self.columns.live[ids]
-        for doc in exclude_docs:
-            mask &= ids != doc
-        for article_id in request.exclude_ids:
-            doc = self.catalogue.doc_id_of(article_id)
-            if doc is not None:
-                mask &= ids != doc
-        if request.sections:
-            codes = [self.columns.code(s) for s in request.sections]
-            mask &= np.isin(self.columns.section[ids], codes)
-        if request.exclude_sections:
-            codes = [self.columns.code(s) for s in request.exclude_sections]
-            mask &= ~np.isin(self.columns.section[ids], codes)
-        if request.language:
-            mask &= self.columns.language[ids] == self.columns.code(request.language)
-        if request.max_age_days is not None:
-            oldest = time.time() - request.max_age_days * SECONDS_PER_DAY
-            mask &= self.columns.published_ts[ids] >= oldest
-        return _Candidates(ids[mask], sims[mask].astype(np.float32))
+    def _popularity_of(self, docs: np.ndarray) -> np.ndarray:
+        values = self._popularity
+        out = np.zeros(len(docs), dtype=np.float32)
+        known = docs < len(values)
+        out[known] = values[docs[known]]
+        return out
+
+    def _live_doc(self, article_id: str) -> int | None:
+        doc = self.catalogue.doc_id_of(article_id)
+        live = self.columns.live
+        return doc if doc is not None and doc < len(live) and live[doc] else None
+
+    def _live_docs(self, article_ids: Iterable[str]) -> set[int]:
+        return {doc for a in article_ids if (doc := self._live_doc(a)) is not None}
+
+    def _source_terms(
+        self, source: ArticleRecord | None, text: tuple[str, str] | None, docs: set[int]
+    ) -> Terms:
+        if source is not None:
+            return terms_of(source.title, source.body)
+        if text is not None:
+            return terms_of(*text)
+        records = self.catalogue.get_by_doc_ids(sorted(docs))
+        return terms_of(". ".join(r.title for r in records), "\n".join(r.body for r in records))
+
+    def _term_statistics(self) -> TermStatistics:
+        # Document frequencies from an even sample of the catalogue: enough for stable IDF,
+        # built once, on the first explained request.
+        with self._terms_lock:
+            if self._terms is None:
+                live = np.flatnonzero(self.columns.live)
+                sample = live[:: max(1, len(live) // _TERM_SAMPLE)][:_TERM_SAMPLE]
+                records = self.catalogue.get_by_doc_ids(sample.tolist())
+                self._terms = TermStatistics(terms_of(r.title, r.body) for r in records)
+            return self._terms
 
     def _items(
-        self,
-        docs: np.ndarray,
-        scores: np.ndarray,
-        similarity: np.ndarray,
-        parts: ScoreParts | None,
-        positions: np.ndarray,
-        explain: bool,
+        self, entries: list[_Entry], source_terms: Terms | None, explain: bool
     ) -> list[ListItem]:
-        records = {r.doc_id: r for r in self.catalogue.get_by_doc_ids(docs.tolist())}
+        records = {r.doc_id: r for r in self.catalogue.get_by_doc_ids(e.doc for e in entries)}
+        statistics = self._term_statistics() if source_terms is not None else None
         items: list[ListItem] = []
-        for rank, doc in enumerate(docs.tolist()):
-            record = records.get(doc)
+        for entry in entries:
+            record = records.get(entry.doc)
             if record is None:  # unpublished between search and fetch
                 continue
-            explanation = None
-            if explain:
-                pos = int(positions[rank])
-                explanation = (
-                    {
-                        "similarity": float(parts.similarity[pos]),
-                        "recency": float(parts.recency[pos]),
-                        "popularity": float(parts.popularity[pos]),
-                    }
-                    if parts is not None
-                    else {"similarity": float(similarity[rank])}
-                )
+            # Parts are rounded as shown and the score is their sum, so they add up exactly.
+            parts = {name: round(value, 6) + 0.0 for name, value in entry.parts.items()}
+            shared: tuple[str, ...] = ()
+            if source_terms is not None and statistics is not None:
+                shared = shared_terms(source_terms, terms_of(record.title, record.body), statistics)
             items.append(
-                ListItem(record, float(scores[rank]), float(similarity[rank]), explanation)
+                ListItem(
+                    record,
+                    math.fsum(parts.values()),
+                    entry.similarity,
+                    parts if explain else None,
+                    shared,
+                    entry.pinned,
+                )
             )
         return items
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from index import ArticleRecord, Catalogue, IndexStore, WriterLock
+from index import ArticleRecord, Catalogue, IndexLoadError, IndexStore, WriterLock
 from recommender.articles import InvalidArticle, article_from_mapping, embedding_text
 from recommender.embedding import Embedder
 from recommender.indexing import publish_index
@@ -82,7 +82,9 @@ class _Job:
         embedder: Callable[[], Embedder],
         report: IngestReport,
         bar: tqdm[None],
+        embedding_key: str,
     ) -> None:
+        self.embedding_key = embedding_key
         self.catalogue = catalogue
         self.embedder = embedder
         self.report = report
@@ -95,7 +97,7 @@ class _Job:
                 self._reject(item)
                 continue
             try:
-                record = article_from_mapping(item.fields)
+                record = article_from_mapping(item.fields, embedding_key=self.embedding_key)
             except InvalidArticle as exc:
                 self._reject(RowProblem(item.source, item.line, str(exc)))
                 continue
@@ -173,7 +175,7 @@ def ingest(
         Catalogue(settings.catalogue_path) as catalogue,
         tqdm(unit=" rows", disable=not progress, desc="ingest") as bar,
     ):
-        job = _Job(catalogue, get_embedder, report, bar)
+        job = _Job(catalogue, get_embedder, report, bar, settings.embedding_key)
         for path in expand_paths(paths):
             try:
                 if is_behaviors_file(path):
@@ -184,8 +186,17 @@ def ingest(
             except UnreadableFile as exc:
                 report.unreadable.append(str(exc))
         store = IndexStore(settings.index_root)
-        current = store.current()
-        stale_index = report.embedded > 0 or (current is None and catalogue.count() > 0)
+        try:
+            current = store.current()
+        except IndexLoadError:
+            current = None  # a damaged CURRENT is replaced by the fresh publish below
+        # Publish whenever the published index lags the catalogue, not only after new vectors:
+        # a run killed after landing rows but before publishing leaves such a lag, and its
+        # rerun (which finds every row unchanged) must still complete the work.
+        stale_index = report.embedded > 0 or (
+            catalogue.count() > 0
+            and (current is None or current.manifest.catalogue_seq < catalogue.last_seq())
+        )
         if publish and stale_index:
             report.index_version = publish_index(catalogue, store, settings).name
         elif current is not None:

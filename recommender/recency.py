@@ -1,10 +1,10 @@
-"""Recency measured around the source article, not around today."""
+"""Recency: measured around the source article (the default), or from now for live pages."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["SECONDS_PER_DAY", "recency_around"]
+__all__ = ["SECONDS_PER_DAY", "recency_around", "recency_from_now"]
 
 SECONDS_PER_DAY = 86_400.0
 
@@ -32,4 +32,17 @@ def recency_around(
     known = np.isfinite(delta_days)
     half_life = np.where(delta_days < 0, half_life_before_days, half_life_after_days)
     out[known] = np.exp2(-np.abs(delta_days[known]) / half_life[known])
+    return out
+
+
+def recency_from_now(candidate_ts: np.ndarray, now_ts: float, *, half_life_days: float) -> np.ndarray:
+    """Freshness of each candidate for a live page: ``2 ** (-max(0, now - t) / h)``, in [0, 1].
+
+    Used instead of :func:`recency_around` when ``recency_reference`` is ``"now"``; items dated
+    in the future count as brand new. Undated candidates score 0.
+    """
+    out = np.zeros(candidate_ts.shape, dtype=np.float32)
+    age_days = np.maximum(now_ts - candidate_ts, 0.0) / SECONDS_PER_DAY
+    known = np.isfinite(age_days)
+    out[known] = np.exp2(-age_days[known] / half_life_days)
     return out

@@ -1,17 +1,31 @@
 """The scoring formula of the Related list: the one place it is written down.
 
-    score = w_sim * similarity + w_rec * recency + w_pop * popularity
+    relevance = w_sim * similarity + w_rec * recency + w_pop * popularity
+    score     = relevance - diversity
+    diversity = (1 - mmr_lambda) / mmr_lambda * max(0, max cos(item, Related items above it))
 
 - ``similarity``: cosine of the candidate's and the source's embeddings, in [-1, 1].
 - ``recency``: ``2 ** (-|t_candidate - t_source| / h)``, with ``h`` the half-life for older
   (``recency_half_life_before_days``) or newer (``recency_half_life_after_days``) candidates;
-  see :mod:`recommender.recency`.
-- ``popularity``: ``min(1, log(1 + count) / log(1 + reference))``, ``reference`` being the 99th
-  percentile of the catalogue's counts; see :mod:`recommender.popularity`.
+  with ``recency_reference = "now"`` (live pages) ``2 ** (-age / recency_half_life_now_days)``
+  instead; see :mod:`recommender.recency`.
+- ``popularity``: the time-decayed count of views and clicks (half-life
+  ``popularity_half_life_days``) normalised into [0, 1] by log or percentile
+  (``popularity_normalisation``), never below a fading prior for articles too new to have
+  been read; see :mod:`recommender.popularity`.
+- ``diversity``: the penalty of maximal marginal relevance, which picks Related one item at a
+  time by the highest ``score``; see :mod:`recommender.diversity`.
 
-*More like this* ranks by ``similarity`` alone. The weights are settings (``NEWSREC_W_SIM``,
-``NEWSREC_W_REC``, ``NEWSREC_W_POP``) and can be overridden per request; each item's parts
-``w * component`` add up to its score, which is what ``--explain`` shows.
+Before scoring, copies of the source and all but one article per story are set aside (see
+:mod:`recommender.stories`): each story is shown once, by its best-scoring member, and a story
+in *More like this* is not repeated in *Related*. *More like this* ranks by ``similarity``
+alone (its score is the similarity). Editorial pins and blocks apply last (see
+:mod:`recommender.overrides`); a pinned item keeps the score of its parts.
+
+The weights are settings (``NEWSREC_W_SIM``, ``NEWSREC_W_REC``, ``NEWSREC_W_POP``) and can be
+overridden per request. ``--explain`` shows each item's parts ``w_sim * similarity``,
+``w_rec * recency``, ``w_pop * popularity`` and ``-diversity``; each part is rounded to six
+decimals and the score is their sum, so the parts add up to the score exactly as shown.
 """
 
 from __future__ import annotations

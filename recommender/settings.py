@@ -60,13 +60,54 @@ class Settings(BaseSettings):
         3.0, gt=0.0, description="Half-life for candidates published after the source."
     )
     candidates: int = Field(200, ge=10, le=10_000, description="Neighbours scored per list.")
+    recency_reference: Literal["source", "now"] = Field(
+        "source",
+        description="Measure recency around the source's publish time, or from now (live pages).",
+    )
+    recency_half_life_now_days: float = Field(
+        2.0, gt=0.0, description="Half-life of age from now when recency_reference is 'now'."
+    )
+    popularity_half_life_days: float = Field(
+        7.0, gt=0.0, description="Half-life of a view or click in the popularity count."
+    )
+    popularity_normalisation: Literal["log", "percentile"] = Field(
+        "log", description="How counts become popularity in [0, 1] (recommender/popularity.py)."
+    )
+    click_weight: float = Field(1.0, ge=0.0, description="What a click counts; a view counts 1.")
+    popularity_refresh_seconds: float = Field(
+        5.0, ge=0.0, description="How often a running engine folds new events into popularity."
+    )
+    story_threshold: float = Field(
+        0.95, ge=0.5, le=1.0, description="Cosine at or above which two articles are one story."
+    )
+    mmr_lambda: float = Field(
+        0.8, gt=0.0, le=1.0, description="Relevance vs variety in Related (1: relevance only)."
+    )
+    list_pool: int = Field(
+        50, ge=10, le=1_000, description="Best candidates grouped into stories and diversified."
+    )
 
     # --- service -------------------------------------------------------------------------
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=0, le=65535)
     api_key: SecretStr | None = Field(None, description="Key for write and admin routes.")
     read_key: SecretStr | None = Field(None, description="If set, read routes need it.")
-    cors_origins: list[str] = Field(default_factory=list)
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="Origins allowed to call the API from a browser, e.g. '[\"https://a.example\"]'.",
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1_024, le=1 << 30, description="Largest request body accepted (413 above)."
+    )
+    cache_entries: int = Field(
+        4_096, ge=0, le=1_000_000, description="Responses cached per worker; 0 turns caching off."
+    )
+    max_in_flight: int = Field(
+        64, ge=1, le=100_000, description="Requests handled at once per worker; 503 above."
+    )
+    retry_after_seconds: int = Field(
+        1, ge=1, le=3_600, description="Retry-After sent with a 503 when load is shed."
+    )
 
     @field_validator("api_key", "read_key")
     @classmethod
@@ -85,6 +126,11 @@ class Settings(BaseSettings):
         if self.w_sim + self.w_rec + self.w_pop <= 0:
             raise ValueError("at least one of w_sim, w_rec, w_pop must be positive")
         return self
+
+    @property
+    def embedding_key(self) -> str:
+        """What decides a stored vector: the model and the input length (in content hashes)."""
+        return f"{self.model}|{self.max_seq_length}"
 
     @property
     def catalogue_path(self) -> Path:

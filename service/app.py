@@ -1,4 +1,11 @@
-"""The FastAPI application: ``create_app`` builds it over one home directory."""
+"""The FastAPI application: ``create_app`` builds it over one home directory.
+
+A worker loads the engine at start-up and keeps it current from a follower thread: catalogue
+changes (from this worker, other workers or ``newsrec ingest``) are applied within a fraction
+of a second, and a newly published index version (``newsrec reindex``, ``POST
+/admin/reindex``) is loaded off to the side and swapped in at once, so requests in flight
+finish on the version they started on and every answer names the version it came from.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,21 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from index import StorageError
+from index.events import EventStore
 from recommender.engine import Engine
 from recommender.settings import Settings, load_settings
-from service.routes import articles, health
+from service.access import INDEX_VERSION_HEADER, AccessMiddleware
+from service.cache import ResponseCache
+from service.errors import install_error_handlers
+from service.limits import BodySizeLimit
+from service.logs import REQUEST_ID_HEADER
+from service.metrics import Metrics
+from service.overload import ConcurrencyLimit
+from service.reindex import Reindexer
+from service.responses import CACHE_HEADER
+from service.routes import admin, articles, demo, events, health, metrics, related
+from service.security import API_KEY_HEADER
 
 __all__ = ["create_app"]
 
@@ -23,13 +42,29 @@ _REFRESH_SECONDS = 0.2
 def _follow_catalogue(engine: Engine, stop: threading.Event) -> None:
     # Other processes (CLI ingest, other workers) write to the same catalogue; polling its
     # change counter keeps this worker's lists fresh within a fraction of a second.
+    # A damaged or mismatched new version must not take the lists down: the engine keeps the
+    # version it has, the refusal is logged once, and loading is retried only once CURRENT
+    # names another version. Catalogue changes keep being applied meanwhile.
+    refused: str | None = None
+    reported: str | None = None
     while not stop.wait(_REFRESH_SECONDS):
+        name: str | None = None
         try:
-            current = engine.store.current()
-            if current is not None and current.name != engine.published_name:
-                engine.load()
-            else:
-                engine.refresh()
+            try:
+                current = engine.store.current()
+                name = current.name if current is not None else None
+                if name is not None and name not in (engine.published_name, refused):
+                    engine.load()
+            except StorageError as exc:
+                refused = name or refused
+                if str(exc) != reported:
+                    reported = str(exc)
+                    _log.error(
+                        "keeping index %s, refusing the published one: %s",
+                        engine.published_name,
+                        exc,
+                    )
+            engine.refresh()
         except Exception:  # keep serving the version we have; the log says why
             _log.exception("could not refresh from %s", engine.settings.home)
 
@@ -46,24 +81,76 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             target=_follow_catalogue, args=(engine, stop), name="newsrec-follow", daemon=True
         )
         app.state.engine = engine
+        app.state.events = EventStore(settings.catalogue_path)
+        app.state.reindexer = Reindexer(settings)
         follower.start()
+        _log.info(
+            "serving %s: index %s, %d articles",
+            settings.home,
+            engine.index_version,
+            len(engine),
+            extra={"home": str(settings.home), "index_version": engine.index_version},
+        )
         try:
             yield
         finally:
+            # uvicorn calls this after the last request in flight has been answered.
             stop.set()
             follower.join(timeout=5)
+            app.state.reindexer.join(timeout=30)
+            app.state.events.close()
             engine.close()
+            _log.info("stopped serving %s", settings.home)
 
     app = FastAPI(
         title="newsrec",
         version="0.1.0",
         summary="Related-article lists for news sites: More like this and Related.",
+        description=_DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.settings = settings
+    app.state.engine = None
+    app.state.cache = ResponseCache(settings.cache_entries)
+    app.state.metrics = Metrics(lambda: app.state.engine)
+    install_error_handlers(app)
+    # Added first, so that middleware added later (logs, metrics) wraps it and sees the 503s.
+    app.add_middleware(
+        ConcurrencyLimit,
+        limit=settings.max_in_flight,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
         app.add_middleware(
-            CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["GET", "POST"]
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "DELETE"],
+            allow_headers=[API_KEY_HEADER, REQUEST_ID_HEADER, "Content-Type"],
+            expose_headers=[INDEX_VERSION_HEADER, REQUEST_ID_HEADER, CACHE_HEADER],
+            max_age=600,
         )
-    app.include_router(health.router)
-    app.include_router(articles.router)
+    # Outermost, so that every answer (also 413s and shed 503s) gets an id, a log line and a
+    # latency sample.
+    app.add_middleware(AccessMiddleware, metrics=app.state.metrics)
+    for routes in (health, metrics, articles, related, events, admin, demo):
+        app.include_router(routes.router)
     return app
+
+
+_DESCRIPTION = """
+Related-article lists for news sites, answered from a sentence-embedding index:
+
+* **More like this**: the closest articles by meaning.
+* **Related**: the rest ranked by similarity, recency around the source and popularity.
+
+Every list answer names the index version it came from (`index_version`, and the
+`X-Index-Version` header); `X-Cache: hit` marks answers served from this worker's cache.
+
+**Keys.** Write and admin routes need `X-API-Key: $NEWSREC_API_KEY`; without that setting they
+are refused. Read routes are open unless `NEWSREC_READ_KEY` is set; then they need it (or the
+write key). `/livez`, `/readyz` and `/metrics` are always open.
+
+**Limits.** At most 50 items per list, 500 articles per batch, 1,000 events per batch and
+`NEWSREC_MAX_BODY_BYTES` (default 1 MiB) per request body.
+"""

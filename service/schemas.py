@@ -1,10 +1,167 @@
-"""Input and output models of the HTTP API (separate, with limits on the inputs)."""
+"""Input and output models of the HTTP API (separate, with limits on every input).
+
+The limits a client can hit are module constants, so the OpenAPI schema shows them and an
+error names them: at most ``MAX_K`` items per list, ``MAX_BATCH_ARTICLES`` articles per batch,
+``MAX_BATCH_EVENTS`` events per batch, ``MAX_SOURCE_IDS`` ids in a "more like these" request.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-__all__ = ["ArticleOut", "Explanation", "ItemOut", "RelatedOut"]
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from recommender.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS
+from recommender.requests import MAX_K, ListRequest
+from recommender.scoring import Weights
+
+__all__ = [
+    "MAX_BATCH_ARTICLES",
+    "MAX_BATCH_EVENTS",
+    "MAX_DRAFT_CHARS",
+    "MAX_SOURCE_IDS",
+    "ArticleDetailOut",
+    "ArticleIn",
+    "ArticleOut",
+    "ArticleWithIdIn",
+    "BatchIn",
+    "BatchOut",
+    "EventIn",
+    "EventsIn",
+    "EventsOut",
+    "Explanation",
+    "ItemOut",
+    "ListOptions",
+    "ListOptionsError",
+    "ProblemOut",
+    "ReindexOut",
+    "RelatedIn",
+    "RelatedOut",
+    "UnpublishOut",
+    "UpsertOut",
+]
+
+MAX_BATCH_ARTICLES = 500
+MAX_BATCH_EVENTS = 1_000
+MAX_SOURCE_IDS = 50
+MAX_DRAFT_CHARS = 20_000
+_MAX_FILTER_VALUES = 20
+_MAX_EXCLUDED = 200
+
+ArticleIdStr = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+_Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+class ListOptionsError(ValueError):
+    """List options that contradict each other; the message names them."""
+
+
+def _split_commas(values: list[str]) -> frozenset[str]:
+    # Query strings carry lists either as repeated parameters or as "a,b"; both are accepted.
+    return frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
+
+
+class ListOptions(BaseModel):
+    """What to put in the two lists: sizes, filters, weight overrides, explanations."""
+
+    k: int | None = Field(
+        None, ge=1, le=MAX_K, description=f"Items per list, 1 to {MAX_K} (default 5)."
+    )
+    k_more: int | None = Field(
+        None, ge=0, le=MAX_K, description="Items in More like this (overrides k; 0: none)."
+    )
+    k_related: int | None = Field(
+        None, ge=0, le=MAX_K, description="Items in Related (overrides k; 0 leaves it empty)."
+    )
+    section: list[_Name] = Field(
+        default_factory=list,
+        max_length=_MAX_FILTER_VALUES,
+        description="Only candidates from these sections (repeat the parameter or use commas).",
+        examples=[["business"]],
+    )
+    exclude_section: list[_Name] = Field(
+        default_factory=list,
+        max_length=_MAX_FILTER_VALUES,
+        description="Never candidates from these sections.",
+    )
+    language: Annotated[str, StringConstraints(min_length=2, max_length=35)] | None = Field(
+        None, description="Only candidates in this language (e.g. en).", examples=["en"]
+    )
+    max_age_days: float | None = Field(
+        None, gt=0, le=36_500, description="Only candidates published at most this many days ago."
+    )
+    exclude: list[ArticleIdStr] = Field(
+        default_factory=list,
+        max_length=_MAX_EXCLUDED,
+        description="Article ids never to show (e.g. those already on the page).",
+    )
+    explain: bool = Field(False, description="Attach each item's score parts.")
+    w_sim: float | None = Field(None, ge=0, le=100, description="Weight of similarity.")
+    w_rec: float | None = Field(None, ge=0, le=100, description="Weight of recency.")
+    w_pop: float | None = Field(None, ge=0, le=100, description="Weight of popularity.")
+
+    def to_request(self, weights: Weights) -> ListRequest:
+        """The engine's request for these options; ``weights`` are the configured ones.
+
+        Raises:
+            ListOptionsError: the options contradict each other (e.g. every weight 0).
+        """
+        k = 5 if self.k is None else self.k
+        overridden = None
+        if (self.w_sim, self.w_rec, self.w_pop) != (None, None, None):
+            overridden = weights.overridden(self.w_sim, self.w_rec, self.w_pop)
+            if overridden.similarity + overridden.recency + overridden.popularity <= 0:
+                raise ListOptionsError("w_sim, w_rec and w_pop must not all be 0")
+        try:
+            return self._request(k, overridden)
+        except ValueError as exc:
+            raise ListOptionsError(str(exc)) from exc
+
+    def _request(self, k: int, weights: Weights | None) -> ListRequest:
+        return ListRequest(
+            k_more=k if self.k_more is None else self.k_more,
+            k_related=k if self.k_related is None else self.k_related,
+            sections=_split_commas(self.section),
+            exclude_sections=_split_commas(self.exclude_section),
+            language=self.language,
+            max_age_days=self.max_age_days,
+            exclude_ids=_split_commas(self.exclude),
+            weights=weights,
+            explain=self.explain,
+        )
+
+
+class RelatedIn(ListOptions):
+    """Lists for a draft that is not published, or for a set of articles ("more like these")."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"text": "Harborview council votes to reopen Lanthorn Bridge to buses", "k": 3},
+                {"ids": ["sample-001", "sample-014"], "k_more": 5, "k_related": 0},
+            ]
+        },
+    )
+
+    text: Annotated[str, StringConstraints(min_length=1, max_length=MAX_DRAFT_CHARS)] | None = (
+        Field(None, description="Draft text: a headline and/or lead.")
+    )
+    ids: list[ArticleIdStr] | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_SOURCE_IDS,
+        description="Published article ids, e.g. a reader's last reads.",
+    )
+
+    @model_validator(mode="after")
+    def _text_or_ids(self) -> RelatedIn:
+        if (self.text is None) == (self.ids is None):
+            raise ValueError("give exactly one of 'text' (a draft) or 'ids' (published articles)")
+        if self.text is not None and not self.text.strip():
+            raise ValueError("text: the draft is blank")
+        return self
 
 
 class ArticleOut(BaseModel):
@@ -18,6 +175,14 @@ class ArticleOut(BaseModel):
     tags: list[str] = []
     language: str | None = None
     published_at: str | None = Field(description="ISO 8601, UTC.")
+
+
+class ArticleDetailOut(ArticleOut):
+    """One article in full, as stored."""
+
+    body: str
+    popularity: float
+    index_version: str = Field(description="The index version serving at the time.")
 
 
 class Explanation(BaseModel):
@@ -36,12 +201,213 @@ class ItemOut(ArticleOut):
 
 
 class RelatedOut(BaseModel):
-    """Both lists for one source article."""
+    """Both lists for one source article, draft or set of articles."""
 
-    article: ArticleOut | None
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "article": {
+                        "id": "sample-002",
+                        "title": "Lanthorn Bridge closed after engineers find cracks",
+                        "snippet": "Lanthorn Bridge, the 1931 steel arch ...",
+                        "url": "https://news.example.com/city/lanthorn-bridge-closed",
+                        "section": "city",
+                        "tags": ["lanthorn bridge"],
+                        "language": "en",
+                        "published_at": "2026-09-02T21:10:00Z",
+                    },
+                    "more_like_this": [
+                        {
+                            "id": "sample-003",
+                            "title": "Bridge closure adds 25 minutes to Old Town bus trips",
+                            "snippet": "Commuters from Lowmarsh faced long queues ...",
+                            "url": "https://news.example.com/city/bridge-closure-buses",
+                            "section": "city",
+                            "tags": [],
+                            "language": "en",
+                            "published_at": "2026-09-03T08:00:00Z",
+                            "score": 0.71,
+                        }
+                    ],
+                    "related": [],
+                    "index_version": "v000003+2",
+                    "signals_missing": [],
+                }
+            ]
+        }
+    )
+
+    article: ArticleOut | None = Field(description="The source article (null for a draft).")
     more_like_this: list[ItemOut]
     related: list[ItemOut]
-    index_version: str = Field(description="The index version that answered.")
+    index_version: str = Field(
+        description="The index version that answered: the published version, plus '+N' for N "
+        "catalogue changes applied on top of it."
+    )
     signals_missing: list[str] = Field(
         description="Signals that could not be used (e.g. 'popularity' with no counts)."
     )
+
+
+class ArticleIn(BaseModel):
+    """An article to add or update with ``PUT /articles/{id}`` (the id is in the path)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "Lanthorn Bridge to reopen to buses on Monday",
+                    "body": "Harborview's council said buses may cross the repaired span ...",
+                    "url": "https://news.example.com/city/lanthorn-bridge-reopens",
+                    "section": "city",
+                    "tags": ["lanthorn bridge", "transport"],
+                    "language": "en",
+                    "published_at": "2026-09-20T07:30:00Z",
+                }
+            ]
+        },
+    )
+
+    title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE_CHARS)]
+    body: Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)] | None = Field(
+        None, description="Lead and body; the first 160 characters become the snippet."
+    )
+    abstract: Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)] | None = Field(
+        None, description="Used as the body when no body is given."
+    )
+    url: Annotated[str, StringConstraints(max_length=2_000)] | None = None
+    section: Annotated[str, StringConstraints(max_length=100)] | None = None
+    tags: list[Annotated[str, StringConstraints(max_length=200)]] = Field(
+        default_factory=list, max_length=100
+    )
+    language: Annotated[str, StringConstraints(max_length=35)] | None = None
+    published_at: datetime | None = Field(
+        None, description="ISO 8601; a time without a zone is UTC."
+    )
+    popularity: float | None = Field(None, ge=0, description="A count of reads, if known.")
+
+    def fields_with_id(self, article_id: str) -> dict[str, Any]:
+        """The article as the validator of :mod:`recommender.articles` takes it."""
+        return {"id": article_id, **self.model_dump(exclude_none=True)}
+
+
+class ArticleWithIdIn(ArticleIn):
+    """An article of a batch, carrying its own id."""
+
+    id: ArticleIdStr
+
+
+class BatchIn(BaseModel):
+    """Articles to add or update in one call; all land or none does."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "articles": [
+                        {
+                            "id": "city-0193",
+                            "title": "Ferry Road crossing to get a bus lane",
+                            "body": "The council will paint a bus lane on the Ferry Road ...",
+                            "section": "city",
+                            "published_at": "2026-09-21T09:00:00Z",
+                        }
+                    ]
+                }
+            ]
+        },
+    )
+
+    articles: list[ArticleWithIdIn] = Field(min_length=1, max_length=MAX_BATCH_ARTICLES)
+
+
+class UpsertOut(BaseModel):
+    """What ``PUT /articles/{id}`` did."""
+
+    id: str
+    result: Literal["added", "updated", "unchanged"]
+    index_version: str
+
+
+class BatchOut(BaseModel):
+    """What ``POST /articles:batch`` did."""
+
+    added: int
+    updated: int
+    unchanged: int
+    embedded: int = Field(description="Articles whose text changed and was embedded.")
+    index_version: str
+
+
+class UnpublishOut(BaseModel):
+    """What ``DELETE /articles/{id}`` did."""
+
+    id: str
+    unpublished: bool
+    index_version: str
+
+
+class EventIn(BaseModel):
+    """A reader viewed or clicked an article."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    article_id: ArticleIdStr
+    kind: Literal["view", "click"]
+    at: datetime | None = Field(None, description="When (ISO 8601; default: when received).")
+    user: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="An opaque reader id (no personal data)."
+    )
+    key: Annotated[str, StringConstraints(max_length=200)] | None = Field(
+        None, description="Idempotency key: an event whose key was stored before is skipped."
+    )
+
+
+class EventsIn(BaseModel):
+    """A batch of reading events."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "events": [
+                        {"article_id": "sample-001", "kind": "view", "user": "u40"},
+                        {
+                            "article_id": "sample-002",
+                            "kind": "click",
+                            "at": "2026-09-02T10:00:00Z",
+                            "key": "u11-sample-002-1",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
+
+    events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
+
+
+class EventsOut(BaseModel):
+    """What ``POST /events`` stored."""
+
+    received: int
+    stored: int = Field(description="Events stored; those with a key seen before are skipped.")
+
+
+class ReindexOut(BaseModel):
+    """The state of the service's rebuild job."""
+
+    running: bool
+    index_version: str = Field(description="The index version serving now.")
+    last_published: str | None = Field(description="The version the last rebuild published.")
+    last_error: str | None = None
+
+
+class ProblemOut(BaseModel):
+    """An error: ``detail`` says what is wrong and, for limits, which limit."""
+
+    detail: str

@@ -23,8 +23,9 @@ def test_recency_of_undated_candidate_is_zero() -> None:
 
 
 def test_recency_without_source_date_is_all_zero() -> None:
-    got = recency_around(np.array([0.0, 1.0]), np.nan, half_life_before_days=1,
-                         half_life_after_days=1)
+    got = recency_around(
+        np.array([0.0, 1.0]), np.nan, half_life_before_days=1, half_life_after_days=1
+    )
     assert got.tolist() == [0.0, 0.0]
 
 

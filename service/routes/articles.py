@@ -1,38 +1,156 @@
-"""Routes of the articles resource: the two lists under an article."""
+"""Routes of the articles resource: one article, its two lists, and the live write path."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from recommender.engine import UnknownArticle
-from recommender.requests import MAX_K, ListRequest
-from recommender.views import lists_view
-from service.deps import EngineDep
-from service.schemas import RelatedOut
+from recommender.scoring import Weights
+from recommender.updates import unpublish_article, upsert_articles
+from recommender.views import article_view
+from service.deps import CacheDep, EngineDep, MetricsDep, ReadAccess, SettingsDep, WriteAccess
+from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, WRITE_RESPONSES, responses
+from service.responses import json_response, lists_response
+from service.schemas import (
+    ArticleDetailOut,
+    ArticleIn,
+    BatchIn,
+    BatchOut,
+    ListOptions,
+    ProblemOut,
+    RelatedOut,
+    UnpublishOut,
+    UpsertOut,
+)
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
-ArticleId = Annotated[str, Path(min_length=1, max_length=200, examples=["sample-001"])]
+ArticleId = Annotated[
+    str,
+    Path(min_length=1, max_length=200, description="The article's id.", examples=["sample-001"]),
+]
+_UNKNOWN: dict[int | str, dict[str, Any]] = {
+    404: {"model": ProblemOut, "description": "No published article has this id."}
+}
+_PUT_RESULTS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Updated, or unchanged."},
+    201: {"model": UpsertOut, "description": "Added."},
+}
 
 
 @router.get(
     "/{article_id}/related",
     response_model=RelatedOut,
-    responses={404: {"description": "No published article has this id."}},
+    dependencies=[ReadAccess],
+    responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
 )
 def get_related(
     article_id: ArticleId,
+    options: Annotated[ListOptions, Query()],
     engine: EngineDep,
-    k: Annotated[int, Query(ge=1, le=MAX_K, description="Items per list.")] = 5,
-    explain: Annotated[bool, Query(description="Attach each item's score parts.")] = False,
-) -> dict[str, Any]:
-    """More like this and Related for one published article."""
-    try:
-        lists = engine.related(article_id, ListRequest(k_more=k, k_related=k, explain=explain))
-    except UnknownArticle as exc:
-        raise HTTPException(status_code=404, detail=str(exc)) from exc
-    return lists_view(lists, explain=explain)
+    settings: SettingsDep,
+    cache: CacheDep,
+    metrics: MetricsDep,
+) -> Response:
+    """More like this and Related for one published article.
+
+    *More like this* ranks by similarity alone; *Related* ranks the rest by the blended score
+    (similarity, recency around the source, popularity). Neither list holds the source. The
+    answer names the index version it came from, in ``index_version`` and the
+    ``X-Index-Version`` header; ``X-Cache`` says whether the cache answered.
+    """
+    request = options.to_request(Weights.from_settings(settings))
+    return lists_response(
+        ("related", article_id, request),
+        lambda: engine.related(article_id, request),
+        engine=engine,
+        cache=cache,
+        metrics=metrics,
+        explain=request.explain,
+    )
+
+
+@router.get(
+    "/{article_id}",
+    response_model=ArticleDetailOut,
+    dependencies=[ReadAccess],
+    responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
+)
+def get_article(article_id: ArticleId, engine: EngineDep) -> Response:
+    """One published article in full."""
+    version = engine.index_version
+    record = engine.catalogue.get(article_id)
+    if record is None:
+        raise UnknownArticle(article_id)
+    payload = {
+        **article_view(record),
+        "body": record.body,
+        "popularity": record.popularity,
+        "index_version": version,
+    }
+    return json_response(payload, index_version=version)
+
+
+@router.put(
+    "/{article_id}",
+    response_model=UpsertOut,
+    dependencies=[WriteAccess],
+    responses=responses(
+        _PUT_RESULTS,
+        WRITE_RESPONSES,
+    ),
+)
+def put_article(article_id: ArticleId, article: ArticleIn, engine: EngineDep) -> Response:
+    """Add or update one article; it shows in lists at once, with no rebuild.
+
+    Its text is embedded only if the title or body changed. Needs the write key.
+    """
+    report = upsert_articles(engine, [article.fields_with_id(article_id)])
+    result = "added" if report.added else "updated" if report.updated else "unchanged"
+    return json_response(
+        {"id": article_id, "result": result, "index_version": report.index_version},
+        index_version=report.index_version,
+        status_code=201 if report.added else 200,
+    )
+
+
+@router.delete(
+    "/{article_id}",
+    response_model=UnpublishOut,
+    dependencies=[WriteAccess],
+    responses=responses(_UNKNOWN, WRITE_RESPONSES),
+)
+def delete_article(article_id: ArticleId, engine: EngineDep) -> Response:
+    """Unpublish an article: it leaves every list at once. Needs the write key."""
+    version = unpublish_article(engine, article_id)
+    return json_response(
+        {"id": article_id, "unpublished": True, "index_version": version}, index_version=version
+    )
+
+
+@router.post(
+    ":batch",
+    response_model=BatchOut,
+    dependencies=[WriteAccess],
+    responses=responses(WRITE_RESPONSES),
+)
+def post_batch(batch: BatchIn, engine: EngineDep) -> Response:
+    """Add or update up to 500 articles in one call; all land or, if one is invalid, none.
+
+    Needs the write key.
+    """
+    report = upsert_articles(engine, [a.fields_with_id(a.id) for a in batch.articles])
+    return json_response(
+        {
+            "added": report.added,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "embedded": report.embedded,
+            "index_version": report.index_version,
+        },
+        index_version=report.index_version,
+    )

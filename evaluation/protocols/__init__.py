@@ -1,0 +1,3 @@
+"""Evaluation protocols: labels (shared topics), co-read (same reader), MIND impressions."""
+
+__all__: list[str] = []

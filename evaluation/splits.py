@@ -1,0 +1,28 @@
+"""Seeded, order-free splits: which half a reader falls in, which fold a source falls in.
+
+A hash of ``(seed, salt, key)`` decides, so a split does not depend on file order and the same
+seed always gives the same split.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+__all__ = ["hash_unit", "in_first_part"]
+
+
+def hash_unit(key: str, seed: int, salt: str) -> float:
+    """A number in [0, 1) fixed by ``key``, ``seed`` and ``salt``."""
+    digest = hashlib.sha256(f"{seed}\x00{salt}\x00{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def in_first_part(key: str, seed: int, salt: str, fraction: float = 0.5) -> bool:
+    """True for about ``fraction`` of keys: the first part of a seeded split.
+
+    Raises:
+        ValueError: ``fraction`` outside [0, 1].
+    """
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"fraction must be in [0, 1], got {fraction}")
+    return hash_unit(key, seed, salt) < fraction

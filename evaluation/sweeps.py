@@ -1,0 +1,180 @@
+"""Sweeps: grid or random search over the Related settings, tuned on sources never reported.
+
+The space covers the weights (``w_sim`` is ``1 - w_rec - w_pop``; only ratios change a ranking),
+the recency half-lives, and, where the engine has them, the story threshold and MMR lambda. The
+best configuration is written as a TOML settings file that ``NEWSREC_SETTINGS_FILE`` loads.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import tempfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from tqdm import tqdm
+
+from recommender.settings import Settings
+
+__all__ = [
+    "SWEEP_SPACE",
+    "SweepResult",
+    "Trial",
+    "run_sweep",
+    "sweep_configs",
+    "write_settings_file",
+]
+
+SweepKind = Literal["grid", "random"]
+
+#: Values tried per setting; settings the engine lacks are left out.
+SWEEP_SPACE: dict[str, tuple[float, ...]] = {
+    "w_rec": (0.0, 0.1, 0.3),
+    "w_pop": (0.0, 0.1, 0.3),
+    "recency_half_life_before_days": (3.0, 7.0, 30.0),
+    "recency_half_life_after_days": (1.0, 3.0, 10.0),
+    "story_threshold": (0.9, 0.95),
+    "mmr_lambda": (0.7, 0.85, 1.0),
+}
+_RANDOM_RANGES: dict[str, tuple[float, float, bool]] = {  # low, high, log-uniform
+    "w_rec": (0.0, 0.5, False),
+    "w_pop": (0.0, 0.8, False),
+    "recency_half_life_before_days": (0.5, 90.0, True),
+    "recency_half_life_after_days": (0.5, 90.0, True),
+    "story_threshold": (0.85, 0.99, False),
+    "mmr_lambda": (0.5, 1.0, False),
+}
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One configuration and its objective on the tuning sources."""
+
+    config: dict[str, float]
+    objective: float
+
+
+@dataclass
+class SweepResult:
+    """Every trial, the best one, and what was optimised."""
+
+    kind: str
+    objective: str
+    trials: list[Trial] = field(default_factory=list)
+
+    @property
+    def best(self) -> Trial:
+        """The trial with the highest objective (the first one on ties).
+
+        Raises:
+            ValueError: no trial was run.
+        """
+        if not self.trials:
+            raise ValueError("the sweep ran no trial")
+        return max(self.trials, key=lambda t: t.objective)
+
+
+def _available(space: Iterable[str], fixed: Mapping[str, Any]) -> list[str]:
+    fields = Settings.model_fields
+    return [name for name in space if name in fields and name not in fixed]
+
+
+def _with_sim(config: dict[str, float]) -> dict[str, float] | None:
+    rest = config.get("w_rec", 0.0) + config.get("w_pop", 0.0)
+    if rest >= 1.0:
+        return None
+    return {"w_sim": round(1.0 - rest, 6), **config}
+
+
+def sweep_configs(
+    kind: SweepKind,
+    trials: int,
+    seed: int,
+    *,
+    fixed: Mapping[str, Any] | None = None,
+    exclude: Sequence[str] = (),
+) -> list[dict[str, float]]:
+    """The configurations a sweep tries, in order.
+
+    A grid larger than ``trials`` is cut to a seeded sample of ``trials`` points (always
+    keeping the engine's defaults first, so the sweep can only improve on them).
+
+    Raises:
+        ValueError: an unknown kind or ``trials`` < 1.
+    """
+    if trials < 1:
+        raise ValueError(f"a sweep needs at least one trial, got {trials}")
+    names = [n for n in _available(SWEEP_SPACE, fixed or {}) if n not in exclude]
+    defaults = {n: float(Settings.model_fields[n].default) for n in names}
+    rng = random.Random(seed)
+    configs: list[dict[str, float]] = []
+    if kind == "grid":
+        grid = [
+            dict(zip(names, values, strict=True))
+            for values in itertools.product(*(SWEEP_SPACE[n] for n in names))
+        ]
+        points = [c for c in (_with_sim(g) for g in grid) if c is not None]
+        if len(points) > trials - 1:
+            points = rng.sample(points, trials - 1)
+        configs = points
+    elif kind == "random":
+        for _ in range(trials - 1):
+            point: dict[str, float] = {}
+            for name in names:
+                low, high, log = _RANDOM_RANGES[name]
+                value = (
+                    low * (high / low) ** rng.random() if log else low + (high - low) * rng.random()
+                )
+                point[name] = round(value, 4)
+            if (config := _with_sim(point)) is not None:
+                configs.append(config)
+    else:
+        raise ValueError(f"sweep must be 'grid' or 'random', got {kind!r}")
+    base = _with_sim(defaults) or defaults
+    return [base, *(c for c in configs if c != base)]
+
+
+def run_sweep(
+    configs: Sequence[dict[str, float]],
+    objective: Callable[[dict[str, float]], float],
+    *,
+    kind: str,
+    objective_name: str,
+    progress: bool = False,
+) -> SweepResult:
+    """Evaluate ``objective`` on every configuration."""
+    result = SweepResult(kind=kind, objective=objective_name)
+    for config in tqdm(configs, desc="sweep", unit=" trials", disable=not progress):
+        result.trials.append(Trial(dict(config), float(objective(config))))
+    return result
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_settings_file(config: Mapping[str, Any], path: Path, *, comment: str) -> None:
+    """Write ``config`` as a TOML settings file (temporary name, then rename).
+
+    Raises:
+        ValueError: a key that is not a newsrec setting, or values the settings refuse.
+    """
+    unknown = [key for key in config if key not in Settings.model_fields]
+    if unknown:
+        raise ValueError(f"not newsrec settings: {', '.join(unknown)}")
+    Settings.model_validate(dict(config))  # refuse a file the service would refuse
+    lines = [f"# {line}" for line in comment.splitlines()]
+    lines += [f"{key} = {_toml_value(value)}" for key, value in sorted(config.items())]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".toml")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write("\n".join(lines) + "\n")
+    os.replace(tmp, path)

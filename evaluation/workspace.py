@@ -1,0 +1,89 @@
+"""The evaluation's own home directory: stripped articles ingested, never a serving index.
+
+Every run ingests into a fresh home below its output folder. Vectors come from a
+:class:`~evaluation.vector_cache.CachingEmbedder`, so a rerun embeds nothing it has embedded
+before, whichever folder it writes to.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from evaluation.datasets import EvalArticle
+from recommender.embedding import Embedder
+from recommender.ingest import ingest
+from recommender.settings import Settings
+
+__all__ = ["WorkspaceError", "prepare_home"]
+
+
+class WorkspaceError(RuntimeError):
+    """The evaluation home could not be built; the message says why."""
+
+
+def _jsonable(fields: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in fields.items():
+        if hasattr(value, "isoformat"):
+            out[key] = value.isoformat()
+        elif hasattr(value, "tolist"):
+            out[key] = value.tolist()
+        else:
+            out[key] = value
+    return out
+
+
+def prepare_home(
+    articles: Sequence[EvalArticle],
+    home: Path,
+    *,
+    embedder: Embedder,
+    popularity: Mapping[str, float] | None = None,
+    settings_overrides: Mapping[str, Any] | None = None,
+    progress: bool = False,
+) -> Settings:
+    """Ingest ``articles`` (label fields already stripped) into a fresh home at ``home``.
+
+    Args:
+        articles: what the engine may see.
+        home: the evaluation home; anything already there is removed first.
+        embedder: embeds the articles (typically a caching embedder).
+        popularity: counts to give the engine (e.g. clicks of one half of the users); any
+            popularity in the input files is dropped, so no count leaks from judged readers.
+        settings_overrides: setting values for this evaluation (weights, half-lives ...).
+        progress: show the ingest progress bar.
+
+    Returns:
+        The settings of the new home.
+
+    Raises:
+        WorkspaceError: when ``home`` looks like a serving home, or ingest rejects rows.
+    """
+    if home.exists():
+        if not (home / ".newsrec-evaluation").is_file():
+            raise WorkspaceError(
+                f"{home}: exists and is not an evaluation home; refusing to overwrite it"
+            )
+        shutil.rmtree(home)
+    home.mkdir(parents=True)
+    (home / ".newsrec-evaluation").write_text("evaluation home; safe to delete\n")
+    counts = popularity or {}
+    feed = home / "articles.jsonl"
+    with feed.open("w", encoding="utf-8") as handle:
+        for article in articles:
+            fields = _jsonable(article.fields)
+            fields["popularity"] = float(counts.get(article.id, 0.0))
+            handle.write(json.dumps(fields, ensure_ascii=False) + "\n")
+    overrides = dict(settings_overrides or {})
+    overrides.pop("home", None)
+    settings = Settings(home=home, **overrides)
+    report = ingest([feed], settings, lambda: embedder, progress=progress)
+    if report.rejected:
+        raise WorkspaceError(
+            f"{feed}: ingest rejected {report.rejected} rows, first: {report.problems[0]}"
+        )
+    return settings

@@ -1,0 +1,198 @@
+"""Reading events (views and clicks) stored in the catalogue's database file.
+
+Events are appended with a strictly increasing ``seq``, so a reader can fold in only what is new
+since the last time it looked. An event may carry a ``key``: one whose key is already stored is
+skipped, which makes re-reading the same file (e.g. a MIND ``behaviors.tsv``) idempotent.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import ClassVar, Literal
+
+import numpy as np
+import numpy.typing as npt
+
+from index.errors import CatalogueError
+from index.tables import connect_beside_catalogue
+
+__all__ = ["EVENT_KINDS", "Event", "EventBatch", "EventError", "EventStore"]
+
+EVENT_KINDS: tuple[str, ...] = ("view", "click")
+
+_SCHEMA = """
+CREATE TABLE events (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    article_id  TEXT NOT NULL,
+    kind        TEXT NOT NULL CHECK (kind IN ('view', 'click')),
+    at_ts       REAL NOT NULL,
+    user        TEXT,
+    key         TEXT UNIQUE
+);
+CREATE INDEX events_article ON events (article_id)
+"""
+
+
+class EventError(CatalogueError):
+    """An event that cannot be stored; the message names the event and the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One view or click of an article by a reader at a time."""
+
+    article_id: str
+    kind: Literal["view", "click"]
+    at: datetime  # tz-aware
+    user: str | None = None
+    key: str | None = None  # idempotency key: an event whose key is already stored is skipped
+
+
+@dataclass(frozen=True, slots=True)
+class EventBatch:
+    """Stored events as columns, in ``seq`` order."""
+
+    seq: npt.NDArray[np.int64]
+    article_ids: list[str]
+    is_click: npt.NDArray[np.bool_]
+    at_ts: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return len(self.article_ids)
+
+
+class EventStore:
+    """The events table of one catalogue file; one instance may be shared between threads."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    def __init__(self, catalogue_path: Path, *, readonly: bool = False) -> None:
+        """Open the events table in the catalogue file ``catalogue_path`` (creating it).
+
+        Raises:
+            index.FormatVersionError: a newer newsrec wrote the table.
+            index.CatalogueError: the file is not a newsrec catalogue.
+        """
+        self._path = Path(catalogue_path)
+        self._readonly = readonly
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = connect_beside_catalogue(
+            self._path, name="events", version=self.SCHEMA_VERSION, schema=_SCHEMA,
+            readonly=readonly,
+        )
+
+    @property
+    def path(self) -> Path:
+        """The database file."""
+        return self._path
+
+    def close(self) -> None:
+        """Close the connection; idempotent."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> EventStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def add(self, events: Sequence[Event]) -> int:
+        """Store ``events`` in one transaction; returns how many were new (keys seen are skipped).
+
+        Raises:
+            EventError: an event has an empty article id, an unknown kind or a naive time.
+        """
+        if self._readonly:
+            raise EventError(f"{self._path}: events are opened read-only")
+        rows = [_row(event) for event in events]
+        with self._lock:
+            conn = self._open()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                before = conn.total_changes
+                conn.executemany(
+                    "INSERT OR IGNORE INTO events (article_id, kind, at_ts, user, key) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    rows,
+                )
+                added = conn.total_changes - before
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return added
+
+    def last_seq(self) -> int:
+        """The seq of the newest event, 0 if none."""
+        with self._lock:
+            row = self._open().execute("SELECT MAX(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def count(self) -> int:
+        """How many events are stored."""
+        with self._lock:
+            row = self._open().execute("SELECT COUNT(*) FROM events").fetchone()
+        return int(row[0])
+
+    def since(self, seq: int, *, batch: int = 200_000) -> Iterator[EventBatch]:
+        """Yield the events with seq greater than ``seq`` in batches of at most ``batch``."""
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a positive integer, got {batch!r}")
+        last = int(seq)
+        while True:
+            with self._lock:
+                rows = (
+                    self._open()
+                    .execute(
+                        "SELECT seq, article_id, kind, at_ts FROM events WHERE seq > ? "
+                        "ORDER BY seq LIMIT ?",
+                        (last, batch),
+                    )
+                    .fetchall()
+                )
+            if not rows:
+                return
+            seqs, ids, kinds, times = zip(*rows, strict=True)
+            yield EventBatch(
+                seq=np.asarray(seqs, dtype=np.int64),
+                article_ids=list(ids),
+                is_click=np.asarray([k == "click" for k in kinds], dtype=bool),
+                at_ts=np.asarray(times, dtype=np.float64),
+            )
+            last = int(seqs[-1])
+
+    def _open(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise CatalogueError(f"{self._path}: event store is closed")
+        return self._conn
+
+
+def _row(event: Event) -> tuple[str, str, float, str | None, str | None]:
+    if not isinstance(event.article_id, str) or not event.article_id.strip():
+        raise EventError(f"event {event!r}: article_id must be a non-empty string")
+    if event.kind not in EVENT_KINDS:
+        raise EventError(
+            f"event for {event.article_id!r}: kind must be one of {', '.join(EVENT_KINDS)}, "
+            f"got {event.kind!r}"
+        )
+    if not isinstance(event.at, datetime) or event.at.utcoffset() is None:
+        raise EventError(f"event for {event.article_id!r}: at must be a tz-aware datetime")
+    at_ts = event.at.timestamp()
+    if not math.isfinite(at_ts):
+        raise EventError(f"event for {event.article_id!r}: at is not a finite time")
+    return (event.article_id, event.kind, at_ts, event.user, event.key)

@@ -1,0 +1,105 @@
+"""Versioned tables kept in the catalogue's database file, beside the articles.
+
+Reading events and editorial overrides live in the same SQLite file as the catalogue, so one
+file holds everything a home knows about its articles and one backup copies it all. Each group
+of tables records its own schema version in the catalogue's ``meta`` table, under its own key,
+and a file written by a newer newsrec is refused rather than misread.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from index.catalogue import Catalogue
+from index.errors import CatalogueError, FormatVersionError
+
+__all__ = ["connect_beside_catalogue"]
+
+_BUSY_TIMEOUT_S = 30.0
+
+
+def connect_beside_catalogue(
+    path: Path, *, name: str, version: int, schema: str, readonly: bool = False
+) -> sqlite3.Connection:
+    """Open the catalogue file ``path`` and make sure the tables of ``name`` exist.
+
+    Args:
+        path: the catalogue's database file; a catalogue is created there if there is none.
+        name: the table group, e.g. ``"events"``; its version is kept under ``<name>_schema``.
+        version: the schema version this code writes and reads.
+        schema: ``CREATE TABLE`` / ``CREATE INDEX`` statements separated by ``;``.
+        readonly: open without creating or writing anything.
+
+    Raises:
+        FormatVersionError: the tables were written by a newer newsrec.
+        CatalogueError: the file is not a newsrec catalogue or cannot be opened.
+    """
+    path = Path(path)
+    if not readonly:
+        # The catalogue creates the file and its meta table; doing it here first would leave a
+        # file the catalogue refuses as "not a newsrec catalogue".
+        Catalogue(path).close()
+    try:
+        if readonly:
+            uri = path.resolve().as_uri() + "?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
+        else:
+            conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
+    except sqlite3.Error as exc:
+        raise CatalogueError(f"{path}: cannot open catalogue ({exc})") from exc
+    conn.isolation_level = None
+    try:
+        conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        _ensure_tables(conn, path, name, version, schema, readonly)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise CatalogueError(f"{path}: cannot set up the {name} tables ({exc})") from exc
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _ensure_tables(
+    conn: sqlite3.Connection, path: Path, name: str, version: int, schema: str, readonly: bool
+) -> None:
+    key = f"{name}_schema"
+    stored = _stored_version(conn, path, key)
+    if stored is None and not readonly:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have created them between the check and the lock.
+            if _stored_version(conn, path, key) is None:
+                for statement in schema.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, str(version)))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        stored = _stored_version(conn, path, key)
+    if stored is None:
+        raise CatalogueError(f"{path}: has no {name} tables (opened read-only)")
+    if stored > version:
+        raise FormatVersionError(
+            f"{path}: {name} tables written by a newer newsrec "
+            f"(format {stored}, this version reads up to {version})"
+        )
+
+
+def _stored_version(conn: sqlite3.Connection, path: Path, key: str) -> int | None:
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    except sqlite3.OperationalError as exc:
+        raise CatalogueError(f"{path}: not a newsrec catalogue ({exc})") from exc
+    if row is None:
+        return None
+    try:
+        value = int(row[0])
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise CatalogueError(f"{path}: meta key {key!r} holds no valid version ({row[0]!r})")
+    return value

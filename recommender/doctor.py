@@ -1,0 +1,181 @@
+"""``newsrec doctor``: find what is wrong with a home directory and say how to fix it.
+
+Every check reads only; nothing is repaired, locked or loaded into a model, so the doctor can run
+beside a live service or a running ingest. Each problem is one :class:`Finding` whose message
+names the file at fault, the problem, and what to do about it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from index import (
+    Catalogue,
+    CatalogueError,
+    FormatVersionError,
+    IndexLoadError,
+    IndexStore,
+    IndexVersion,
+    StorageError,
+)
+from recommender.settings import Settings
+
+__all__ = ["Checkup", "Finding", "examine"]
+
+_REINDEX = "run `newsrec reindex` to publish a fresh version from the catalogue"
+_UPGRADE = "upgrade newsrec to read it"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One problem: ``error`` makes the home unhealthy, ``warning`` does not."""
+
+    severity: Literal["error", "warning"]
+    message: str  # names the file and the problem
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: {self.message}; {self.fix}"
+
+
+@dataclass(frozen=True, slots=True)
+class Checkup:
+    """What the doctor found in one home: problems, and the figures of what is healthy."""
+
+    home: Path
+    findings: list[Finding]
+    facts: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def healthy(self) -> bool:
+        """True when no finding is an error (warnings are allowed)."""
+        return not any(f.severity == "error" for f in self.findings)
+
+
+class _Findings:
+    def __init__(self) -> None:
+        self.items: list[Finding] = []
+
+    def error(self, message: str, fix: str) -> None:
+        self._add(Finding("error", message, fix))
+
+    def warning(self, message: str, fix: str) -> None:
+        self._add(Finding("warning", message, fix))
+
+    def _add(self, finding: Finding) -> None:
+        # The same damage is often seen by two checks (e.g. via CURRENT and via the scan).
+        if all(f.message != finding.message for f in self.items):
+            self.items.append(finding)
+
+
+def examine(settings: Settings) -> Checkup:
+    """Check the catalogue and the published indexes of ``settings.home``.
+
+    Looks for: a catalogue that is missing, not a newsrec catalogue, from a newer newsrec or
+    damaged; index versions with missing, truncated or altered files, manifests that disagree
+    with their index, the configured model or the catalogue; and leftovers of interrupted jobs.
+    """
+    home = settings.home
+    found = _Findings()
+    facts: dict[str, object] = {"home": str(home)}
+    if not home.is_dir():
+        found.error(f"{home}: no such directory", "run `newsrec ingest` to create a home here")
+        return Checkup(home, found.items, facts)
+    catalogue = _open_catalogue(settings.catalogue_path, found)
+    try:
+        if catalogue is not None:
+            for problem in catalogue.check():
+                found.error(problem, "restore the catalogue from a backup")
+            facts.update(
+                articles=catalogue.count(), catalogue_seq=catalogue.last_seq(), dim=catalogue.dim
+            )
+        _examine_index(IndexStore(settings.index_root), catalogue, settings, found, facts)
+    finally:
+        if catalogue is not None:
+            catalogue.close()
+    return Checkup(home, found.items, facts)
+
+
+def _open_catalogue(path: Path, found: _Findings) -> Catalogue | None:
+    if not path.is_file():
+        found.error(f"{path}: no catalogue", "run `newsrec ingest` to create one")
+        return None
+    try:
+        return Catalogue(path, readonly=True)
+    except FormatVersionError as exc:
+        found.error(str(exc), _UPGRADE)
+    except CatalogueError as exc:
+        found.error(str(exc), "restore the catalogue from a backup")
+    return None
+
+
+def _examine_index(
+    store: IndexStore,
+    catalogue: Catalogue | None,
+    settings: Settings,
+    found: _Findings,
+    facts: dict[str, object],
+) -> None:
+    leftovers = [f"{path}: " for path in store.leftovers()]
+    for problem in store.check():
+        if problem.startswith(tuple(leftovers)):
+            found.warning(problem, "harmless: nothing serves it")
+        elif "newer newsrec" in problem:
+            found.error(problem, _UPGRADE)
+        else:
+            found.error(problem, _REINDEX)
+    try:
+        current = store.current()
+    except IndexLoadError:
+        return  # already reported by store.check()
+    if current is None:
+        if catalogue is not None and catalogue.count() > 0:
+            found.error(f"{store.root}: no index has been published", _REINDEX)
+        return
+    expect_dim = catalogue.dim if catalogue is not None else None
+    try:
+        index, current = store.load(current, expect_model=settings.model, expect_dim=expect_dim)
+    except FormatVersionError as exc:
+        found.error(str(exc), _UPGRADE)
+        return
+    except StorageError as exc:
+        found.error(str(exc), _REINDEX)
+        return
+    manifest = current.manifest
+    facts.update(
+        index_version=current.name,
+        index_kind=manifest.kind,
+        indexed=len(index),
+        model=manifest.model,
+    )
+    if catalogue is not None:
+        _compare_with_catalogue(current, catalogue, found, facts)
+
+
+def _compare_with_catalogue(
+    version: IndexVersion, catalogue: Catalogue, found: _Findings, facts: dict[str, object]
+) -> None:
+    manifest = version.manifest
+    manifest_file = version.path / "manifest.json"
+    last = catalogue.last_seq()
+    if manifest.catalogue_seq > last:
+        found.error(
+            f"{manifest_file}: built from catalogue change {manifest.catalogue_seq}, but "
+            f"{catalogue.path} only records changes up to {last} (was the catalogue replaced "
+            "by an older copy?)",
+            _REINDEX,
+        )
+        return
+    facts["changes_not_in_index"] = last - manifest.catalogue_seq
+    expected = catalogue.live_count_at(manifest.catalogue_seq)
+    # The build reads the change number before the vectors, so changes made during a build
+    # may legitimately be in the index already; only a gap they cannot explain is damage.
+    racing = len(catalogue.changes_since(manifest.catalogue_seq))
+    if abs(manifest.count - expected) > racing:
+        found.error(
+            f"{manifest_file}: index holds {manifest.count} vectors, but {catalogue.path} had "
+            f"{expected} published articles at change {manifest.catalogue_seq}",
+            _REINDEX,
+        )

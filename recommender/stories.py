@@ -1,0 +1,88 @@
+"""One item per story: re-issues, updates and copies of an article count as one story.
+
+Two articles belong to the same story when their vectors are nearly identical (cosine at least
+``story_threshold``) or when their normalised titles match; stories are the connected groups of
+that relation. Grouping runs on the few dozen candidates a list is built from, never over the
+whole catalogue, so it costs one small matrix product per request. Grouping the source
+article(s) with the candidates finds the copies of the source too: they share its story.
+
+A title is normalised by dropping wire re-issue markers (``UPDATE 1-``, ``Updated:``,
+``REFILE-``, ``CORRECTED-``, ``CORRECTION-``, ``RPT-``), case, punctuation and extra spaces.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["NO_TITLE_KEY", "normalise_title", "story_labels"]
+
+#: The title key of an article whose title normalises to nothing; it matches no other.
+NO_TITLE_KEY = -1
+
+_REISSUE = re.compile(
+    r"""^\s*(?:
+        update[sd]?\s*\d*\s*[-:–—]       # UPDATE 1-, Updated:, UPDATE-
+      | refile\s*[-:–—]                  # REFILE-
+      | corrected\s*[-:–—]               # CORRECTED-
+      | correction\s*[-:–—]              # CORRECTION-
+      | rpt\s*[-:–—]                     # RPT-
+    )""",
+    re.IGNORECASE | re.VERBOSE,
+)
+
+
+def normalise_title(title: str) -> str:
+    """The title with re-issue markers, case, punctuation and extra spaces removed.
+
+    >>> normalise_title("UPDATE 1-Storm Ingrid: river peaks at 4.2m")
+    'storm ingrid river peaks at 4 2m'
+    """
+    text = unicodedata.normalize("NFKC", title)
+    previous = None
+    while previous != text:  # markers can be stacked: "REFILE-UPDATE 2-..."
+        previous = text
+        text = _REISSUE.sub("", text, count=1)
+    cleaned = "".join(ch if ch.isalnum() else " " for ch in text.casefold())
+    return " ".join(cleaned.split())
+
+
+def story_labels(
+    vectors: npt.NDArray[np.float32],
+    title_keys: npt.NDArray[np.int64],
+    threshold: float,
+) -> npt.NDArray[np.int64]:
+    """Label each of ``n`` articles with its story: equal labels mean one story.
+
+    Args:
+        vectors: ``(n, dim)`` unit vectors.
+        title_keys: ``n`` integer codes of normalised titles; :data:`NO_TITLE_KEY` matches none.
+        threshold: cosine at or above which two articles are copies of one another.
+
+    Returns:
+        ``n`` labels; each story is labelled by the position of its first member.
+    """
+    n = len(title_keys)
+    parent = np.arange(n, dtype=np.int64)
+    if n < 2:
+        return parent
+    same = (vectors @ vectors.T) >= threshold
+    keys = np.asarray(title_keys)
+    same |= (keys[:, None] == keys[None, :]) & (keys[:, None] != NO_TITLE_KEY)
+    rows, cols = np.nonzero(np.triu(same, k=1))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = int(parent[i])
+        return i
+
+    for a, b in zip(rows.tolist(), cols.tolist(), strict=True):
+        root_a, root_b = find(a), find(b)
+        if root_a != root_b:
+            # The smaller root wins so a story's label is its first member's position.
+            parent[max(root_a, root_b)] = min(root_a, root_b)
+    return np.array([find(i) for i in range(n)], dtype=np.int64)

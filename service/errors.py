@@ -1,0 +1,106 @@
+"""How failures become HTTP answers, and the error responses each route documents.
+
+Every error body is ``{"detail": ...}``: a sentence for 401/403/404/413/503, and for 422 the
+list of problems FastAPI uses for validation errors (``loc``, ``msg``, ``type``), so a client
+handles one shape whatever raised the error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from index import LockedError
+from recommender.articles import InvalidArticle
+from recommender.embedding import ModelUnavailable
+from recommender.engine import UnknownArticle
+from recommender.updates import InvalidBatch
+from service.schemas import ListOptionsError, ProblemOut
+
+__all__ = [
+    "AUTH_RESPONSES",
+    "BUSY_RESPONSES",
+    "LOCK_RETRY_SECONDS",
+    "WRITE_RESPONSES",
+    "install_error_handlers",
+    "responses",
+]
+
+#: Retry-After of a write refused because another job holds the writer lock.
+LOCK_RETRY_SECONDS = 2
+
+_PROBLEM: dict[str, Any] = {"model": ProblemOut}
+AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {**_PROBLEM, "description": "The API key is missing or not valid."},
+    403: {**_PROBLEM, "description": "The key may not do this, or writes are disabled."},
+}
+BUSY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {**_PROBLEM, "description": "Busy; retry after the Retry-After header's seconds."},
+}
+WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **AUTH_RESPONSES,
+    413: {**_PROBLEM, "description": "The body is larger than NEWSREC_MAX_BODY_BYTES."},
+    422: {"description": "An article or field is not valid; nothing was written."},
+    503: {
+        **_PROBLEM,
+        "description": "Another job (ingest, reindex) is writing, or the service is busy; "
+        "retry after the Retry-After header's seconds.",
+    },
+}
+
+
+def responses(*groups: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The documented error responses of a route, merged from ``groups``."""
+    merged: dict[int | str, dict[str, Any]] = {}
+    for group in groups:
+        for status, spec in group.items():
+            merged[status] = {**merged.get(status, {}), **spec}
+    return merged
+
+
+def _problem(status: int, detail: str, **headers: str) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
+
+
+def _invalid(loc: list[str | int], message: str) -> dict[str, Any]:
+    return {"loc": loc, "msg": message, "type": "value_error"}
+
+
+async def _unknown_article(request: Request, exc: Exception) -> JSONResponse:
+    return _problem(404, str(exc))
+
+
+async def _locked(request: Request, exc: Exception) -> JSONResponse:
+    return _problem(503, str(exc), **{"Retry-After": str(LOCK_RETRY_SECONDS)})
+
+
+async def _model_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return _problem(503, f"the embedding model cannot be loaded: {exc}")
+
+
+async def _invalid_article(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, InvalidBatch):
+        batch = request.url.path.endswith(":batch")
+        detail = [
+            _invalid(["body", "articles", pos] if batch else ["body"], why)
+            for pos, why in exc.problems
+        ]
+    else:
+        detail = [_invalid(["body"], str(exc))]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+async def _invalid_options(request: Request, exc: Exception) -> JSONResponse:
+    where = "body" if request.method == "POST" else "query"
+    return JSONResponse({"detail": [_invalid([where], str(exc))]}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map the recommender's and the store's exceptions to HTTP answers."""
+    app.add_exception_handler(UnknownArticle, _unknown_article)
+    app.add_exception_handler(LockedError, _locked)
+    app.add_exception_handler(ModelUnavailable, _model_unavailable)
+    app.add_exception_handler(InvalidArticle, _invalid_article)
+    app.add_exception_handler(ListOptionsError, _invalid_options)

@@ -1,0 +1,100 @@
+"""``GET /demo/articles/{id}``: an article page as a news site would render it.
+
+The headline, date and body are rendered here; the "More like this" and "Related" boxes are
+filled in the browser by ``static/related.js`` from ``GET /articles/{id}/related``, the same
+call a site's own pages would make.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from importlib.resources import files
+from typing import Annotated
+
+from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from recommender.requests import MAX_K
+from service.deps import EngineDep, ReadAccess
+from service.errors import AUTH_RESPONSES, responses
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/demo", tags=["demo"])
+
+_ASSETS = {"related.js": "text/javascript", "demo.css": "text/css"}
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"'\u201c\u2018(A-Z0-9])")
+_PARAGRAPH_CHARS = 420
+
+
+@cache
+def _templates() -> Environment:
+    return Environment(
+        loader=PackageLoader("service", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _paragraphs(body: str) -> list[str]:
+    # Bodies are stored on one line; cutting them at sentence ends every few hundred
+    # characters gives the page the rhythm of paragraphs.
+    paragraphs: list[str] = []
+    current = ""
+    for sentence in _SENTENCE_END.split(body):
+        current = f"{current} {sentence}".strip()
+        if len(current) >= _PARAGRAPH_CHARS:
+            paragraphs.append(current)
+            current = ""
+    if current:
+        paragraphs.append(current)
+    return paragraphs
+
+
+@router.get(
+    "/articles/{article_id}",
+    response_class=HTMLResponse,
+    dependencies=[ReadAccess],
+    responses=responses(
+        {404: {"description": "No published article has this id (an HTML page)."}},
+        AUTH_RESPONSES,
+    ),
+)
+def demo_article(
+    article_id: Annotated[str, Path(min_length=1, max_length=200, examples=["sample-001"])],
+    engine: EngineDep,
+    k: Annotated[int, Query(ge=1, le=MAX_K, description="Items per box.")] = 5,
+) -> HTMLResponse:
+    """An article page with its "More like this" and "Related" boxes, for trying newsrec."""
+    record = engine.catalogue.get(article_id)
+    if record is None:
+        page = _templates().get_template("not_found.html").render(article_id=article_id)
+        return HTMLResponse(page, status_code=404)
+    published = record.published_at
+    page = (
+        _templates()
+        .get_template("article.html")
+        .render(
+            article=record,
+            language=record.language or "en",
+            published=published.strftime("%-d %B %Y, %H:%M UTC") if published else None,
+            published_iso=published.isoformat() if published else None,
+            paragraphs=_paragraphs(record.body),
+            home_label=f"{engine.catalogue.count()} articles",
+            k=k,
+        )
+    )
+    return HTMLResponse(page)
+
+
+@router.get("/assets/{name}", include_in_schema=False)
+def demo_asset(name: str) -> Response:
+    """The demo page's script and style sheet (only these two names exist)."""
+    media_type = _ASSETS.get(name)
+    if media_type is None:
+        raise HTTPException(404, f"no demo asset named {name!r}")
+    content = files("service").joinpath("static", name).read_bytes()
+    return Response(content, media_type=media_type, headers={"Cache-Control": "max-age=300"})

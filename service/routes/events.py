@@ -1,0 +1,49 @@
+"""``POST /events``: views and clicks from the site, in batches, feeding popularity."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+
+from index.events import EventStore
+from recommender.events import event_from_mapping
+from service.deps import WriteAccess
+from service.errors import WRITE_RESPONSES, responses
+from service.schemas import EventsIn, EventsOut
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["events"])
+
+
+@router.post(
+    "/events",
+    status_code=202,
+    response_model=EventsOut,
+    dependencies=[WriteAccess],
+    responses=responses(WRITE_RESPONSES),
+)
+def post_events(batch: EventsIn, request: Request) -> EventsOut:
+    """Record up to 1,000 views and clicks; popularity takes them in within seconds.
+
+    An event without ``at`` happened when it was received. An event whose ``key`` was stored
+    before is skipped, so a client may resend a batch it is unsure about. Events for articles
+    not (yet) in the catalogue are kept and count once the article arrives. Needs the write key.
+    """
+    store: EventStore = request.app.state.events
+    now = datetime.now(UTC)
+    events = [
+        event_from_mapping(
+            {
+                "article_id": event.article_id,
+                "kind": event.kind,
+                "at": event.at or now,
+                "user": event.user,
+                "id": event.key,
+            }
+        )
+        for event in batch.events
+    ]
+    stored = store.add(events)
+    return EventsOut(received=len(events), stored=stored)

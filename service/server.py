@@ -1,0 +1,48 @@
+"""Running the service: uvicorn with JSON logs, N workers and a graceful shutdown."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+
+import uvicorn
+
+from recommender.settings import Settings
+from service.logs import log_config
+from service.metrics import MULTIPROC_ENV
+
+__all__ = ["GRACEFUL_SHUTDOWN_SECONDS", "serve"]
+
+#: On SIGTERM or Ctrl-C, requests in flight get this long to finish before the workers stop.
+GRACEFUL_SHUTDOWN_SECONDS = 20
+
+
+def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> None:
+    """Serve ``settings.home`` on ``settings.host:settings.port`` until stopped.
+
+    Each of the ``workers`` processes loads the same on-disk index version and follows the
+    same catalogue. With several workers, metrics go through a fresh shared directory (see
+    :mod:`service.metrics`), removed again at exit. Keys and other settings reach the workers
+    through the ``NEWSREC_*`` environment; the home is set there explicitly.
+    """
+    os.environ["NEWSREC_HOME"] = str(settings.home.resolve())
+    metrics_dir: str | None = None
+    if workers > 1 and not os.environ.get(MULTIPROC_ENV):
+        metrics_dir = tempfile.mkdtemp(prefix="newsrec-metrics-")
+        os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        uvicorn.run(
+            "service.app:create_app",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=workers,
+            log_config=log_config(log_level),
+            access_log=False,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            server_header=False,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)

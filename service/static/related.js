@@ -1,0 +1,68 @@
+// Fills the "More like this" and "Related" boxes of a page from newsrec's HTTP API.
+// A site can include it as is:
+//   <ol data-list="more_like_this"></ol> <ol data-list="related"></ol>
+//   <script src="/demo/assets/related.js" data-article-id="ID" data-k="5"
+//           data-api="https://newsrec.example.com" defer></script>
+// Text goes in with textContent only, never as HTML.
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  var articleId = script.dataset.articleId;
+  var k = script.dataset.k || "5";
+  var api = script.dataset.api || "";
+  var pages = script.dataset.pages || "/demo/articles/";
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function meta(item) {
+    var parts = [];
+    if (item.section) parts.push(item.section);
+    if (item.published_at) parts.push(item.published_at.slice(0, 10));
+    return parts.join(" · ");
+  }
+
+  function fill(list, items) {
+    list.textContent = "";
+    if (!items.length) {
+      list.appendChild(element("li", "empty", "Nothing to show yet."));
+      return;
+    }
+    items.forEach(function (item) {
+      var li = element("li", "item");
+      li.dataset.id = item.id;
+      var link = element("a", "title", item.title);
+      link.href = pages + encodeURIComponent(item.id);
+      li.appendChild(link);
+      li.appendChild(element("span", "meta", meta(item)));
+      li.appendChild(element("p", "snippet", item.snippet));
+      list.appendChild(li);
+    });
+  }
+
+  var url = api + "/articles/" + encodeURIComponent(articleId) + "/related?k=" + encodeURIComponent(k);
+  fetch(url, { headers: { Accept: "application/json" } })
+    .then(function (response) {
+      if (!response.ok) throw new Error("newsrec answered HTTP " + response.status);
+      return response.json();
+    })
+    .then(function (data) {
+      document.querySelectorAll("[data-list]").forEach(function (list) {
+        fill(list, data[list.dataset.list] || []);
+      });
+      var version = document.getElementById("index-version");
+      if (version) version.textContent = data.index_version;
+      document.body.dataset.loaded = "true";
+    })
+    .catch(function (error) {
+      document.querySelectorAll("[data-list]").forEach(function (list) {
+        list.textContent = "";
+        list.appendChild(element("li", "error", String(error.message || error)));
+      });
+      document.body.dataset.loaded = "error";
+    });
+})();

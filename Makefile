@@ -29,6 +29,7 @@ demo: install
 	$(NEWSREC) ingest --home $(DEMO_HOME) $(SAMPLE)
 	@echo
 	@echo "Try: http://$(HOST):$(PORT)/articles/sample-001/related?k=5&explain=true"
+	@echo "     http://$(HOST):$(PORT)/demo/articles/sample-002   (an article page with both boxes)"
 	@echo "     http://$(HOST):$(PORT)/docs"
 	$(NEWSREC) serve --home $(DEMO_HOME) --host $(HOST) --port $(PORT)
 

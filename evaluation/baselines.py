@@ -8,10 +8,9 @@ scores every corpus article. :func:`scorer_run` turns scores into top-k lists un
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.preprocessing import normalize
 
@@ -88,7 +87,7 @@ class TfidfScorer:
 
     def __init__(self, texts: Sequence[str]) -> None:
         """Fit the vocabulary and idf on the corpus texts (no labels involved)."""
-        self.matrix: sp.csr_matrix = (
+        self.matrix: Any = (
             TfidfVectorizer(sublinear_tf=True, stop_words="english", dtype=np.float32)
             .fit_transform(texts)
             .tocsr()
@@ -116,8 +115,9 @@ class Bm25Scorer:
         """
         if k1 < 0 or not 0 <= b <= 1:
             raise ValueError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}")
-        counts = CountVectorizer(stop_words="english", dtype=np.float32).fit_transform(texts)
-        counts = sp.csr_matrix(counts)
+        counts = (
+            CountVectorizer(stop_words="english", dtype=np.float32).fit_transform(texts).tocsr()
+        )
         n = counts.shape[0]
         df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
         idf = np.log1p((n - df + 0.5) / (df + 0.5))
@@ -128,8 +128,8 @@ class Bm25Scorer:
         rows = np.repeat(np.arange(n), np.diff(counts.indptr))
         tf = weights.data
         weights.data = (tf * (k1 + 1) / (tf + norm[rows]) * idf[weights.indices]).astype(np.float32)
-        self.weights: sp.csr_matrix = weights
-        self.queries: sp.csr_matrix = counts.sign().astype(np.float32).tocsr()
+        self.weights: Any = weights
+        self.queries: Any = counts.sign().astype(np.float32).tocsr()
 
     def scores(self, source_rows: np.ndarray) -> np.ndarray:
         return np.asarray((self.queries[source_rows] @ self.weights.T).todense())
@@ -145,7 +145,8 @@ class EmbeddingScorer:
         self._vectors = normalize(vectors).astype(np.float32)
 
     def scores(self, source_rows: np.ndarray) -> np.ndarray:
-        return self._vectors[source_rows] @ self._vectors.T
+        scores: np.ndarray = self._vectors[source_rows] @ self._vectors.T
+        return scores
 
 
 def scorer_run(

@@ -54,6 +54,7 @@ def code_version() -> str:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide results from the team
     with os.fdopen(handle, "wb") as out:
         out.write(data)
     os.replace(tmp, path)

@@ -57,7 +57,7 @@ from evaluation.workbench import (
 )
 from recommender.scoring import Weights
 
-__all__ = ["PROTOCOLS", "EvaluationConfig", "run_evaluation"]
+__all__ = ["PROTOCOLS", "EvaluationConfig", "Protocol", "run_evaluation"]
 
 Protocol = Literal["labels", "coread", "impressions"]
 PROTOCOLS: tuple[Protocol, ...] = ("labels", "coread", "impressions")

@@ -68,6 +68,7 @@ def top_k(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.n
 def _open_write(path: Path) -> tuple[IO[str], str]:
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     os.close(handle)
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide results from the team
     if path.name.endswith(".gz"):
         return gzip.open(tmp, "wt", encoding="utf-8"), tmp
     return open(tmp, "w", encoding="utf-8"), tmp

@@ -22,6 +22,7 @@ from recommender.settings import Settings
 
 __all__ = [
     "SWEEP_SPACE",
+    "SweepKind",
     "SweepResult",
     "Trial",
     "run_sweep",
@@ -175,6 +176,7 @@ def write_settings_file(config: Mapping[str, Any], path: Path, *, comment: str) 
     lines += [f"{key} = {_toml_value(value)}" for key, value in sorted(config.items())]
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".toml")
+    os.chmod(tmp, 0o644)  # mkstemp's 0600 would keep the service user from reading it
     with os.fdopen(handle, "w", encoding="utf-8") as out:
         out.write("\n".join(lines) + "\n")
     os.replace(tmp, path)

@@ -11,6 +11,7 @@ import hashlib
 import os
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -94,10 +95,8 @@ class CachingEmbedder:
             vectors=matrix,
             checksum=np.array(_checksum(key_array, matrix)),
         )
-        number = len(list(self._dir.glob("shard-*.npz")))
-        while (self._dir / f"shard-{number:05d}.npz").exists():
-            number += 1
-        os.replace(tmp, self._dir / f"shard-{number:05d}.npz")
+        # A unique name: several evaluations may fill the same cache at once.
+        os.replace(tmp, self._dir / f"shard-{time.time_ns():020d}-{os.getpid()}.npz")
 
     @property
     def model_name(self) -> str:

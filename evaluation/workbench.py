@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -89,7 +89,7 @@ class Workbench:
         """The baseline ``name``, built on first use."""
         if name not in self.scorers:
             corpus = self.corpus
-            builders = {
+            builders: dict[str, Callable[[], Scorer]] = {
                 "random": lambda: RandomScorer(len(corpus), seed),
                 "most_popular": lambda: PopularityScorer(corpus.popularity),
                 "tfidf": lambda: TfidfScorer(corpus.texts),

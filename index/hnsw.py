@@ -8,6 +8,7 @@ or a fresh build from the catalogue).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -141,6 +142,9 @@ class HNSWIndex:
         n_dead = total - len(self)
         fetch = min(total, want + min(n_dead, max(_MIN_MARGIN, 2 * want)))
         pending = np.arange(m)
+        # One query runs on one thread (spreading it over cores costs more in hand-offs than
+        # it saves, and requests run side by side anyway); a batch uses every core.
+        faiss.omp_set_num_threads(1 if m == 1 else os.cpu_count() or 1)
         while pending.size:
             found_scores, labels = self._index.search(q[pending], fetch)
             labels = np.asarray(labels, dtype=np.int64)

@@ -32,6 +32,15 @@ class InvalidArticle(ValueError):
     """An article that cannot be accepted; the message says which field and why."""
 
 
+def _shown(value: Any) -> str:
+    # repr() of an int beyond 4,300 digits raises ValueError, and a huge string would flood
+    # the report; what an error message quotes is kept short.
+    if isinstance(value, int) and value.bit_length() > 128:
+        return "a very large integer"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def parse_datetime(value: Any, field: str = "published_at") -> datetime | None:
     """Parse an ISO 8601 time (or epoch seconds) into an aware UTC datetime.
 
@@ -44,12 +53,11 @@ def parse_datetime(value: Any, field: str = "published_at") -> datetime | None:
     elif isinstance(value, bool):
         raise InvalidArticle(f"{field}: expected an ISO 8601 time, got a boolean")
     elif isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise InvalidArticle(f"{field}: {value!r} is not a time")
         try:
+            # float() of a huge int overflows, fromtimestamp() of NaN or 1e300 fails: one case.
             parsed = datetime.fromtimestamp(float(value), tz=UTC)
         except (OverflowError, OSError, ValueError) as exc:
-            raise InvalidArticle(f"{field}: {value!r} is out of range as epoch seconds") from exc
+            raise InvalidArticle(f"{field}: {_shown(value)} is not a time (epoch seconds)") from exc
     elif isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -57,12 +65,15 @@ def parse_datetime(value: Any, field: str = "published_at") -> datetime | None:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError as exc:
-            raise InvalidArticle(f"{field}: {value!r} is not an ISO 8601 time") from exc
+            raise InvalidArticle(f"{field}: {_shown(value)} is not an ISO 8601 time") from exc
     else:
         raise InvalidArticle(f"{field}: expected an ISO 8601 time, got {type(value).__name__}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # e.g. 0001-01-01T00:00+05:00 falls before year 1 in UTC
+        raise InvalidArticle(f"{field}: {_shown(value)} is out of range in UTC") from exc
 
 
 def _clean_text(value: str) -> str:
@@ -105,6 +116,8 @@ def _article_id(raw: Mapping[str, Any]) -> str:
     if isinstance(value, bool) or value is None:
         raise InvalidArticle("id: missing")
     if isinstance(value, int):
+        if value.bit_length() > 700:  # over 200 digits; str() would even raise past 4,300
+            raise InvalidArticle("id: an integer of more than 200 digits")
         value = str(value)
     if not isinstance(value, str):
         raise InvalidArticle(f"id: expected text or an integer, got {type(value).__name__}")
@@ -149,14 +162,17 @@ def _popularity(raw: Mapping[str, Any]) -> float:
         try:
             value = float(value)
         except ValueError as exc:
-            raise InvalidArticle(f"popularity: {value!r} is not a number") from exc
+            raise InvalidArticle(f"popularity: {_shown(value)} is not a number") from exc
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidArticle(f"popularity: expected a number, got {type(value).__name__}")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
     if math.isnan(number):
         return 0.0
     if not math.isfinite(number) or number < 0:
-        raise InvalidArticle(f"popularity: {value!r} must be a finite count >= 0")
+        raise InvalidArticle(f"popularity: {_shown(value)} must be a finite count >= 0")
     return number
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -21,6 +22,9 @@ from recommender.engine import Engine, RelatedLists, UnknownArticle
 from recommender.requests import MAX_K, ListRequest
 from recommender.settings import Settings, SettingsFileError, load_settings
 from recommender.views import lists_view
+
+if TYPE_CHECKING:
+    from index.overrides import Override, OverrideStore
 
 __all__ = ["app", "main"]
 
@@ -139,7 +143,7 @@ def _print_lists(lists: RelatedLists, as_json: bool, explain: bool) -> None:
             article = item.article
             date = article.published_at.strftime("%Y-%m-%d") if article.published_at else ""
             row = [str(rank), article.id, article.title, date, article.section or "",
-                   f"{item.score:.3f}"]
+                   f"{item.score:.3f}" + (" pinned" if item.pinned else "")]
             if explain:
                 parts = " + ".join(f"{k} {v:.3f}" for k, v in (item.parts or {}).items())
                 shared = ", ".join(item.shared_terms)
@@ -160,12 +164,52 @@ def related(
     k: KOption = 5,
     home: HomeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, as the HTTP API.")] = False,
-    explain: Annotated[bool, typer.Option(help="Show each score's parts.")] = False,
+    explain: Annotated[
+        bool, typer.Option(help="Show each score's parts and the terms shared with the source.")
+    ] = False,
+    section: Annotated[
+        list[str], typer.Option(help="Only items from this section (repeatable).")
+    ] = [],  # noqa: B006 - Typer reads the default, it is never mutated
+    exclude_section: Annotated[
+        list[str], typer.Option(help="No items from this section (repeatable).")
+    ] = [],  # noqa: B006
+    language: Annotated[str | None, typer.Option(help="Only items in this language.")] = None,
+    max_age: Annotated[
+        float | None, typer.Option(min=0.0, help="Only items published at most D days ago.")
+    ] = None,
+    exclude: Annotated[
+        list[str], typer.Option(help="Never show this article id (repeatable).")
+    ] = [],  # noqa: B006
+    w_sim: Annotated[float | None, typer.Option(min=0.0, help="Weight of similarity.")] = None,
+    w_rec: Annotated[float | None, typer.Option(min=0.0, help="Weight of recency.")] = None,
+    w_pop: Annotated[float | None, typer.Option(min=0.0, help="Weight of popularity.")] = None,
 ) -> None:
-    """Show More like this and Related for a published article."""
-    engine = _engine(_settings(home))
+    """Show More like this and Related for a published article (pins and blocks applied)."""
+    from recommender.scoring import Weights
+
+    settings = _settings(home)
+    weights = None
+    if (w_sim, w_rec, w_pop) != (None, None, None):
+        weights = Weights.from_settings(settings).overridden(w_sim, w_rec, w_pop)
+        if weights.similarity + weights.recency + weights.popularity <= 0:
+            _fail("--w-sim, --w-rec and --w-pop must not all be 0", 2)
     try:
-        lists = engine.related(article_id, ListRequest(k_more=k, k_related=k, explain=explain))
+        request = ListRequest(
+            k_more=k,
+            k_related=k,
+            sections=frozenset(section),
+            exclude_sections=frozenset(exclude_section),
+            language=language,
+            max_age_days=max_age,
+            exclude_ids=frozenset(exclude),
+            weights=weights,
+            explain=explain,
+        )
+    except ValueError as exc:
+        _fail(str(exc), 2)
+    engine = _engine(settings)
+    try:
+        lists = engine.related(article_id, request)
     except UnknownArticle as exc:
         _fail(str(exc), 2)
     _print_lists(lists, as_json, explain)
@@ -253,12 +297,47 @@ def reindex(home: HomeOption = None) -> None:
         with WriterLock(settings.home, purpose="reindex"), Catalogue(
             settings.catalogue_path
         ) as catalogue:
-            version = publish_index(catalogue, IndexStore(settings.index_root), settings)
+            version = publish_index(
+                catalogue, IndexStore(settings.index_root), settings, rebuild=True
+            )
     except LockedError as exc:
         _fail(str(exc))
     except StorageError as exc:
         _fail(str(exc))
-    _out.print(f"published {version.name}: {version.manifest.count} vectors", markup=False)
+    _out.print(
+        f"published {version.name}: {version.manifest.count} vectors "
+        f"({version.manifest.kind} index)",
+        markup=False,
+    )
+
+
+@app.command()
+def precompute(
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON lines file (.gz: gzipped).")],
+    k: KOption = 5,
+    home: HomeOption = None,
+) -> None:
+    """Write both lists of every published article, one JSON line each, for caches and CDNs."""
+    from recommender.precompute import precompute as run_precompute
+    from recommender.requests import ListRequest
+    from recommender.threads import one_thread_per_request
+
+    engine = _engine(_settings(home))
+    one_thread_per_request()
+    try:
+        report = run_precompute(
+            engine, out, ListRequest(k_more=k, k_related=k), progress=sys.stderr.isatty()
+        )
+    except OSError as exc:
+        _fail(f"{out}: cannot write ({exc.strerror or exc})")
+    finally:
+        engine.close()
+    _out.print(
+        f"wrote {report.articles} articles' lists to {report.path} in {report.seconds:.1f}s "
+        f"({report.per_second:,.0f}/s); index {report.index_version}; sha256 {report.sha256}",
+        markup=False,
+        highlight=False,
+    )
 
 
 @app.command()
@@ -279,6 +358,349 @@ def serve(
         markup=False,
     )
     serve_http(settings, workers=workers)
+
+
+@app.command()
+def evaluate(
+    datasets: Annotated[
+        list[Path], typer.Argument(help="Article files or MIND folders (news.tsv + behaviors.tsv).")
+    ],
+    protocol: Annotated[
+        str, typer.Option(help="labels (shared labels), coread (same reader) or impressions.")
+    ] = "labels",
+    out: Annotated[Path, typer.Option(help="Folder for results.json, report.md, runs, plots.")] = (
+        Path("evaluation-out")
+    ),
+    k: Annotated[str, typer.Option("--k", help="Cut-offs, comma-separated.")] = "5,10,20",
+    seed: Annotated[int, typer.Option(help="Seed of every split, sample and resample.")] = 0,
+    sweep: Annotated[
+        str | None, typer.Option(help="Tune Related by 'grid' or 'random' search.")
+    ] = None,
+    trials: Annotated[int, typer.Option(min=1, help="Sweep trials (a grid is sampled).")] = 20,
+    split: Annotated[
+        str, typer.Option(help="Corpus split whose sources are reported, or 'all'.")
+    ] = "test",
+    limit_sources: Annotated[
+        int | None, typer.Option(min=1, help="Report a seeded sample of this many sources.")
+    ] = None,
+    candidates_before_source: Annotated[
+        bool, typer.Option(help="Only candidates published before the source.")
+    ] = False,
+    window_days: Annotated[
+        float | None, typer.Option(help="Only candidates within D days of the source.")
+    ] = None,
+    labels: Annotated[
+        str, typer.Option(help="Label fields of the labels protocol, comma-separated.")
+    ] = "topics",
+    set_: Annotated[
+        list[str], typer.Option("--set", help="A setting for the engine: KEY=VALUE (repeatable).")
+    ] = [],  # noqa: B006 - Typer reads the default, it is never mutated
+    cache: Annotated[
+        Path | None, typer.Option(help="Embedding cache folder (default ~/.cache/newsrec-eval).")
+    ] = None,
+) -> None:
+    """Measure both lists and the baselines against labels or reading data; write a report."""
+    from evaluation.cli import EvaluateError, evaluate_command
+
+    try:
+        summary = evaluate_command(
+            datasets, protocol=protocol, out=out, k=k, seed=seed, sweep=sweep, trials=trials,
+            split=split, limit_sources=limit_sources, before_source=candidates_before_source,
+            window_days=window_days, labels=labels, settings=set_, cache=cache,
+            progress=sys.stderr.isatty(),
+        )
+    except EvaluateError as exc:
+        _fail(str(exc), exc.exit_code)
+    _out.print(summary, markup=False, highlight=False, soft_wrap=True)
+
+
+# --- editorial overrides and reading events -------------------------------------------------
+ByOption = Annotated[
+    str | None,
+    typer.Option("--by", help="Who decides (default: your user name).", show_default=False),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Stop applying then: a date (2026-10-12, through that day, UTC), a time "
+        "(2026-10-12T18:00Z) or a duration (36h, 7d, 2w). Default: until removed.",
+        show_default=False,
+    ),
+]
+ReasonOption = Annotated[str, typer.Option(help="Why, for the record.")]
+
+
+def _author(by: str | None) -> str:
+    import getpass
+
+    if by is not None and by.strip():
+        return by.strip()
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def _until(text: str | None) -> datetime | None:
+    from recommender.overrides import InvalidUntil, parse_until
+
+    if text is None:
+        return None
+    try:
+        when = parse_until(text)
+    except InvalidUntil as exc:
+        _fail(str(exc), 2)
+    if when <= datetime.now(UTC):
+        _fail(f"--until {text!r} is already past ({when.isoformat()})", 2)
+    return when
+
+
+def _require_published(settings: Settings, *article_ids: str) -> None:
+    from index import Catalogue
+
+    try:
+        with Catalogue(settings.catalogue_path) as catalogue:
+            for article_id in article_ids:
+                if catalogue.get(article_id) is None:
+                    _fail(f"no published article with id {article_id!r}", 2)
+    except StorageError as exc:
+        _fail(str(exc))
+
+
+def _override_store(settings: Settings) -> OverrideStore:
+    from index.overrides import OverrideStore
+
+    try:
+        return OverrideStore(settings.catalogue_path)
+    except StorageError as exc:
+        _fail(str(exc))
+
+
+def _describe(override: Override) -> str:
+    where = f"{override.source_id}'s lists" if override.source_id else "every list"
+    if override.kind == "pin":
+        what = (
+            f"pin {override.id}: {override.target_id} at #{override.position} "
+            f"of Related for {override.source_id}"
+        )
+    else:
+        what = f"block {override.id}: {override.target_id} kept out of {where}"
+    until = f" until {_when(override.until)}" if override.until else ""
+    return f"{what}{until} (by {override.created_by})"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+@app.command()
+def pin(
+    source: Annotated[str, typer.Argument(help="The article whose Related list gets the pin.")],
+    target: Annotated[str, typer.Argument(help="The article to put into that list.")],
+    position: Annotated[int, typer.Option(min=1, max=MAX_K, help="Place in Related, from 1.")] = 1,
+    until: UntilOption = None,
+    reason: ReasonOption = "",
+    by: ByOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Put TARGET into SOURCE's Related list at a position, whatever its score."""
+    from index.overrides import OverrideError
+
+    settings = _settings(home)
+    if source == target:
+        _fail(f"cannot pin {target!r} into its own list", 2)
+    _require_published(settings, source, target)
+    expires = _until(until)
+    with _override_store(settings) as store:
+        try:
+            made = store.pin(source, target, position=position, until=expires, reason=reason,
+                             by=_author(by))
+        except OverrideError as exc:
+            _fail(str(exc), 2)
+        blocks = [o for o in store.in_force() if o.kind == "block" and o.target_id == target
+                  and o.source_id in (None, source) and o.active_at(datetime.now(UTC))]
+    _out.print(_describe(made), markup=False, highlight=False)
+    for block_ in blocks:
+        _err.print(f"warning: {target} is blocked (override {block_.id}); blocks win over pins",
+                   markup=False, highlight=False)
+
+
+@app.command()
+def block(
+    target: Annotated[str, typer.Argument(help="The article to keep out of lists.")],
+    for_: Annotated[
+        str | None,
+        typer.Option("--for", help="Only out of this article's lists (default: every list).",
+                     show_default=False),
+    ] = None,
+    until: UntilOption = None,
+    reason: ReasonOption = "",
+    by: ByOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Keep TARGET out of one article's lists (--for SOURCE) or out of every list."""
+    from index.overrides import OverrideError
+
+    settings = _settings(home)
+    _require_published(settings, target, *([for_] if for_ else []))
+    expires = _until(until)
+    with _override_store(settings) as store:
+        try:
+            made = store.block(target, source_id=for_, until=expires, reason=reason,
+                               by=_author(by))
+        except OverrideError as exc:
+            _fail(str(exc), 2)
+    _out.print(_describe(made), markup=False, highlight=False)
+
+
+overrides_app = typer.Typer(
+    help="List editorial pins and blocks (with who, when, why, until) or remove one.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+app.add_typer(overrides_app, name="overrides")
+
+
+@overrides_app.callback()
+def overrides(
+    ctx: typer.Context,
+    all_: Annotated[
+        bool, typer.Option("--all", help="Also those removed or expired.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    home: HomeOption = None,
+) -> None:
+    """List the pins and blocks in force (or, with --all, every one ever made)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    settings = _settings(home)
+    now = datetime.now(UTC)
+    with _override_store(settings) as store:
+        rows = store.all() if all_ else [o for o in store.in_force() if o.active_at(now)]
+
+    def state(o: Override) -> str:
+        if o.removed_at is not None:
+            return f"removed {_when(o.removed_at)} by {o.removed_by}"
+        return "active" if o.active_at(now) else "expired"
+
+    if as_json:
+        payload = [
+            {
+                "id": o.id, "kind": o.kind, "source": o.source_id, "target": o.target_id,
+                "position": o.position, "by": o.created_by, "at": o.created_at.isoformat(),
+                "reason": o.reason, "until": o.until.isoformat() if o.until else None,
+                "active": o.active_at(now), "state": state(o),
+            }
+            for o in rows
+        ]
+        _out.print_json(json.dumps(payload, ensure_ascii=False))
+        return
+    if not rows:
+        _out.print("no overrides" + ("" if all_ else " in force (--all shows past ones)"),
+                   markup=False)
+        return
+    table = Table(title="Overrides", title_justify="left")
+    for column in ("id", "kind", "list of", "target", "#", "by", "when", "why", "until", "state"):
+        table.add_column(column, overflow="fold")
+    for o in rows:
+        table.add_row(
+            str(o.id), o.kind, o.source_id or "every list", o.target_id,
+            str(o.position) if o.position else "", o.created_by, _when(o.created_at), o.reason,
+            _when(o.until), state(o),
+        )
+    _out.print(table)
+
+
+@overrides_app.command("remove")
+def overrides_remove(
+    override_id: Annotated[int, typer.Argument(help="The override's id (see newsrec overrides).")],
+    by: ByOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Stop an override from applying (it stays on record as removed)."""
+    from index.overrides import UnknownOverride
+
+    with _override_store(_settings(home)) as store:
+        try:
+            removed = store.remove(override_id, by=_author(by))
+        except UnknownOverride as exc:
+            _fail(str(exc), 2)
+    _out.print(f"removed {_describe(removed)}", markup=False, highlight=False)
+
+
+def _remove_matching(
+    settings: Settings, kind: str, target: str, source: str | None, by: str | None
+) -> None:
+    with _override_store(settings) as store:
+        matching = [o for o in store.in_force()
+                    if o.kind == kind and o.target_id == target and o.source_id == source]
+        if not matching:
+            where = f" for {source}" if source else ""
+            _fail(f"no {kind} of {target}{where} in force (see newsrec overrides)", 2)
+        for o in matching:
+            store.remove(o.id, by=_author(by))
+            _out.print(f"removed {_describe(o)}", markup=False, highlight=False)
+
+
+@app.command()
+def unpin(
+    source: Annotated[str, typer.Argument(help="The article whose Related list has the pin.")],
+    target: Annotated[str, typer.Argument(help="The pinned article.")],
+    by: ByOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Remove the pins of TARGET in SOURCE's Related list."""
+    _remove_matching(_settings(home), "pin", target, source, by)
+
+
+@app.command()
+def unblock(
+    target: Annotated[str, typer.Argument(help="The blocked article.")],
+    for_: Annotated[
+        str | None,
+        typer.Option("--for", help="The list it was blocked from (default: the every-list block).",
+                     show_default=False),
+    ] = None,
+    by: ByOption = None,
+    home: HomeOption = None,
+) -> None:
+    """Remove the blocks of TARGET (for one article's lists with --for, else for every list)."""
+    _remove_matching(_settings(home), "block", target, for_, by)
+
+
+@app.command()
+def events(
+    paths: Annotated[
+        list[Path], typer.Argument(help="JSONL(.gz)/CSV/Parquet events or MIND behaviors.tsv.")
+    ],
+    home: HomeOption = None,
+) -> None:
+    """Record reading events (views, clicks) that feed popularity.
+
+    Each row: article_id, kind (view or click), at (ISO 8601), optionally user and id. An event
+    with an id is stored once however often it is read; a MIND behaviors.tsv gives its clicks.
+    """
+    from recommender.events import record_events
+
+    settings = _settings(home)
+    try:
+        report = record_events(paths, settings.catalogue_path)
+    except StorageError as exc:
+        _fail(str(exc))
+    for problem in report.problems[:50]:
+        _err.print(f"rejected {problem}", markup=False, highlight=False, soft_wrap=True)
+    if len(report.problems) > 50:
+        _err.print(f"... and {len(report.problems) - 50} more rejected rows", markup=False)
+    for message in report.unreadable:
+        _err.print(f"unreadable {message}", markup=False, highlight=False, soft_wrap=True)
+    _out.print(
+        f"stored {report.added} events, {report.already_stored} already stored, "
+        f"rejected {report.rejected}; {report.unknown_articles} for articles not in the "
+        "catalogue (kept: they count once the article arrives)",
+        markup=False, highlight=False,
+    )
+    if report.nothing_read:
+        _fail("no event could be read from " + ", ".join(str(p) for p in paths), 2)
 
 
 def main() -> None:

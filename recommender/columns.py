@@ -12,6 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from index import ArticleRecord
+from recommender.lexical import LexicalIndex
 from recommender.stories import NO_TITLE_KEY, normalise_title
 
 __all__ = ["ArticleColumns"]
@@ -21,7 +22,8 @@ class ArticleColumns:
     """Columns of publish time, popularity, section, language and title key, by ``doc_id``.
 
     The title key is an integer code of the normalised title (see :mod:`recommender.stories`):
-    equal keys mean matching titles, which makes two articles one story.
+    equal keys mean matching titles, which makes two articles one story. ``lexical`` holds each
+    article's words for the lexical part of similarity (see :mod:`recommender.lexical`).
     """
 
     def __init__(self, capacity: int = 1024) -> None:
@@ -35,6 +37,7 @@ class ArticleColumns:
         self.title_key = np.full(capacity, NO_TITLE_KEY, dtype=np.int64)
         self._codes: dict[str, int] = {}
         self._title_codes: dict[str, int] = {}
+        self.lexical = LexicalIndex()
         self.article_ids: dict[int, str] = {}
 
     def code(self, value: str | None) -> int:
@@ -81,6 +84,7 @@ class ArticleColumns:
                 self.section[doc] = self._intern(record.section)
                 self.language[doc] = self._intern(record.language)
                 self.title_key[doc] = self._title_code(record.title)
+                self.lexical.put(doc, record.title, record.body)
                 self.live[doc] = True
                 self.article_ids[doc] = record.id
 
@@ -89,6 +93,7 @@ class ArticleColumns:
         with self._lock:
             if doc_id < len(self.live):
                 self.live[doc_id] = False
+            self.lexical.drop(doc_id)
             self.article_ids.pop(doc_id, None)
 
     def __len__(self) -> int:

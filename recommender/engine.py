@@ -29,7 +29,7 @@ from index.events import Event, EventStore
 from index.overrides import OverrideStore
 from recommender.columns import ArticleColumns
 from recommender.diversity import mmr
-from recommender.embedding import Embedder, load_embedder
+from recommender.embedding import Embedder, load_embedder, planned_backend
 from recommender.overrides import EditorialRules, place_pins
 from recommender.popularity import DecayedCounts, popularity_signal
 from recommender.recency import SECONDS_PER_DAY, recency_around, recency_from_now
@@ -141,6 +141,7 @@ class Engine:
         )
         self._signals_lock = threading.Lock()
         self._popularity = np.zeros(0, dtype=np.float32)
+        self._popular_docs = np.zeros(0, dtype=np.int64)
         self._popularity_columns: ArticleColumns | None = None
         self._popularity_folded_at = -math.inf
         self._has_popularity = False
@@ -239,8 +240,11 @@ class Engine:
                 method=self.settings.popularity_normalisation,
                 half_life_days=self.settings.popularity_half_life_days,
             )
+            ranked = np.where(columns.live[:size], signal, 0.0)
+            popular = np.argsort(-ranked, kind="stable")[: self.settings.popular_candidates]
             with self._lock:
                 self._popularity, self._has_popularity = signal, bool(np.any(counts > 0))
+                self._popular_docs = popular[ranked[popular] > 0].astype(np.int64)
                 self._popularity_columns, self._popularity_folded_at = columns, now
                 self._generation += 1
             return True
@@ -348,6 +352,30 @@ class Engine:
             query = index.reconstruct(np.array([source.doc_id], dtype=np.int64))[0]
             return self._lists(query, source, {source.doc_id}, request)
 
+    def related_batch(
+        self, sources: Sequence[ArticleRecord], request: ListRequest | None = None
+    ) -> list[RelatedLists]:
+        """Both lists for each of ``sources`` (catalogue records), exactly as :meth:`related`
+        makes them, with the index searched once for all of them (``newsrec precompute``).
+
+        Sources that are not in the index are left out.
+        """
+        request = request or ListRequest()
+        with self._lock:
+            index = self._index
+            if index is None or len(index) == 0:
+                return []
+            live = [s for s in sources if index.contains(s.doc_id)]
+            queries = index.reconstruct(np.array([s.doc_id for s in live], dtype=np.int64))
+            # As many neighbours as a single request without blocks or pins asks for.
+            wanted = request.k_more + request.k_related
+            n = min(max(self.settings.candidates, 4 * (wanted + 1)), len(index))
+            ids, sims = index.search(queries, n)
+            return [
+                self._lists(queries[i], s, {s.doc_id}, request, found=(ids[i], sims[i]))
+                for i, s in enumerate(live)
+            ]
+
     def like_text(self, text: str, request: ListRequest | None = None) -> RelatedLists:
         """Both lists for a draft that is not in the catalogue (recency measured from now)."""
         request = request or ListRequest()
@@ -386,6 +414,7 @@ class Engine:
         request: ListRequest,
         *,
         source_text: tuple[str, str] | None = None,
+        found: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> RelatedLists:
         version = self.index_version
         index = self._index
@@ -404,13 +433,25 @@ class Engine:
         pin_docs = np.array(list(dict.fromkeys(doc for doc, _ in pins)), dtype=np.int64)
         pin_docs = pin_docs[self._admissible(pin_docs, request, now)]
         excluded = exclude_docs | blocked | set(pin_docs.tolist())
-        candidates = self._candidates(query, excluded, request, now)
+        candidates = self._candidates(query, excluded, request, now, found)
 
         # Pinned articles first, then the candidates: one row each in every array below.
         docs = np.concatenate([pin_docs, candidates.doc_ids])
-        pin_similarity = index.reconstruct(pin_docs) @ query.astype(np.float32)
-        similarity = np.concatenate([pin_similarity, candidates.similarity]).astype(np.float32)
+        pin_cosine = index.reconstruct(pin_docs) @ query.astype(np.float32)
+        cosine = np.concatenate([pin_cosine, candidates.similarity]).astype(np.float32)
+        lexical_weight = self.settings.lexical_weight
+        words = (
+            self.columns.lexical.vector_of_text(*source_text)
+            if source_text is not None
+            else self.columns.lexical.vector_of(np.array(sorted(exclude_docs), dtype=np.int64))
+        )
+        lexical = self.columns.lexical.similarity(words, docs)
+        similarity = ((1.0 - lexical_weight) * cosine + lexical_weight * lexical).astype(
+            np.float32
+        )
         missing: list[str] = []
+        if len(docs) == 0:
+            missing.append("candidates")  # nothing else published (or every one filtered out)
         recency = self._recency(docs, source, now, missing)
         if not self._has_popularity:
             missing.append("popularity")
@@ -421,8 +462,10 @@ class Engine:
         pin_rows = {int(doc): row for row, doc in enumerate(pin_docs.tolist())}
         pinned = [(pin_rows[doc], position) for doc, position in pins if doc in pin_rows]
         pool_size = max(self.settings.list_pool, 2 * (request.k_more + request.k_related))
+        # Copies of the source, and of articles the caller already shows, are not shown.
+        anchors = exclude_docs | (self._live_docs(request.exclude_ids) - blocked)
         while True:
-            picked = self._pick(docs, similarity, parts.total, n_pins, pinned, exclude_docs,
+            picked = self._pick(docs, similarity, parts.total, n_pins, pinned, anchors,
                                 pool_size, request)
             short = (len(picked.more) < request.k_more
                      or len(picked.related) < request.k_related)
@@ -431,16 +474,27 @@ class Engine:
             pool_size *= 4  # many copies among the best: look further down the candidates
 
         terms = self._source_terms(source, source_text, exclude_docs) if request.explain else None
+        # The similarity part is shown as its two halves: meaning (cosine) and shared words.
+        semantic = 1.0 - lexical_weight
         more = [
-            _Entry(int(docs[row]), float(similarity[row]), {"similarity": float(similarity[row])})
+            _Entry(
+                int(docs[row]),
+                float(cosine[row]),
+                {
+                    "similarity": semantic * float(cosine[row]),
+                    "lexical": lexical_weight * float(lexical[row]),
+                },
+            )
             for row in picked.more
         ]
+        w_sim = (request.weights or self._weights).similarity
         related = [
             _Entry(
                 int(docs[row]),
-                float(similarity[row]),
+                float(cosine[row]),
                 {
-                    "similarity": float(parts.similarity[row]),
+                    "similarity": w_sim * semantic * float(cosine[row]),
+                    "lexical": w_sim * lexical_weight * float(lexical[row]),
                     "recency": float(parts.recency[row]),
                     "popularity": float(parts.popularity[row]),
                     "diversity": 0.0 - picked.penalty.get(row, 0.0),
@@ -519,9 +573,19 @@ class Engine:
         return _Picked(more, related, penalty)
 
     def _candidates(
-        self, query: np.ndarray, excluded: set[int], request: ListRequest, now: float
+        self,
+        query: np.ndarray,
+        excluded: set[int],
+        request: ListRequest,
+        now: float,
+        found: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> _Candidates:
-        """Nearest neighbours that pass the request's filters, searching wider if too few do."""
+        """Nearest neighbours that pass the request's filters, searching wider if too few do,
+        and for Related the most popular articles that pass them too.
+
+        ``found`` is a search already made for ``query`` (ids, similarities), used if it is as
+        deep as this request needs.
+        """
         assert self._index is not None  # checked by the caller
         total = len(self._index)
         wanted = request.k_more + request.k_related
@@ -530,14 +594,31 @@ class Engine:
         )
         n = min(max(self.settings.candidates, 4 * (wanted + len(excluded_ids))), total)
         while True:
-            ids, sims = self._index.search(query[None, :].astype(np.float32), n)
-            ids, sims = ids[0], sims[0]
+            if found is not None and len(found[0]) >= n:
+                ids, sims = found[0][:n], found[1][:n]
+            else:
+                ids, sims = self._index.search(query[None, :].astype(np.float32), n)
+                ids, sims = ids[0], sims[0]
+            found = None
             keep = ids >= 0
             ids, sims = ids[keep], sims[keep]
             mask = self._admissible(ids, request, now) & ~np.isin(ids, excluded_ids)
             if int(mask.sum()) >= 4 * wanted or n >= total:
-                return _Candidates(ids[mask], sims[mask].astype(np.float32))
+                break
             n = min(4 * n, total)
+        ids, sims = ids[mask], sims[mask].astype(np.float32)
+        if request.k_related and len(self._popular_docs):
+            # What many read is a candidate for Related even when it is no close neighbour:
+            # readers read the day's big stories whatever led them there.
+            popular = self._popular_docs[~np.isin(self._popular_docs, ids)]
+            popular = popular[
+                self._admissible(popular, request, now) & ~np.isin(popular, excluded_ids)
+            ]
+            if len(popular):
+                ids = np.concatenate([ids, popular])
+                cosine = self._index.reconstruct(popular) @ query.astype(np.float32)
+                sims = np.concatenate([sims, cosine]).astype(np.float32)
+        return _Candidates(ids, sims)
 
     def _admissible(self, docs: np.ndarray, request: ListRequest, now: float) -> np.ndarray:
         """Which of ``docs`` are published and pass the request's section, language and age."""
@@ -561,6 +642,8 @@ class Engine:
         self, docs: np.ndarray, source: ArticleRecord | None, now: float, missing: list[str]
     ) -> np.ndarray:
         published = self.columns.published_ts[docs]
+        if len(docs) and not np.isfinite(published).any():
+            missing.append("recency")  # no candidate has a publish time to compare
         if self.settings.recency_reference == "now":
             return recency_from_now(
                 published, now, half_life_days=self.settings.recency_half_life_now_days
@@ -569,7 +652,8 @@ class Engine:
             source_ts = now  # a draft or a reader's reads: what is around now
         elif source.published_at is None:
             source_ts = float("nan")
-            missing.append("recency")
+            if "recency" not in missing:
+                missing.append("recency")
         else:
             source_ts = source.published_at.timestamp()
         return recency_around(
@@ -652,7 +736,10 @@ class Engine:
             "articles": self.catalogue.count(),
             "indexed": len(self),
             "model": self.settings.model,
-            "embedding_backend": self._embedder.backend if self._embedder else "not loaded",
+            # Which path embeds drafts and new articles, told without loading the model.
+            "embedding_backend": self._embedder.backend
+            if self._embedder
+            else f"{planned_backend(self.settings)} (not loaded yet)",
             "index_version": self.index_version,
             "index_kind": version.manifest.kind if version else None,
             "index_created_at": created.isoformat() if created else None,

@@ -5,7 +5,9 @@ An event file is JSONL (optionally gzipped), CSV or Parquet with one event per r
     {"article_id": "sample-001", "kind": "view", "at": "2026-09-01T07:28:00Z", "user": "u40"}
 
 ``kind`` is ``view`` or ``click``; ``at`` is ISO 8601 (a time without a zone is UTC); ``user``
-and ``id`` are optional. An event with an ``id`` is stored once however often its file is read.
+and ``id`` are optional. An event with an ``id``, or with a ``user`` (one reader, one article,
+one instant), is stored once however often its file is read; anonymous events without an id
+count each time they are read.
 A MIND ``behaviors.tsv`` gives one click per clicked impression, at the impression's time, keyed
 by impression and news id so that reading the file again adds nothing. Bad rows are reported
 with their file and line and skipped; events for articles not (yet) in the catalogue are kept,
@@ -65,12 +67,18 @@ def event_from_mapping(raw: Mapping[str, Any]) -> Event:
     at = parse_datetime(raw.get("at"), "at")
     if at is None:
         raise InvalidArticle("at: missing")
+    user = _optional_text(raw, "user")
+    key = _optional_text(raw, "id")
+    if key is None and user is not None:
+        # One reader cannot read one article twice in the same instant: such a row is the same
+        # event read again, so re-reading a file adds nothing.
+        key = f"{article_id.strip()}|{kind.strip().lower()}|{at.isoformat()}|{user}"
     return Event(
         article_id=article_id.strip(),
         kind=cast(Literal["view", "click"], kind.strip().lower()),
         at=at,
-        user=_optional_text(raw, "user"),
-        key=_optional_text(raw, "id"),
+        user=user,
+        key=key,
     )
 
 

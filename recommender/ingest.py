@@ -7,7 +7,6 @@ what is still missing.
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,10 +16,12 @@ import numpy as np
 from tqdm import tqdm
 
 from index import ArticleRecord, Catalogue, IndexLoadError, IndexStore, WriterLock
+from index.events import Event, EventStore
 from recommender.articles import InvalidArticle, article_from_mapping, embedding_text
 from recommender.embedding import Embedder
+from recommender.events import read_events
 from recommender.indexing import publish_index
-from recommender.mind import click_counts, is_behaviors_file
+from recommender.mind import is_behaviors_file
 from recommender.readers import Row, RowProblem, UnreadableFile, read_rows
 from recommender.settings import Settings
 
@@ -119,20 +120,20 @@ class _Job:
         self.report.unchanged += counts.unchanged
 
     def apply_clicks(self, path: Path) -> None:
-        counts, problems = click_counts(path)
-        for problem in problems:
-            self._reject(problem)
-        updates: list[ArticleRecord] = []
-        for news_id, clicks in counts.items():
-            record = self.catalogue.get(news_id)
-            if record is None:
-                self.report.unknown_click_ids += 1
-                continue
-            if record.popularity != float(clicks):
-                updates.append(dataclasses.replace(record, popularity=float(clicks)))
-            self.report.clicks_applied += clicks
-        if updates:
-            self.catalogue.upsert(updates, {})
+        # Clicks are reading events: stored with their times they feed the decayed popularity
+        # (recommender/popularity.py), and their keys make reading the file again add nothing.
+        clicks: list[Event] = []
+        for item in read_events(path):
+            if isinstance(item, RowProblem):
+                self._reject(item)
+            else:
+                clicks.append(item)
+        known = self.catalogue.content_hashes({event.article_id for event in clicks})
+        kept = [event for event in clicks if event.article_id in known]
+        self.report.unknown_click_ids += len({e.article_id for e in clicks} - set(known))
+        self.report.clicks_applied += len(kept)
+        with EventStore(self.catalogue.path) as events:
+            events.add(kept)
 
     def _reject(self, problem: RowProblem) -> None:
         self.report.rejected += 1

@@ -129,7 +129,7 @@ def place_pins(ranked: Sequence[int], pinned: Sequence[tuple[int, int]], k: int)
     fill = iter(ranked)
     out: list[int] = []
     for slot in slots:
-        item = slot if slot is not None else next(fill, None)
-        if item is not None:
-            out.append(item)
+        taken = slot if slot is not None else next(fill, None)
+        if taken is not None:
+            out.append(taken)
     return out

@@ -49,10 +49,11 @@ def popularity_reference(counts: np.ndarray, quantile: float = 0.99) -> float:
     return max(float(np.quantile(positive, quantile)), 1.0)
 
 
-def log_popularity(counts: np.ndarray, reference: float) -> np.ndarray:
+def log_popularity(counts: np.ndarray, reference: float) -> npt.NDArray[np.float32]:
     """``min(1, log(1 + count) / log(1 + reference))`` for each count, in [0, 1]."""
     safe = np.where(np.isfinite(counts) & (counts > 0), counts, 0.0)
-    return np.minimum(1.0, np.log1p(safe) / np.log1p(max(reference, 1.0))).astype(np.float32)
+    scaled = np.minimum(1.0, np.log1p(safe) / np.log1p(max(reference, 1.0)))
+    return np.asarray(scaled, dtype=np.float32)
 
 
 def percentile_popularity(counts: np.ndarray) -> np.ndarray:

@@ -10,6 +10,7 @@ import csv
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ MIND_NEWS_COLUMNS = (
     "abstract_entities",
 )
 _FORMATS = ("jsonl", "csv", "parquet", "mind")
+_INVALID_BYTE = re.compile("[\udc80-\udcff]")
 
 
 class UnreadableFile(ValueError):
@@ -80,8 +82,14 @@ def detect_format(path: Path) -> str:
 
 def _open_text(path: Path) -> TextIO:
     raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
-    # Invalid bytes become U+FFFD and the row is still read, rather than aborting the file.
-    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace", newline="")
+    # Invalid bytes become lone surrogates (U+DC80-U+DCFF), which valid UTF-8 never decodes
+    # to, so the row they are in is reported without aborting the file and without mistaking a
+    # genuine U+FFFD in the text for damage.
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="")
+
+
+def _has_invalid_bytes(text: str) -> bool:
+    return _INVALID_BYTE.search(text) is not None
 
 
 def _rename(fields: Mapping[str, Any], mapping: Mapping[str, str]) -> dict[str, Any]:
@@ -95,16 +103,22 @@ def _read_jsonl(path: Path, mapping: Mapping[str, str]) -> Iterator[Row | RowPro
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
+            if _has_invalid_bytes(line):
+                yield RowProblem(str(path), number, "invalid UTF-8 bytes")
+                continue
             try:
                 value = json.loads(line)
             except json.JSONDecodeError as exc:
                 yield RowProblem(str(path), number, f"not valid JSON ({exc.msg})")
                 continue
+            except (ValueError, RecursionError) as exc:
+                # Valid JSON that Python will not load: an integer of over 4,300 digits
+                # (ValueError) or nesting deeper than the interpreter's recursion limit.
+                reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                yield RowProblem(str(path), number, f"not loadable JSON ({reason[:80]})")
+                continue
             if not isinstance(value, dict):
                 yield RowProblem(str(path), number, "expected a JSON object")
-                continue
-            if "\ufffd" in line:
-                yield RowProblem(str(path), number, "invalid UTF-8 bytes")
                 continue
             yield Row(str(path), number, _rename(value, mapping))
 
@@ -120,7 +134,14 @@ def _read_csv(path: Path, mapping: Mapping[str, str]) -> Iterator[Row | RowProbl
                 f"{path}: CSV header lacks an 'id' and a 'title' column "
                 f"(found {', '.join(reader.fieldnames)}; rename with --map)"
             )
-        for record in reader:
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
+                yield RowProblem(str(path), reader.line_num, f"not valid CSV ({exc})")
+                continue
             number = reader.line_num
             if None in record:
                 yield RowProblem(str(path), number, "more cells than header columns")
@@ -128,7 +149,7 @@ def _read_csv(path: Path, mapping: Mapping[str, str]) -> Iterator[Row | RowProbl
             if any(value is None for value in record.values()):
                 yield RowProblem(str(path), number, "fewer cells than header columns")
                 continue
-            if any("\ufffd" in value for value in record.values() if isinstance(value, str)):
+            if any(_has_invalid_bytes(v) for v in record.values() if isinstance(v, str)):
                 yield RowProblem(str(path), number, "invalid UTF-8 bytes")
                 continue
             yield Row(str(path), number, _rename(record, mapping))
@@ -153,6 +174,9 @@ def _read_mind_news(path: Path, mapping: Mapping[str, str]) -> Iterator[Row | Ro
         for number, line in enumerate(handle, start=1):
             line = line.rstrip("\r\n")
             if not line:
+                continue
+            if _has_invalid_bytes(line):
+                yield RowProblem(str(path), number, "invalid UTF-8 bytes")
                 continue
             cells = line.split("\t")
             if len(cells) != len(MIND_NEWS_COLUMNS):
@@ -205,7 +229,13 @@ def read_rows(
         "parquet": _read_parquet,
         "mind": _read_mind_news,
     }[kind]
+    last_line = 0
     try:
-        yield from reader(path, mapping or {})
+        for item in reader(path, mapping or {}):
+            last_line = item.line
+            yield item
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
-        raise UnreadableFile(f"{path}: cannot read ({exc})") from exc
+        if last_line == 0:
+            raise UnreadableFile(f"{path}: cannot read ({exc})") from exc
+        # The rows before the damage (e.g. a truncated .gz) have been read and will land.
+        yield RowProblem(str(path), last_line + 1, f"cannot read further ({exc})")

@@ -4,7 +4,10 @@
     score     = relevance - diversity
     diversity = (1 - mmr_lambda) / mmr_lambda * max(0, max cos(item, Related items above it))
 
-- ``similarity``: cosine of the candidate's and the source's embeddings, in [-1, 1].
+- ``similarity``: ``(1 - lexical_weight) * cosine + lexical_weight * lexical``, where
+  ``cosine`` is that of the candidate's and the source's embeddings, in [-1, 1], and
+  ``lexical`` the TF-IDF cosine of their titles and leads, in [0, 1]; see
+  :mod:`recommender.lexical`.
 - ``recency``: ``2 ** (-|t_candidate - t_source| / h)``, with ``h`` the half-life for older
   (``recency_half_life_before_days``) or newer (``recency_half_life_after_days``) candidates;
   with ``recency_reference = "now"`` (live pages) ``2 ** (-age / recency_half_life_now_days)``
@@ -23,9 +26,11 @@ alone (its score is the similarity). Editorial pins and blocks apply last (see
 :mod:`recommender.overrides`); a pinned item keeps the score of its parts.
 
 The weights are settings (``NEWSREC_W_SIM``, ``NEWSREC_W_REC``, ``NEWSREC_W_POP``) and can be
-overridden per request. ``--explain`` shows each item's parts ``w_sim * similarity``,
-``w_rec * recency``, ``w_pop * popularity`` and ``-diversity``; each part is rounded to six
-decimals and the score is their sum, so the parts add up to the score exactly as shown.
+overridden per request. ``--explain`` shows each item's parts: ``similarity`` and ``lexical``
+(the two halves of ``w_sim * similarity``), ``recency`` (``w_rec * recency``), ``popularity``
+(``w_pop * popularity``) and ``diversity`` (``-diversity``); in *More like this* the first two
+only. Each part is rounded to six decimals and the score is their sum, so the parts add up to
+the score exactly as shown.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ class ScoreParts:
     @property
     def total(self) -> np.ndarray:
         """The blended score of each candidate."""
-        return self.similarity + self.recency + self.popularity
+        return np.asarray(self.similarity + self.recency + self.popularity)
 
 
 def blend(

@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     embed_precision: Literal["auto", "fp32", "bf16"] = Field(
         "auto", description="'auto' uses bf16 where the CPU has native support, else fp32."
     )
+    embed_backend: Literal["auto", "openvino", "torch"] = Field(
+        "auto",
+        description="'auto' runs the model's OpenVINO export where openvino is installed "
+        "(exported from the installed weights on first use), else torch.",
+    )
+    model_cache: Path | None = Field(
+        None, description="Where model exports are kept (default $XDG_CACHE_HOME/newsrec)."
+    )
 
     # --- scoring (formula in recommender/scoring.py) ----------------------------------------
     w_sim: float = Field(0.70, ge=0.0, description="Weight of semantic similarity.")
@@ -77,6 +85,12 @@ class Settings(BaseSettings):
     popularity_refresh_seconds: float = Field(
         5.0, ge=0.0, description="How often a running engine folds new events into popularity."
     )
+    popular_candidates: int = Field(
+        50, ge=0, le=10_000, description="Most popular articles added to Related's candidates."
+    )
+    lexical_weight: float = Field(
+        0.4, ge=0.0, le=1.0, description="Share of shared words (TF-IDF) in similarity."
+    )
     story_threshold: float = Field(
         0.95, ge=0.5, le=1.0, description="Cosine at or above which two articles are one story."
     )
@@ -85,6 +99,23 @@ class Settings(BaseSettings):
     )
     list_pool: int = Field(
         50, ge=10, le=1_000, description="Best candidates grouped into stories and diversified."
+    )
+
+    # --- vector index (recommender/indexing.py) ----------------------------------------------
+    index_kind: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="'auto': exact search below hnsw_threshold articles, HNSW from it."
+    )
+    hnsw_threshold: int = Field(
+        10_000, ge=1, description="Articles from which 'auto' builds an HNSW graph."
+    )
+    hnsw_m: int = Field(32, ge=4, le=256, description="HNSW graph degree.")
+    hnsw_ef_construction: int = Field(100, ge=8, le=4_096, description="HNSW build beam.")
+    hnsw_ef_search: int = Field(64, ge=8, le=8_192, description="HNSW search beam (at least k).")
+    rebuild_tombstone_ratio: float = Field(
+        0.2,
+        gt=0.0,
+        le=1.0,
+        description="Share of deleted or replaced HNSW nodes at which a publish rebuilds.",
     )
 
     # --- service -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-__all__ = ["TermStatistics", "Terms", "shared_terms", "terms_of"]
+__all__ = ["STOPWORDS", "TermStatistics", "Terms", "shared_terms", "terms_of", "words_of"]
 
 _WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(]\s*)\s*$")
@@ -46,13 +46,17 @@ class Terms:
         return set(self.words) | set(self.names)
 
 
+def words_of(text: str) -> list[str]:
+    """The words of ``text`` in lower case, without stopwords, numbers or single letters."""
+    return [
+        w for w in (m.group(0).lower() for m in _WORD.finditer(text))
+        if len(w) > 1 and w not in STOPWORDS
+    ]
+
+
 def terms_of(title: str, body: str) -> Terms:
     """The terms of an article's title and the first few thousand characters of its body."""
-    text = f"{title}.\n{body[:_MAX_CHARS]}"
-    words = Counter(
-        w for w in (m.group(0).lower() for m in _WORD.finditer(text))
-        if len(w) > 2 and w not in STOPWORDS
-    )
+    words = Counter(w for w in words_of(f"{title}.\n{body[:_MAX_CHARS]}") if len(w) > 2)
     names: dict[str, str] = {}
     name_counts: Counter[str] = Counter()
     for part in (title, body[:_MAX_CHARS]):

@@ -59,8 +59,10 @@ class UpsertReport:
     index_version: str
 
 
-def validate_articles(articles: Sequence[Mapping[str, Any]]) -> list[ArticleRecord]:
-    """Validate every article of a batch into a record.
+def validate_articles(
+    articles: Sequence[Mapping[str, Any]], embedding_key: str = ""
+) -> list[ArticleRecord]:
+    """Validate every article of a batch into a record (``Settings.embedding_key`` for hashes).
 
     Raises:
         InvalidBatch: naming each bad article's position and field; none is returned then.
@@ -69,7 +71,7 @@ def validate_articles(articles: Sequence[Mapping[str, Any]]) -> list[ArticleReco
     problems: list[tuple[int, str]] = []
     for position, raw in enumerate(articles):
         try:
-            records.append(article_from_mapping(raw))
+            records.append(article_from_mapping(raw, embedding_key=embedding_key))
         except InvalidArticle as exc:
             problems.append((position, str(exc)))
     if problems:
@@ -91,7 +93,7 @@ def upsert_articles(
         InvalidBatch: some article is invalid; nothing was written.
         index.LockedError: another job kept the writer lock for ``lock_wait`` seconds.
     """
-    records = validate_articles(articles)
+    records = validate_articles(articles, engine.settings.embedding_key)
     latest = {record.id: record for record in records}  # a later copy of an id wins
     catalogue = engine.catalogue
     # Embedding is the slow part, so it runs before taking the lock; whatever changed under

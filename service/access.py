@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 
 from starlette.datastructures import MutableHeaders
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from service.logs import REQUEST_ID_HEADER, new_request_id, request_id
@@ -43,12 +45,13 @@ class AccessMiddleware:
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
+        status_sent = False
         version: str | None = None
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status, version
+            nonlocal status, status_sent, version
             if message["type"] == "http.response.start":
-                status = message["status"]
+                status, status_sent = message["status"], True
                 headers = MutableHeaders(scope=message)
                 headers[REQUEST_ID_HEADER] = rid
                 version = headers.get(INDEX_VERSION_HEADER)
@@ -56,9 +59,16 @@ class AccessMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception:
+            # The traceback is logged under the request id, and the caller gets the id to
+            # quote; if the answer had begun, the connection is cut (uvicorn does that).
+            _log.exception("unhandled error in %s %s", scope["method"], scope["path"])
+            if status_sent:
+                raise
+            await _internal_error(rid, send_with_id)
         finally:
             seconds = time.perf_counter() - started
-            route = getattr(scope.get("route"), "path", None) or _UNMATCHED
+            route = _route_template(scope)
             self.metrics.observe(scope["method"], route, status, seconds)
             _log.info(
                 "%s %s %d",
@@ -76,3 +86,34 @@ class AccessMiddleware:
                 },
             )
             request_id.reset(token)
+
+
+async def _internal_error(rid: str, send: Send) -> None:
+    body = json.dumps(
+        {"detail": f"internal error; quote request id {rid} when reporting it"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def _route_template(scope: Scope) -> str:
+    """The template of the route that answered, or would have (for a 413 refused early)."""
+    route = scope.get("route")
+    if route is None:
+        # Refused before routing (body too large, load shed): find the route it was meant for.
+        app = scope.get("app")
+        for candidate in getattr(getattr(app, "router", None), "routes", ()):
+            match, _ = candidate.matches(scope)
+            if match is Match.FULL:
+                route = candidate
+                break
+    return getattr(route, "path", None) or _UNMATCHED

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from index import StorageError
-from index.events import EventStore
 from recommender.engine import Engine
 from recommender.settings import Settings, load_settings
+from recommender.threads import one_thread_per_request
 from service.access import INDEX_VERSION_HEADER, AccessMiddleware
 from service.cache import ResponseCache
 from service.errors import install_error_handlers
@@ -69,21 +69,31 @@ def _follow_catalogue(engine: Engine, stop: threading.Event) -> None:
             _log.exception("could not refresh from %s", engine.settings.home)
 
 
+def _warm_embedder(engine: Engine) -> None:
+    try:
+        _log.info("embedding model ready: %s", engine.embedder.backend)
+    except Exception:  # a write will report the same failure to its caller
+        _log.exception("could not load the embedding model")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The newsrec HTTP service over ``settings.home`` (from the environment if omitted)."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        one_thread_per_request()  # BLAS threads cost 100x on a list's small matrices
         engine = Engine(settings)
         stop = threading.Event()
         follower = threading.Thread(
             target=_follow_catalogue, args=(engine, stop), name="newsrec-follow", daemon=True
         )
         app.state.engine = engine
-        app.state.events = EventStore(settings.catalogue_path)
         app.state.reindexer = Reindexer(settings)
         follower.start()
+        if settings.api_key is not None:
+            # Writes embed text; loading the model now spares the first write a long wait.
+            threading.Thread(target=_warm_embedder, args=(engine,), daemon=True).start()
         _log.info(
             "serving %s: index %s, %d articles",
             settings.home,
@@ -98,7 +108,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             follower.join(timeout=5)
             app.state.reindexer.join(timeout=30)
-            app.state.events.close()
             engine.close()
             _log.info("stopped serving %s", settings.home)
 

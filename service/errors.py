@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import LockedError
 from recommender.articles import InvalidArticle
@@ -97,8 +101,35 @@ async def _invalid_options(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": [_invalid([where], str(exc))]}, status_code=422)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    # FastAPI answers a body it cannot even decode (bytes that are not UTF-8) with a bare 400
+    # that no route documents; it is the same client mistake as malformed JSON, which FastAPI
+    # answers with 422, so it gets the same status and shape.
+    if (
+        isinstance(exc, StarletteHTTPException)
+        and exc.status_code == 400
+        and exc.detail == "There was an error parsing the body"
+    ):
+        problem = {"loc": ["body"], "msg": "the body is not UTF-8 JSON", "type": "json_invalid"}
+        return JSONResponse({"detail": [problem]}, status_code=422)
+    return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    # FastAPI's 422 quotes each offending value back ("input"); a value sent by mistake may be
+    # a secret (a key pasted into the wrong field) or megabytes long, and the answer may be
+    # logged by a proxy, so the problems keep where and why but never the value itself.
+    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [
+        {k: v for k, v in error.items() if k not in ("input", "ctx", "url")} for error in errors
+    ]
+    return JSONResponse({"detail": jsonable_encoder(detail)}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Map the recommender's and the store's exceptions to HTTP answers."""
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(UnknownArticle, _unknown_article)
     app.add_exception_handler(LockedError, _locked)
     app.add_exception_handler(ModelUnavailable, _model_unavailable)

@@ -7,7 +7,7 @@ error names them: at most ``MAX_K`` items per list, ``MAX_BATCH_ARTICLES`` artic
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -48,6 +48,7 @@ MAX_SOURCE_IDS = 50
 MAX_DRAFT_CHARS = 20_000
 _MAX_FILTER_VALUES = 20
 _MAX_EXCLUDED = 200
+_CLOCK_SKEW = timedelta(minutes=10)
 
 ArticleIdStr = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 _Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
@@ -364,6 +365,15 @@ class EventIn(BaseModel):
     key: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         None, description="Idempotency key: an event whose key was stored before is skipped."
     )
+
+    @model_validator(mode="after")
+    def _not_in_the_future(self) -> EventIn:
+        # Popularity decays from the newest event; one dated next year would zero all others.
+        if self.at is not None:
+            at = self.at if self.at.tzinfo is not None else self.at.replace(tzinfo=UTC)
+            if at > datetime.now(UTC) + _CLOCK_SKEW:
+                raise ValueError(f"at: {self.at.isoformat()} is in the future")
+        return self
 
 
 class EventsIn(BaseModel):

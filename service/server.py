@@ -16,6 +16,9 @@ __all__ = ["GRACEFUL_SHUTDOWN_SECONDS", "serve"]
 
 #: On SIGTERM or Ctrl-C, requests in flight get this long to finish before the workers stop.
 GRACEFUL_SHUTDOWN_SECONDS = 20
+#: A worker that does not answer the supervisor's ping for this long is replaced. Generous,
+#: because a worker starting on a busy machine spends seconds importing before it can answer.
+WORKER_HEALTHCHECK_SECONDS = 60
 
 
 def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> None:
@@ -41,6 +44,7 @@ def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> N
             log_config=log_config(log_level),
             access_log=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
             server_header=False,
         )
     finally:

@@ -104,7 +104,7 @@ def run_coread(
     ks: tuple[int, ...] = (5, 10, 20),
     out: Path | None = None,
     cache_dir: Path | None = None,
-) -> dict[str, dict[str, float]]:
+) -> dict[str, dict[str, float | None]]:
     """Run the co-read protocol and return ``{method: {figure: value}}``.
 
     Methods are the baselines (random, most_popular, tfidf, bm25, embedding) and newsrec's

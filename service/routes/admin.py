@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from service.deps import EngineDep, WriteAccess
-from service.errors import AUTH_RESPONSES, responses
+from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
 from service.reindex import Reindexer
 from service.schemas import ReindexOut
 
@@ -29,7 +29,7 @@ def _state(request: Request, engine: EngineDep) -> ReindexOut:
     "/reindex",
     status_code=202,
     response_model=ReindexOut,
-    responses=responses(AUTH_RESPONSES),
+    responses=responses(AUTH_RESPONSES, BUSY_RESPONSES),
 )
 def post_reindex(request: Request, engine: EngineDep) -> ReindexOut:
     """Rebuild the index from the catalogue in the background and publish it.
@@ -43,7 +43,9 @@ def post_reindex(request: Request, engine: EngineDep) -> ReindexOut:
     return _state(request, engine)
 
 
-@router.get("/reindex", response_model=ReindexOut, responses=responses(AUTH_RESPONSES))
+@router.get(
+    "/reindex", response_model=ReindexOut, responses=responses(AUTH_RESPONSES, BUSY_RESPONSES)
+)
 def get_reindex(request: Request, engine: EngineDep) -> ReindexOut:
     """Whether a rebuild runs, the last version it published and any error. Needs the write
     key."""

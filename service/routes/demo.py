@@ -18,7 +18,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from recommender.requests import MAX_K
 from service.deps import EngineDep, ReadAccess
-from service.errors import AUTH_RESPONSES, responses
+from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
 
 __all__ = ["router"]
 
@@ -61,6 +61,7 @@ def _paragraphs(body: str) -> list[str]:
     responses=responses(
         {404: {"description": "No published article has this id (an HTML page)."}},
         AUTH_RESPONSES,
+        BUSY_RESPONSES,
     ),
 )
 def demo_article(

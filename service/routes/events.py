@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from index.events import EventStore
 from recommender.events import event_from_mapping
-from service.deps import WriteAccess
+from service.deps import EngineDep, WriteAccess
 from service.errors import WRITE_RESPONSES, responses
 from service.schemas import EventsIn, EventsOut
 
@@ -24,14 +23,14 @@ router = APIRouter(tags=["events"])
     dependencies=[WriteAccess],
     responses=responses(WRITE_RESPONSES),
 )
-def post_events(batch: EventsIn, request: Request) -> EventsOut:
-    """Record up to 1,000 views and clicks; popularity takes them in within seconds.
+def post_events(batch: EventsIn, engine: EngineDep) -> EventsOut:
+    """Record up to 1,000 views and clicks; popularity takes them in within seconds
+    (``NEWSREC_POPULARITY_REFRESH_SECONDS``), and cached lists are renewed then.
 
     An event without ``at`` happened when it was received. An event whose ``key`` was stored
     before is skipped, so a client may resend a batch it is unsure about. Events for articles
     not (yet) in the catalogue are kept and count once the article arrives. Needs the write key.
     """
-    store: EventStore = request.app.state.events
     now = datetime.now(UTC)
     events = [
         event_from_mapping(
@@ -45,5 +44,5 @@ def post_events(batch: EventsIn, request: Request) -> EventsOut:
         )
         for event in batch.events
     ]
-    stored = store.add(events)
+    stored = engine.record_events(events)
     return EventsOut(received=len(events), stored=stored)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from service.access import INDEX_VERSION_HEADER
 from service.deps import EngineDep
 
 __all__ = ["router"]
@@ -21,11 +23,19 @@ def livez() -> dict[str, str]:
 
 
 @router.get("/healthz")
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={503: {"description": "No index is loaded yet (e.g. nothing ingested)."}},
+)
 def readyz(engine: EngineDep) -> Any:
-    """Ready once an index is loaded and holds articles; 503 otherwise."""
+    """Ready once an index is loaded and holds articles; 503 otherwise.
+
+    The answer describes this worker: its process id, and the index version it serves.
+    """
     info = engine.status()
     ready = len(engine) > 0
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", **info}, status_code=200 if ready else 503
+        {"status": "ready" if ready else "not ready", "pid": os.getpid(), **info},
+        status_code=200 if ready else 503,
+        headers={INDEX_VERSION_HEADER: str(info["index_version"])},
     )

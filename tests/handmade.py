@@ -1,0 +1,69 @@
+"""Homes built by hand: a few articles with chosen unit vectors, published without a model.
+
+Lists over such a home can be worked out on paper: with ``w_rec = w_pop = 0``,
+``lexical_weight = 0`` and ``mmr_lambda = 1`` a Related score is ``w_sim * cosine``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from index import ArticleRecord, Catalogue, IndexStore
+from recommender.indexing import publish_index
+from recommender.settings import Settings
+from tests.conftest import make_settings
+
+#: Settings under which a Related score is the cosine alone.
+PLAIN: dict[str, object] = {
+    "w_sim": 1.0, "w_rec": 0.0, "w_pop": 0.0, "lexical_weight": 0.0, "mmr_lambda": 1.0,
+}
+
+
+@dataclass(frozen=True)
+class Doc:
+    """One hand-made article."""
+
+    id: str
+    title: str
+    vector: tuple[float, ...]
+    section: str | None = "news"
+    language: str | None = "en"
+    published_at: str | None = "2026-09-10T12:00:00+00:00"
+    popularity: float = 0.0
+    body: str = ""
+
+
+def unit(*values: float) -> np.ndarray:
+    """``values`` scaled to length 1, as float32."""
+    vector = np.array(values, dtype=np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+def build_home(home: Path, docs: list[Doc], **overrides: object) -> Settings:
+    """Store ``docs`` with their vectors in a catalogue at ``home`` and publish an index."""
+    settings = make_settings(home, **overrides)
+    records = [
+        ArticleRecord(
+            id=d.id,
+            title=d.title,
+            body=d.body,
+            url=None,
+            section=d.section,
+            tags=(),
+            language=d.language,
+            published_at=datetime.fromisoformat(d.published_at).astimezone(UTC)
+            if d.published_at
+            else None,
+            popularity=d.popularity,
+            content_hash=f"hash-{d.id}-{d.title}",
+        )
+        for d in docs
+    ]
+    with Catalogue(settings.catalogue_path) as catalogue:
+        catalogue.upsert(records, {d.id: unit(*d.vector) for d in docs})
+        publish_index(catalogue, IndexStore(settings.index_root), settings)
+    return settings

@@ -1,0 +1,30 @@
+"""Starting real ``newsrec serve`` processes for the service tests, and their keys."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from tests.conftest import LiveServer
+
+WRITE_KEY = "test-write-key-0123456789"
+READ_KEY = "test-read-key-0123456789"
+ALLOWED_ORIGIN = "https://www.news.example"
+
+
+def copy_home(template: Path, where: Path) -> Path:
+    """A private copy of a home directory."""
+    home = where / "home"
+    shutil.copytree(template, home)
+    return home
+
+
+def start(home: Path, env: dict[str, str] | None = None, *args: str) -> LiveServer:
+    """Start ``newsrec serve`` and wait until it answers."""
+    server = LiveServer(home, env, *args)
+    try:
+        server.wait_ready(timeout=120)
+    except BaseException:
+        server.stop()
+        raise
+    return server

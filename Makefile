@@ -45,5 +45,15 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy
 
+# Benchmarks beside peers (evaluation/bench): figures printed as measured, then a report.
+# Quick: tiny sizes, proves every part runs (CI runs it through a test). Full: the sizes of
+# BENCHMARKS.md (about an hour on 2 cores; niced, since the machine may be shared). The
+# service figures need wrk (Debian: apt-get install -y wrk).
+bench: install
+	$(PY) -m evaluation.bench --quick --out bench-output
+
+bench-full: install
+	nice $(PY) -m evaluation.bench --full --out .
+
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache test-output

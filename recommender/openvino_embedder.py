@@ -36,6 +36,7 @@ __all__ = [
     "default_cache_dir",
     "ensure_export",
     "export_dir",
+    "verified_export",
 ]
 
 #: Version of the export folder's layout; a folder of another version is exported again.
@@ -77,7 +78,7 @@ def _sha256(file: Path) -> str:
     return digest.hexdigest()
 
 
-def _verified(folder: Path) -> dict[str, Any] | None:
+def verified_export(folder: Path) -> dict[str, Any] | None:
     """The manifest of a complete, undamaged export in ``folder``, else None."""
     try:
         manifest = json.loads((folder / _MANIFEST).read_text(encoding="utf-8"))
@@ -160,7 +161,7 @@ def ensure_export(model: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
     """
     model_path = resolve_model_path(model)
     folder = export_dir(model, cache_dir)
-    manifest = _verified(folder)
+    manifest = verified_export(folder)
     if manifest is not None:
         return folder, manifest
     folder.parent.mkdir(parents=True, exist_ok=True)
@@ -174,14 +175,15 @@ def ensure_export(model: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
             raise ModelUnavailable(f"cannot export model {model!r} to OpenVINO: {exc}") from exc
         (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if folder.exists():  # a damaged export, or one another process just finished
-            if _verified(folder) is not None:
-                return folder, _verified(folder) or manifest
+            finished = verified_export(folder)
+            if finished is not None:
+                return folder, finished
             shutil.rmtree(folder, ignore_errors=True)
         try:
             os.rename(tmp, folder)
         except OSError:
             # Another process renamed its export into place between our check and rename.
-            verified = _verified(folder)
+            verified = verified_export(folder)
             if verified is None:
                 raise
             return folder, verified
@@ -214,7 +216,8 @@ class OpenVINOEmbedder:
         from transformers import AutoTokenizer
 
         self._name = model
-        folder, manifest = ensure_export(model, cache_dir or default_cache_dir())
+        self.cache_dir = cache_dir or default_cache_dir()
+        folder, manifest = ensure_export(model, self.cache_dir)
         path = resolve_model_path(model)
         self._tokenizer: Any = AutoTokenizer.from_pretrained(path)
         window = _model_window(Path(path))

@@ -50,8 +50,8 @@ class PrecomputeReport:
         return self.articles / self.seconds if self.seconds > 0 else float("inf")
 
 
-def _open(path: Path) -> gzip.GzipFile | BinaryIO:
-    if path.suffix == ".gz":
+def _open(path: Path, *, compress: bool) -> gzip.GzipFile | BinaryIO:
+    if compress:
         # Level 1: the lists are written faster than gzip could squeeze them at level 9.
         return gzip.GzipFile(path, "wb", compresslevel=1)
     return path.open("wb")
@@ -92,7 +92,7 @@ def precompute(
 
         bar = tqdm(total=len(docs), desc="precompute", unit="article")
     try:
-        with _open(tmp) as handle:
+        with _open(tmp, compress=out.suffix == ".gz") as handle:
             for chunk in _batches(docs, batch):
                 sources = engine.catalogue.get_by_doc_ids(chunk.tolist())
                 for lists in engine.related_batch(sources, request):

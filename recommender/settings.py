@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     )
     hnsw_m: int = Field(32, ge=4, le=256, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(100, ge=8, le=4_096, description="HNSW build beam.")
-    hnsw_ef_search: int = Field(64, ge=8, le=8_192, description="HNSW search beam (at least k).")
+    hnsw_ef_search: int = Field(128, ge=8, le=8_192, description="HNSW search beam (at least k).")
     rebuild_tombstone_ratio: float = Field(
         0.2,
         gt=0.0,

@@ -51,6 +51,11 @@ def lists_response(
     answered (``hit``) or the engine did (``miss``).
     """
     generation = engine.generation  # read first: see ResponseCache.put
+    try:
+        hash(key)
+    except TypeError:  # an option that cannot be a key: answer without the cache
+        lists = compute()
+        return json_response(lists_view(lists, explain=explain), index_version=lists.index_version)
     cached = cache.get(key, generation)
     if cached is None:
         metrics.cache.labels("miss").inc()

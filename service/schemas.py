@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from recommender.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS
+from recommender.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS, InvalidArticle
 from recommender.requests import MAX_K, ListRequest
 from recommender.scoring import Weights
 
@@ -271,6 +271,7 @@ class ArticleIn(BaseModel):
         },
     )
 
+    id: ArticleIdStr | None = Field(None, description="If given, it must equal the path's id.")
     title: Annotated[str, StringConstraints(min_length=1, max_length=MAX_TITLE_CHARS)]
     body: Annotated[str, StringConstraints(max_length=MAX_BODY_CHARS)] | None = Field(
         None, description="Lead and body; the first 160 characters become the snippet."
@@ -290,8 +291,14 @@ class ArticleIn(BaseModel):
     popularity: float | None = Field(None, ge=0, description="A count of reads, if known.")
 
     def fields_with_id(self, article_id: str) -> dict[str, Any]:
-        """The article as the validator of :mod:`recommender.articles` takes it."""
-        return {"id": article_id, **self.model_dump(exclude_none=True)}
+        """The article as the validator of :mod:`recommender.articles` takes it.
+
+        Raises:
+            InvalidArticle: the body names another id than ``article_id``.
+        """
+        if self.id is not None and self.id != article_id:
+            raise InvalidArticle(f"id: the body says {self.id!r} but the path says {article_id!r}")
+        return {**self.model_dump(exclude_none=True), "id": article_id}
 
 
 class ArticleWithIdIn(ArticleIn):

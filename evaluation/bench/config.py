@@ -56,17 +56,17 @@ class BenchConfig:
 QUICK = BenchConfig(
     mode="quick",
     repeats=2,
-    embed_leads=16,
-    embed_stories=4,
-    ndcg_sources=30,
-    real_vectors=300,
-    index_sizes=(300, 2_000),
-    index_queries=50,
-    peer_limits={"scikit-learn": 2_000, "qdrant-local": 2_000, "usearch": 2_000},
-    engine_size=2_000,
-    engine_lists=100,
+    embed_leads=8,
+    embed_stories=2,
+    ndcg_sources=12,
+    real_vectors=200,
+    index_sizes=(200, 1_000),
+    index_queries=30,
+    peer_limits={"scikit-learn": 1_000, "qdrant-local": 1_000, "usearch": 1_000},
+    engine_size=1_000,
+    engine_lists=50,
     service_seconds=1,
-    memory_sizes=(2_000,),
+    memory_sizes=(1_000,),
 )
 
 FULL = BenchConfig(

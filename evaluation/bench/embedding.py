@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import statistics
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -63,7 +64,7 @@ def _speed_rows(
     )
     report.note(table, f"median of {config.repeats} interleaved repeats after one warm-up each")
     for label, texts in sets:
-        runs = interleaved([lambda f=f: f(texts) for _, f in paths], config.repeats)
+        runs = interleaved([partial(f, texts) for _, f in paths], config.repeats)
         rates = [run.rate(len(texts)) for run in runs]
         ratios = [a / b for a, b in zip(runs[0].seconds, runs[-1].seconds, strict=True)]
         report.row(table, label, len(texts), *rates, statistics.median(ratios))
@@ -85,7 +86,8 @@ def _ndcg_rows(
     texts = [s.text for s in pool]
     table = report.table(
         "Embedding",
-        "Reuters TEST relatedness, fp32 vs fast path (labels: shared topic, stripped before ingest)",
+        "Reuters TEST relatedness, fp32 vs fast path "
+        "(labels: shared topic, stripped before ingest)",
         ["list", "sources", "candidates", "nDCG@10 fp32", f"nDCG@10 {fast.backend}", "delta"],
     )
     vectors = {"fp32": fp32(texts), "fast": fast.encode(texts)}
@@ -116,7 +118,7 @@ def _ndcg_rows(
             engine.close()
         for list_name, run in runs.items():
             value = evaluate(Qrels(qrels), Run(run), f"ndcg@{_K}")
-            scores.setdefault(list_name, {})[name] = float(value)  # type: ignore[arg-type]
+            scores.setdefault(list_name, {})[name] = float(value)
     for list_name, by_path in scores.items():
         report.row(
             table,
@@ -141,7 +143,7 @@ def embedding_section(report: Report, config: BenchConfig) -> Embedder:
     report.say(f"fast path: {fast.backend}")
     fp32 = plain_fp32()
     paths: list[tuple[str, Callable[[Sequence[str]], Any]]] = [("sentence-transformers fp32", fp32)]
-    if cpu_has_native_bf16() and fast.backend != "torch-bf16":
+    if config.mode == "full" and cpu_has_native_bf16() and fast.backend != "torch-bf16":
         bf16 = SentenceTransformerEmbedder(precision="bf16")
         paths.append(("torch bf16", bf16.encode))
     paths.append((fast.backend, fast.encode))

@@ -44,7 +44,8 @@ def _newsrec(kind: str, settings: Settings) -> Callable[..., Search]:
         index.add(ids, vectors)
 
         def search(query: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
-            return index.search(query[None, :], k)[0][0]
+            found: npt.NDArray[np.int64] = index.search(query[None, :], k)[0][0]
+            return found
 
         return search
 
@@ -58,7 +59,7 @@ def _sklearn(ids: npt.NDArray[np.int64], vectors: npt.NDArray[np.float32]) -> Se
 
     def search(query: npt.NDArray[np.float32], k: int) -> npt.NDArray[np.int64]:
         found = model.kneighbors(query[None, :], n_neighbors=k, return_distance=False)[0]
-        return ids[found]
+        return np.asarray(ids[found], dtype=np.int64)
 
     return search
 

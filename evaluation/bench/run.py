@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -133,6 +134,9 @@ def run_benchmarks(
     unknown = sorted(set(sections) - set(SECTIONS))
     if unknown:
         raise ValueError(f"unknown benchmark section(s) {unknown}; known: {', '.join(SECTIONS)}")
+    # The defaults are what is measured: a developer's NEWSREC_* variables must not leak in.
+    for name in [n for n in os.environ if n.startswith("NEWSREC_")]:
+        del os.environ[name]
     report = report or Report()
     report.meta.update(
         intro=_INTRO,

@@ -213,6 +213,12 @@ def test_unknown_article_field_is_422(api: httpx.Client) -> None:
     assert response.json()["detail"][0]["loc"] == ["body", "headline"]
 
 
+def test_an_id_in_the_body_must_match_the_path(api: httpx.Client) -> None:
+    response = api.put("/articles/bad-3", json={**CHOIR, "id": "bad-4"}, headers=WRITE)
+    assert response.status_code == 422
+    assert "bad-4" in response.json()["detail"][0]["msg"]
+
+
 def test_batch_upserts_every_article(api: httpx.Client) -> None:
     articles = [{**REGATTA, "id": "batch-001"}, {**CHALICE, "id": "batch-002"}]
     response = api.post("/articles:batch", json={"articles": articles}, headers=WRITE)

@@ -85,7 +85,8 @@ def _summary(results: dict[str, Any], out: Path) -> str:
     ]
     for name, method in results["methods"].items():
         cells = "".join(
-            f"{method['figures'].get(n):>13.4f}" if method["figures"].get(n) is not None
+            f"{method['figures'].get(n):>13.4f}"
+            if method["figures"].get(n) is not None
             else f"{'-':>13}"
             for n in names
         )
@@ -114,6 +115,7 @@ def evaluate_command(
     trials: int = 20,
     split: str = "test",
     limit_sources: int | None = None,
+    tune_sources: int | None = 500,
     before_source: bool = False,
     window_days: float | None = None,
     labels: str = "topics",
@@ -146,6 +148,7 @@ def evaluate_command(
             trials=trials,
             split=None if split.lower() == "all" else split,
             limit_sources=limit_sources,
+            tune_sources=tune_sources,
             before_source=before_source,
             window_days=window_days,
             label_fields=fields,

@@ -215,6 +215,9 @@ def write_report(out: Path, results: Mapping[str, Any], plots: Sequence[Path]) -
         lines.append(f"- {key}: {value}")
     main = results["main_metric"]
     headline = results["headline_metrics"]
+    lines += ["", "## Methods", ""]
+    for name, method in results["methods"].items():
+        lines.append(f"- **{name}**: {method.get('about') or name}")
     lines += [
         "",
         "## Accuracy",

@@ -49,6 +49,7 @@ from evaluation.sweeps import SweepKind, SweepResult, run_sweep, sweep_configs, 
 from evaluation.tasks import ListTask
 from evaluation.workbench import (
     BASELINES,
+    METHOD_NOTES,
     MethodResult,
     Workbench,
     default_methods,
@@ -62,14 +63,9 @@ __all__ = ["PROTOCOLS", "EvaluationConfig", "Protocol", "run_evaluation"]
 Protocol = Literal["labels", "coread", "impressions"]
 PROTOCOLS: tuple[Protocol, ...] = ("labels", "coread", "impressions")
 _LARGE_QRELS = 200_000  # judged pairs above which qrels are gzipped
+_RECENCY_SETTINGS = ("w_rec", "recency_half_life_before_days", "recency_half_life_after_days")
 # MIND news carry no dates and impressions are scored as a whole, so only the weights matter.
-_NOT_IN_IMPRESSIONS = (
-    "w_rec",
-    "recency_half_life_before_days",
-    "recency_half_life_after_days",
-    "story_threshold",
-    "mmr_lambda",
-)
+_NOT_IN_IMPRESSIONS = (*_RECENCY_SETTINGS, "story_threshold", "mmr_lambda")
 
 
 @dataclass(frozen=True)
@@ -85,6 +81,7 @@ class EvaluationConfig:
     trials: int = 20
     split: str | None = "TEST"
     limit_sources: int | None = None
+    tune_sources: int | None = 500
     before_source: bool = False
     window_days: float | None = None
     label_fields: tuple[str, ...] = DEFAULT_LABEL_FIELDS
@@ -196,6 +193,7 @@ def _list_protocol(
             rule=CandidateRule(config.before_source, config.window_days),
             limit_sources=config.limit_sources,
             tune=tune,
+            tune_limit=config.tune_sources,
             seed=config.seed,
         )
     else:
@@ -256,8 +254,14 @@ def _sweep_lists(
                 engine.close()
         return float(accuracy(run, task.tune_qrels, [k])[main].mean())
 
+    # Without publish times recency is 0 for every candidate: its settings change nothing.
+    undated = not np.isfinite(bench.corpus.published_ts).any()
     configs = sweep_configs(
-        config.sweep or "random", config.trials, config.seed, fixed=config.settings_overrides
+        config.sweep or "random",
+        config.trials,
+        config.seed,
+        fixed=config.settings_overrides,
+        exclude=_RECENCY_SETTINGS if undated else (),
     )
     return run_sweep(
         configs,
@@ -444,6 +448,7 @@ def _finish(
                 "figures": m.figures,
                 "ci": _confidence(m.per_query, headline, config.seed),
                 "seconds": round(m.seconds, 3),
+                "about": METHOD_NOTES.get(name, ""),
                 "run_file": files[f"run {name}"],
             }
             for name, m in methods.items()

@@ -23,6 +23,7 @@ from evaluation.corpus import Corpus, load_corpus
 from evaluation.duplicates import StoryJudge
 from evaluation.engine_lists import engine_run
 from evaluation.figures import RunFigures, run_figures
+from evaluation.hybrid import HybridScorer
 from evaluation.runs import Qrels, Run
 from evaluation.tasks import ListTask
 from evaluation.vector_cache import CachingEmbedder
@@ -34,7 +35,9 @@ from recommender.settings import Settings
 __all__ = [
     "BASELINES",
     "DEFAULT_CACHE",
+    "METHOD_NOTES",
     "NEWSREC_METHODS",
+    "PROPOSED_METHODS",
     "ListResult",
     "MethodResult",
     "Workbench",
@@ -50,6 +53,21 @@ __all__ = [
 BASELINES = ("random", "most_popular", "tfidf", "bm25", "embedding")
 #: newsrec's own lists.
 NEWSREC_METHODS = ("more_like_this", "related")
+#: Changes measured before they are made in the engine (see evaluation/hybrid.py).
+PROPOSED_METHODS = ("more_like_this_hybrid",)
+#: One line per method for reports.
+METHOD_NOTES = {
+    "random": "baseline: random order",
+    "most_popular": "baseline: the same most-read articles for every source",
+    "tfidf": "baseline: TF-IDF cosine (scikit-learn), the search engine's more-like-this",
+    "bm25": "baseline: Okapi BM25 with the source's terms as the query",
+    "embedding": "baseline: cosine of the stored embeddings, nothing else",
+    "more_like_this": "newsrec More like this (engine, k_related=0)",
+    "related": "newsrec Related (engine, k_more=0), settings as configured",
+    "related_tuned": "newsrec Related with the sweep's best settings",
+    "more_like_this_hybrid": "proposed More like this: augmented vectors + BM25 blend "
+    "(evaluation/hybrid.py; not in the engine yet)",
+}
 #: Where embeddings are cached between runs unless another folder is named.
 DEFAULT_CACHE = Path.home() / ".cache" / "newsrec-eval"
 
@@ -95,6 +113,7 @@ class Workbench:
                 "tfidf": lambda: TfidfScorer(corpus.texts),
                 "bm25": lambda: Bm25Scorer(corpus.texts),
                 "embedding": lambda: EmbeddingScorer(corpus.vectors),
+                "more_like_this_hybrid": lambda: HybridScorer(corpus),
             }
             if name not in builders:
                 raise ValueError(f"unknown baseline {name!r}; expected one of {list(builders)}")
@@ -206,7 +225,7 @@ def evaluate_methods(
 def default_methods(task: ListTask) -> list[str]:
     """Every baseline (most popular only when there are counts) and both newsrec lists."""
     names = [m for m in BASELINES if m != "most_popular" or any(task.popularity.values())]
-    return [*names, *NEWSREC_METHODS]
+    return [*names, *NEWSREC_METHODS, *PROPOSED_METHODS]
 
 
 def evaluate_list_task(

@@ -84,7 +84,10 @@ class EventStore:
         self._readonly = readonly
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = connect_beside_catalogue(
-            self._path, name="events", version=self.SCHEMA_VERSION, schema=_SCHEMA,
+            self._path,
+            name="events",
+            version=self.SCHEMA_VERSION,
+            schema=_SCHEMA,
             readonly=readonly,
         )
 

@@ -91,7 +91,10 @@ class OverrideStore:
         self._readonly = readonly
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = connect_beside_catalogue(
-            self._path, name="overrides", version=self.SCHEMA_VERSION, schema=_SCHEMA,
+            self._path,
+            name="overrides",
+            version=self.SCHEMA_VERSION,
+            schema=_SCHEMA,
             readonly=readonly,
         )
 
@@ -195,9 +198,7 @@ class OverrideStore:
         with self._lock:
             rows = (
                 self._open()
-                .execute(
-                    f"SELECT {_COLUMNS} FROM overrides WHERE removed_at IS NULL ORDER BY id"
-                )
+                .execute(f"SELECT {_COLUMNS} FROM overrides WHERE removed_at IS NULL ORDER BY id")
                 .fetchall()
             )
         return [_decode(row) for row in rows]
@@ -283,9 +284,7 @@ def _check_id(role: str, value: object) -> None:
 
 
 def _bump_rev(conn: sqlite3.Connection) -> None:
-    conn.execute(
-        "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'overrides_rev'"
-    )
+    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'overrides_rev'")
 
 
 def _time(value: str | None) -> datetime | None:

@@ -383,6 +383,9 @@ def evaluate(
     limit_sources: Annotated[
         int | None, typer.Option(min=1, help="Report a seeded sample of this many sources.")
     ] = None,
+    tune_sources: Annotated[
+        int, typer.Option(min=1, help="Sweep on a seeded sample of this many tuning sources.")
+    ] = 500,
     candidates_before_source: Annotated[
         bool, typer.Option(help="Only candidates published before the source.")
     ] = False,
@@ -405,7 +408,8 @@ def evaluate(
     try:
         summary = evaluate_command(
             datasets, protocol=protocol, out=out, k=k, seed=seed, sweep=sweep, trials=trials,
-            split=split, limit_sources=limit_sources, before_source=candidates_before_source,
+            split=split, limit_sources=limit_sources, tune_sources=tune_sources,
+            before_source=candidates_before_source,
             window_days=window_days, labels=labels, settings=set_, cache=cache,
             progress=sys.stderr.isatty(),
         )

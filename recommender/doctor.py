@@ -20,6 +20,8 @@ from index import (
     IndexVersion,
     StorageError,
 )
+from index.events import EventStore
+from index.overrides import OverrideStore
 from recommender.settings import Settings
 
 __all__ = ["Checkup", "Finding", "examine"]
@@ -88,10 +90,13 @@ def examine(settings: Settings) -> Checkup:
         if catalogue is not None:
             for problem in catalogue.check():
                 found.error(problem, "restore the catalogue from a backup")
+            _examine_side_tables(settings.catalogue_path, found)
             facts.update(
                 articles=catalogue.count(), catalogue_seq=catalogue.last_seq(), dim=catalogue.dim
             )
         _examine_index(IndexStore(settings.index_root), catalogue, settings, found, facts)
+    except CatalogueError as exc:  # too damaged to read past the first checks
+        found.error(str(exc), "restore the catalogue from a backup")
     finally:
         if catalogue is not None:
             catalogue.close()
@@ -109,6 +114,17 @@ def _open_catalogue(path: Path, found: _Findings) -> Catalogue | None:
     except CatalogueError as exc:
         found.error(str(exc), "restore the catalogue from a backup")
     return None
+
+
+def _examine_side_tables(path: Path, found: _Findings) -> None:
+    # Events and editorial overrides live in the catalogue's file with versions of their own.
+    for store in (EventStore, OverrideStore):
+        try:
+            store(path, readonly=True).close()
+        except FormatVersionError as exc:
+            found.error(str(exc), _UPGRADE)
+        except CatalogueError:
+            continue  # not created yet (they are on first use), or damage reported above
 
 
 def _examine_index(

@@ -463,7 +463,7 @@ class Engine:
         pinned = [(pin_rows[doc], position) for doc, position in pins if doc in pin_rows]
         pool_size = max(self.settings.list_pool, 2 * (request.k_more + request.k_related))
         # Copies of the source, and of articles the caller already shows, are not shown.
-        anchors = exclude_docs | (self._live_docs(request.exclude_ids) - blocked)
+        anchors = exclude_docs | self._live_docs(request.exclude_ids)
         while True:
             picked = self._pick(docs, similarity, parts.total, n_pins, pinned, anchors,
                                 pool_size, request)
@@ -746,4 +746,6 @@ class Engine:
             "index_age_seconds": (datetime.now(UTC) - created).total_seconds()
             if created
             else None,
+            "events": self.events.count(),
+            "overrides_in_force": len(self._rules.overrides),
         }

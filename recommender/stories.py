@@ -23,13 +23,14 @@ __all__ = ["NO_TITLE_KEY", "normalise_title", "story_labels"]
 #: The title key of an article whose title normalises to nothing; it matches no other.
 NO_TITLE_KEY = -1
 
+_DASH = r"[-:\u2013\u2014]"  # hyphen, colon, en and em dash
 _REISSUE = re.compile(
-    r"""^\s*(?:
-        update[sd]?\s*\d*\s*[-:–—]       # UPDATE 1-, Updated:, UPDATE-
-      | refile\s*[-:–—]                  # REFILE-
-      | corrected\s*[-:–—]               # CORRECTED-
-      | correction\s*[-:–—]              # CORRECTION-
-      | rpt\s*[-:–—]                     # RPT-
+    rf"""^\s*(?:
+        update[sd]?\s*\d*\s*{_DASH}  # UPDATE 1-, Updated:, UPDATE-
+      | refile\s*{_DASH}              # REFILE-
+      | corrected\s*{_DASH}           # CORRECTED-
+      | correction\s*{_DASH}          # CORRECTION-
+      | rpt\s*{_DASH}                 # RPT-
     )""",
     re.IGNORECASE | re.VERBOSE,
 )

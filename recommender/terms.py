@@ -20,13 +20,43 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
 __all__ = ["STOPWORDS", "TermStatistics", "Terms", "shared_terms", "terms_of", "words_of"]
 
-_WORD = re.compile(r"[^\W\d_][\w'’-]*[^\W_]|[^\W\d_]", re.UNICODE)
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"“(]\s*)\s*$")
+_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*[^\W_]|[^\W\d_]", re.UNICODE)
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\"\u201c(]\s*)\s*$")
 _EXTRA_STOPWORDS = frozenset(
     {
-        "said", "says", "say", "also", "would", "could", "new", "year", "years", "mln", "pct",
-        "dlrs", "reuter", "reuters", "der", "die", "das", "und", "ein", "eine", "mit", "von",
-        "den", "dem", "des", "ist", "im", "zu", "auf", "für", "nicht", "sich", "es",
+        "said",
+        "says",
+        "say",
+        "also",
+        "would",
+        "could",
+        "new",
+        "year",
+        "years",
+        "mln",
+        "pct",
+        "dlrs",
+        "reuter",
+        "reuters",
+        "der",
+        "die",
+        "das",
+        "und",
+        "ein",
+        "eine",
+        "mit",
+        "von",
+        "den",
+        "dem",
+        "des",
+        "ist",
+        "im",
+        "zu",
+        "auf",
+        "für",
+        "nicht",
+        "sich",
+        "es",
     }
 )
 STOPWORDS: frozenset[str] = frozenset(ENGLISH_STOP_WORDS) | _EXTRA_STOPWORDS
@@ -49,7 +79,8 @@ class Terms:
 def words_of(text: str) -> list[str]:
     """The words of ``text`` in lower case, without stopwords, numbers or single letters."""
     return [
-        w for w in (m.group(0).lower() for m in _WORD.finditer(text))
+        w
+        for w in (m.group(0).lower() for m in _WORD.finditer(text))
         if len(w) > 1 and w not in STOPWORDS
     ]
 

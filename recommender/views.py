@@ -36,6 +36,7 @@ def item_view(item: ListItem, *, explain: bool) -> dict[str, Any]:
             "parts": {k: round(v, 6) for k, v in (item.parts or {}).items()},
             "similarity": round(item.similarity, 6),
             "shared_terms": list(item.shared_terms),
+            "pinned": item.pinned,
         }
     return view
 

@@ -34,10 +34,10 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from recommender.engine import Engine  # noqa: E402
-from recommender.requests import ListRequest  # noqa: E402
-from recommender.settings import Settings  # noqa: E402
-from recommender.stories import normalise_title  # noqa: E402
+from recommender.engine import Engine
+from recommender.requests import ListRequest
+from recommender.settings import Settings
+from recommender.stories import normalise_title
 
 REUTERS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reuters21578.jsonl.gz"
 
@@ -58,9 +58,11 @@ def _one_story(a: tuple[np.ndarray, str], b: tuple[np.ndarray, str], threshold: 
     return bool(float(a[0] @ b[0]) >= threshold or (a[1] and a[1] == b[1]))
 
 
-def _measure(home: Path, threshold: float, sources: list[str], topics: dict[str, set[str]]) -> dict[str, float]:
+def _measure(
+    home: Path, threshold: float, sources: list[str], topics: dict[str, set[str]]
+) -> dict[str, float]:
     engine = Engine(Settings(home=home, story_threshold=threshold))
-    index = engine._index  # noqa: SLF001 - the script reads vectors to check the engine's lists
+    index = engine._index
     assert index is not None
     hits = {"mlt": [0, 0], "before": [0, 0], "related": [0, 0]}
     bad_lists = {"more_like_this": 0, "related": 0, "both": 0}

@@ -19,7 +19,8 @@ Protocol (the co-read protocol of the offline evaluation, run on the real engine
    counts over the whole catalogue), ``more_like_this`` and ``related`` (the engine's lists,
    asked for alone: ``k_more=10, k_related=0`` and ``k_more=0, k_related=10``).
 4. nDCG@10 with ranx. The grid over Related's settings is scored on the tune readers; the best
-   configuration and the baselines are then scored on the report readers.
+   configuration and the baselines are then scored on the report readers. With ``--defaults``
+   there is no grid: the engine's default settings are scored on both.
 
 MIND's news has no publish dates, so recency is constant here and ``w_rec`` is chosen on Reuters
 instead (``scripts/tune_recency.py``). Results go to ``WORK/coread.json``.
@@ -45,14 +46,14 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from ranx import Qrels, Run, evaluate  # noqa: E402
+from ranx import Qrels, Run, evaluate
 
-from index.events import Event, EventStore  # noqa: E402
-from recommender.engine import Engine  # noqa: E402
-from recommender.mind import Impression, read_behaviors  # noqa: E402
-from recommender.requests import ListRequest  # noqa: E402
-from recommender.scoring import Weights  # noqa: E402
-from recommender.settings import Settings  # noqa: E402
+from index.events import Event, EventStore
+from recommender.engine import Engine
+from recommender.mind import Impression, read_behaviors
+from recommender.requests import ListRequest
+from recommender.scoring import Weights
+from recommender.settings import Settings
 
 K = 10
 METRIC = f"ndcg@{K}"
@@ -122,10 +123,15 @@ def _engine_lists(
 def main() -> None:
     """Parse the command line, run the grid, print and save the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mind", type=Path, required=True, help="Folder with news.tsv, behaviors.tsv")
+    parser.add_argument(
+        "--mind", type=Path, required=True, help="Folder with news.tsv, behaviors.tsv"
+    )
     parser.add_argument("--work", type=Path, required=True, help="Working folder (homes, results)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="A small grid, to try the script.")
+    parser.add_argument(
+        "--defaults", action="store_true", help="No grid: measure the current default settings."
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     args.work.mkdir(parents=True, exist_ok=True)
@@ -137,7 +143,9 @@ def main() -> None:
     engine = Engine(Settings(home=home))
     known = set(engine.columns.article_ids.values())
     engine.close()
-    impressions = [i for i in read_behaviors(args.mind / "behaviors.tsv") if isinstance(i, Impression)]
+    impressions = [
+        i for i in read_behaviors(args.mind / "behaviors.tsv") if isinstance(i, Impression)
+    ]
     readers = _readers(impressions, known)
     half_a = {u: r for u, r in readers.items() if _part(u, args.seed, "popularity")}
     half_b = {u: r for u, r in readers.items() if u not in half_a}
@@ -162,7 +170,7 @@ def main() -> None:
         return {s: [a for a in by_count[: K + 1] if a != s][:K] for s in sources}
 
     def similarity_lists(engine: Engine, sources: Iterable[str]) -> dict[str, list[str]]:
-        index = engine._index  # noqa: SLF001 - the plain-cosine baseline reads the index
+        index = engine._index
         assert index is not None
         out: dict[str, list[str]] = {}
         for source in sources:
@@ -172,63 +180,90 @@ def main() -> None:
             out[source] = [engine.columns.article_ids[int(d)] for d in ids[0] if d != doc][:K]
         return out
 
-    grid: dict[str, list[Any]] = {
-        "popularity_normalisation": ["log", "percentile"],
-        "popularity_half_life_days": [1.0, 3.0, 7.0, 30.0],
-        "lexical_weight": [0.0, 0.2, 0.4],
-        "popular_candidates": [0, 50, 200],
-        "w_pop": [0.0, 0.1, 0.2, 0.35, 0.5, 0.8, 1.2, 2.0, 4.0],
-    }
-    lambdas = [1.0, 0.9, 0.8, 0.7, 0.6]
-    if args.quick:
-        grid = {"popularity_normalisation": ["log"], "popularity_half_life_days": [7.0],
-                "lexical_weight": [0.4], "popular_candidates": [50], "w_pop": [0.0, 0.3, 1.0]}
-        lambdas = [1.0, 0.8]
     w_sim = Settings().w_sim
     trials: list[dict[str, Any]] = []
-    engines_grid = itertools.product(
-        grid["popularity_normalisation"], grid["popularity_half_life_days"],
-        grid["lexical_weight"], grid["popular_candidates"],
-    )
-    for norm, half_life, lexical, popular in engines_grid:
-        settings = Settings(
-            home=home, popularity_normalisation=norm, popularity_half_life_days=half_life,
-            lexical_weight=lexical, popular_candidates=popular, mmr_lambda=1.0,
+    chosen: dict[str, Any] = {}  # empty: the engine's defaults
+    if not args.defaults:
+        grid: dict[str, list[Any]] = {
+            "popularity_normalisation": ["log", "percentile"],
+            "popularity_half_life_days": [1.0, 3.0, 7.0, 30.0],
+            "lexical_weight": [0.0, 0.2, 0.4],
+            "popular_candidates": [0, 50],
+            "w_pop": [0.0, 0.2, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 10.0],
+        }
+        lambdas = [1.0, 0.9, 0.8, 0.7, 0.6]
+        if args.quick:
+            grid = {
+                "popularity_normalisation": ["log"],
+                "popularity_half_life_days": [7.0],
+                "lexical_weight": [0.4],
+                "popular_candidates": [50],
+                "w_pop": [0.0, 0.3, 1.0],
+            }
+            lambdas = [1.0, 0.8]
+        engines_grid = itertools.product(
+            grid["popularity_normalisation"],
+            grid["popularity_half_life_days"],
+            grid["lexical_weight"],
+            grid["popular_candidates"],
         )
-        engine = Engine(settings)
-        for w_pop in grid["w_pop"]:
-            request = ListRequest(k_more=0, k_related=K, weights=Weights(w_sim, 0.0, w_pop))
+        for norm, half_life, lexical, popular in engines_grid:
+            settings = Settings(
+                home=home,
+                popularity_normalisation=norm,
+                popularity_half_life_days=half_life,
+                lexical_weight=lexical,
+                popular_candidates=popular,
+                mmr_lambda=1.0,
+            )
+            engine = Engine(settings)
+            for w_pop in grid["w_pop"]:
+                request = ListRequest(k_more=0, k_related=K, weights=Weights(w_sim, 0.0, w_pop))
+                score = _ndcg(tune_qrels, _engine_lists(engine, tune_qrels, request, "related"))
+                config = {
+                    "popularity_normalisation": norm,
+                    "popularity_half_life_days": half_life,
+                    "lexical_weight": lexical,
+                    "popular_candidates": popular,
+                    "w_pop": w_pop,
+                    "mmr_lambda": 1.0,
+                }
+                trials.append({**config, METRIC: score})
+                print(json.dumps(trials[-1]), file=sys.stderr, flush=True)
+            engine.close()
+        best = max(trials, key=lambda t: t[METRIC])
+        for lam in lambdas[1:]:
+            settings = Settings(
+                home=home,
+                **{k: v for k, v in best.items() if k not in (METRIC, "w_pop")},
+            ).model_copy(update={"mmr_lambda": lam})
+            engine = Engine(settings)
+            request = ListRequest(k_more=0, k_related=K, weights=Weights(w_sim, 0.0, best["w_pop"]))
             score = _ndcg(tune_qrels, _engine_lists(engine, tune_qrels, request, "related"))
-            config = {"popularity_normalisation": norm, "popularity_half_life_days": half_life,
-                      "lexical_weight": lexical, "popular_candidates": popular, "w_pop": w_pop,
-                      "mmr_lambda": 1.0}
-            trials.append({**config, METRIC: score})
+            trials.append(
+                {**{k: best[k] for k in best if k != METRIC}, "mmr_lambda": lam, METRIC: score}
+            )
             print(json.dumps(trials[-1]), file=sys.stderr, flush=True)
-        engine.close()
-    best = max(trials, key=lambda t: t[METRIC])
-    for lam in lambdas[1:]:
-        settings = Settings(
-            home=home, **{k: v for k, v in best.items() if k not in (METRIC, "w_pop")},
-        ).model_copy(update={"mmr_lambda": lam})
-        engine = Engine(settings)
-        request = ListRequest(k_more=0, k_related=K, weights=Weights(w_sim, 0.0, best["w_pop"]))
-        score = _ndcg(tune_qrels, _engine_lists(engine, tune_qrels, request, "related"))
-        trials.append({**{k: best[k] for k in best if k != METRIC}, "mmr_lambda": lam, METRIC: score})
-        print(json.dumps(trials[-1]), file=sys.stderr, flush=True)
-        engine.close()
-    best = max(trials, key=lambda t: t[METRIC])
-    chosen = {k: v for k, v in best.items() if k != METRIC}
+            engine.close()
+        best = max(trials, key=lambda t: t[METRIC])
+        chosen = {k: v for k, v in best.items() if k != METRIC}
 
     def measure(qrels: dict[str, dict[str, int]], config: Mapping[str, Any]) -> dict[str, float]:
         engine = Engine(Settings(home=home, **{k: v for k, v in config.items() if k != "w_pop"}))
-        weights = Weights(w_sim, 0.0, config["w_pop"])
+        weights = Weights(w_sim, 0.0, config["w_pop"]) if "w_pop" in config else None
         figures = {
             "similarity": _ndcg(qrels, similarity_lists(engine, qrels)),
             "popularity": _ndcg(qrels, popularity_lists(qrels)),
-            "more_like_this": _ndcg(qrels, _engine_lists(
-                engine, qrels, ListRequest(k_more=K, k_related=0), "more_like_this")),
-            "related": _ndcg(qrels, _engine_lists(
-                engine, qrels, ListRequest(k_more=0, k_related=K, weights=weights), "related")),
+            "more_like_this": _ndcg(
+                qrels,
+                _engine_lists(engine, qrels, ListRequest(k_more=K, k_related=0), "more_like_this"),
+            ),
+            "related": _ndcg(
+                qrels,
+                _engine_lists(
+                    engine, qrels, ListRequest(k_more=0, k_related=K, weights=weights), "related"
+                ),
+            ),
         }
         engine.close()
         return figures
@@ -249,7 +284,9 @@ def main() -> None:
         "seconds": round(time.perf_counter() - started, 1),
     }
     rep = report["report"]
-    report["related_vs_best_baseline"] = rep["related"] / max(rep["similarity"], rep["popularity"]) - 1
+    report["related_vs_best_baseline"] = (
+        rep["related"] / max(rep["similarity"], rep["popularity"]) - 1
+    )
     (args.work / f"coread-seed{args.seed}.json").write_text(json.dumps(report, indent=2))
     print(json.dumps({k: v for k, v in report.items() if k != "trials"}, indent=2))
 

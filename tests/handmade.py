@@ -19,7 +19,11 @@ from tests.conftest import make_settings
 
 #: Settings under which a Related score is the cosine alone.
 PLAIN: dict[str, object] = {
-    "w_sim": 1.0, "w_rec": 0.0, "w_pop": 0.0, "lexical_weight": 0.0, "mmr_lambda": 1.0,
+    "w_sim": 1.0,
+    "w_rec": 0.0,
+    "w_pop": 0.0,
+    "lexical_weight": 0.0,
+    "mmr_lambda": 1.0,
 }
 
 

@@ -3,6 +3,7 @@ half-life, normalised robustly, with a prior that keeps new articles off the bot
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,7 +62,7 @@ def test_since_returns_only_newer_events_in_batches(tmp_path: Path) -> None:
     [
         (Event("a", "like", T0), "kind"),  # type: ignore[arg-type]
         (Event("", "view", T0), "article_id"),
-        (Event("a", "view", datetime(2026, 9, 10)), "tz-aware"),  # noqa: DTZ001
+        (Event("a", "view", datetime(2026, 9, 10)), "tz-aware"),
     ],
 )
 def test_bad_events_are_refused_naming_the_field(
@@ -124,13 +125,14 @@ def test_reading_a_file_again_adds_only_anonymous_events_without_id(tmp_path: Pa
 def test_mind_clicks_become_click_events_at_the_impression_time(tmp_path: Path) -> None:
     path = tmp_path / "behaviors.tsv"
     path.write_text(
-        "1\tU1\t11/13/2019 5:53:12 AM\tN1\tN1-1 N2-0 N9-1\n"
-        "2\tU2\t11/13/2019 6:53:12 PM\t\tN2-1\n",
+        "1\tU1\t11/13/2019 5:53:12 AM\tN1\tN1-1 N2-0 N9-1\n2\tU2\t11/13/2019 6:53:12 PM\t\tN2-1\n",
         encoding="utf-8",
     )
     events = [e for e in read_events(path) if isinstance(e, Event)]
     assert [(e.article_id, e.kind, e.user, e.at.hour) for e in events] == [
-        ("N1", "click", "U1", 5), ("N9", "click", "U1", 5), ("N2", "click", "U2", 18),
+        ("N1", "click", "U1", 5),
+        ("N9", "click", "U1", 5),
+        ("N2", "click", "U2", 18),
     ]
     record_events([path], tmp_path / "catalogue.sqlite")
     assert record_events([path], tmp_path / "catalogue.sqlite").added == 0
@@ -162,8 +164,9 @@ def test_percentile_gives_mid_ranks_among_read_articles_and_zero_to_unread() -> 
 def test_one_viral_article_does_not_flatten_the_rest_under_either_method() -> None:
     counts = np.array([10.0] * 200 + [1_000_000.0])
     for method in ("log", "percentile"):
-        signal = popularity_signal(counts, np.full(201, np.nan), 0.0, method=method,
-                                   half_life_days=7)
+        signal = popularity_signal(
+            counts, np.full(201, np.nan), 0.0, method=method, half_life_days=7
+        )
         assert signal[0] >= 0.49, method
 
 
@@ -217,10 +220,21 @@ def test_a_new_article_without_events_is_not_pushed_to_the_bottom(tmp_path: Path
 def test_events_command_feeds_the_next_lists(tmp_path: Path) -> None:
     settings = build_home(tmp_path / "home", DOCS, **POPULAR)
     path = tmp_path / "events.jsonl"
-    path.write_text("".join(
-        f'{{"article_id": "B", "kind": "click", "at": "2026-09-10T1{i}:00:00Z", "user": "u{i}"}}\n'
-        for i in range(2, 5)
-    ), encoding="utf-8")
+    path.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "article_id": "B",
+                    "kind": "click",
+                    "at": f"2026-09-10T1{i}:00:00Z",
+                    "user": f"u{i}",
+                }
+            )
+            + "\n"
+            for i in range(2, 5)
+        ),
+        encoding="utf-8",
+    )
     result = CliRunner().invoke(app, ["events", str(path), "--home", str(settings.home)])
     assert result.exit_code == 0 and "stored 3 events" in result.output
     engine = Engine(make_settings(settings.home, **POPULAR), clock=lambda: T0.timestamp())

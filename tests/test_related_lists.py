@@ -6,7 +6,7 @@ The hand-made home (vectors in 4 dimensions; cosines to the source S worked out 
     A  "UPDATE 1-Storm hits the coast"   (1, .02, 0, 0)         same title as S: a copy
     A2 "Gale lashes seafront"            (1, .01, .01, 0)       cos .9999 with S: a copy
     B  "Storm damage counted"            (.9, .436, 0, 0)       cos .9000
-    C  "Storm damage counted again"      (.89, .45, .03, 0)     cos .8920; cos(B, C) .9994: B's story
+    C  "Storm damage counted again"      (.89, .45, .03, 0)     cos .8920; cos(B, C) .9994
     D  "Flood warnings issued"           (.8, 0, .6, 0)         cos .8
     E  "Harbour closed to ferries"       (.6, 0, 0, .8)         cos .6, section transport
     F  "Haushalt beschlossen"            (.1, 0, 0, 1)          cos .0995, politics, German
@@ -36,10 +36,22 @@ DOCS = [
     Doc("C", "Storm damage counted again", (0.89, 0.45, 0.03, 0)),
     Doc("D", "Flood warnings issued", (0.8, 0, 0.6, 0)),
     Doc("E", "Harbour closed to ferries", (0.6, 0, 0, 0.8), section="transport", popularity=5),
-    Doc("F", "Haushalt beschlossen", (0.1, 0, 0, 1), section="politics", language="de",
-        popularity=500),
-    Doc("G", "Festival opens", (0.05, 0, 1, 0), section="culture",
-        published_at="2020-06-01T00:00:00+00:00", popularity=50),
+    Doc(
+        "F",
+        "Haushalt beschlossen",
+        (0.1, 0, 0, 1),
+        section="politics",
+        language="de",
+        popularity=500,
+    ),
+    Doc(
+        "G",
+        "Festival opens",
+        (0.05, 0, 1, 0),
+        section="culture",
+        published_at="2020-06-01T00:00:00+00:00",
+        popularity=50,
+    ),
 ]
 
 
@@ -88,8 +100,9 @@ def test_neither_list_ever_holds_the_source_or_a_copy(engine: Engine) -> None:
 
 
 def test_an_excluded_article_takes_its_story_with_it(engine: Engine) -> None:
-    more, _ = _ids(engine.related("S", ListRequest(k_more=2, k_related=0,
-                                                   exclude_ids=frozenset({"B"}))))
+    more, _ = _ids(
+        engine.related("S", ListRequest(k_more=2, k_related=0, exclude_ids=frozenset({"B"})))
+    )
     assert more == ["D", "E"]
 
 
@@ -126,9 +139,7 @@ def test_weight_overrides_change_the_ranking(engine: Engine) -> None:
 
 
 def test_a_draft_gets_lists_without_a_source(engine: Engine) -> None:
-    lists = engine._lists(  # noqa: SLF001 - a draft's vector without loading a model
-        unit(1, 0, 0, 0), None, set(), ListRequest(k_more=2, k_related=0)
-    )
+    lists = engine._lists(unit(1, 0, 0, 0), None, set(), ListRequest(k_more=2, k_related=0))
     # Nothing is a copy of a draft: the most similar articles lead, one per story.
     assert _ids(lists)[0] == ["S", "B"]
 
@@ -136,8 +147,11 @@ def test_a_draft_gets_lists_without_a_source(engine: Engine) -> None:
 def test_reissue_of_a_sample_article_is_not_in_its_lists(sample_home: Path) -> None:
     with_engine = Engine(make_settings(sample_home))
     try:
-        for source, reissue in (("sample-037", "sample-038"), ("sample-044", "sample-045"),
-                                ("sample-067", "sample-068")):
+        for source, reissue in (
+            ("sample-037", "sample-038"),
+            ("sample-044", "sample-045"),
+            ("sample-067", "sample-068"),
+        ):
             more, related = _ids(with_engine.related(source, ListRequest(k_more=10, k_related=10)))
             assert reissue not in more + related, source
     finally:
@@ -149,11 +163,13 @@ def test_a_sample_list_shows_at_most_one_of_an_original_and_its_reissue(
 ) -> None:
     with_engine = Engine(make_settings(sample_home))
     try:
-        more, related = _ids(with_engine.related("sample-039",
-                                                 ListRequest(k_more=10, k_related=10)))
+        more, related = _ids(
+            with_engine.related("sample-039", ListRequest(k_more=10, k_related=10))
+        )
         assert len({"sample-037", "sample-038"} & set(more + related)) == 1
-        more, related = _ids(with_engine.related("sample-068",
-                                                 ListRequest(k_more=10, k_related=10)))
+        more, related = _ids(
+            with_engine.related("sample-068", ListRequest(k_more=10, k_related=10))
+        )
         assert "sample-067" not in more + related
     finally:
         with_engine.close()

@@ -25,6 +25,8 @@ class BenchConfig:
         index_sizes: collection sizes for the index tables (real, then grown synthetically).
         index_queries: queries behind each latency and recall figure.
         peer_limits: largest size each peer runs at (slow peers stop earlier).
+        rebuild_limit: largest size whose newsrec indexes are built by the index section;
+            above it the serving home's published index is measured.
         engine_size: articles in the home that times the engine and precompute.
         engine_lists: lists timed per repeat.
         service_seconds: wrk duration of each load run.
@@ -40,6 +42,7 @@ class BenchConfig:
     index_sizes: tuple[int, ...]
     index_queries: int
     peer_limits: dict[str, int]
+    rebuild_limit: int
     engine_size: int
     engine_lists: int
     service_seconds: int
@@ -63,6 +66,7 @@ QUICK = BenchConfig(
     index_sizes=(200, 1_000),
     index_queries=30,
     peer_limits={"scikit-learn": 1_000, "qdrant-local": 1_000, "usearch": 1_000},
+    rebuild_limit=1_000_000,
     engine_size=1_000,
     engine_lists=50,
     service_seconds=1,
@@ -74,11 +78,12 @@ FULL = BenchConfig(
     repeats=5,
     embed_leads=256,
     embed_stories=64,
-    ndcg_sources=1_000,
+    ndcg_sources=600,
     real_vectors=51_282,
     index_sizes=(51_282, 100_000, 1_000_000),
-    index_queries=500,
-    peer_limits={"scikit-learn": 1_000_000, "qdrant-local": 100_000, "usearch": 1_000_000},
+    index_queries=300,
+    peer_limits={"scikit-learn": 1_000_000, "qdrant-local": 51_282, "usearch": 100_000},
+    rebuild_limit=100_000,
     engine_size=100_000,
     engine_lists=2_000,
     service_seconds=10,

@@ -66,6 +66,7 @@ def labels_task(
     rule: CandidateRule | None = None,
     limit_sources: int | None = None,
     tune: bool = False,
+    tune_limit: int | None = None,
     seed: int = 0,
 ) -> ListTask:
     """Build the labels task of ``dataset``.
@@ -78,6 +79,8 @@ def labels_task(
         rule: candidate restriction around each source's publish time.
         limit_sources: report (and tune on) at most this many sources, a seeded sample.
         tune: also build tuning judgements (for sweeps).
+        tune_limit: tune on at most this many sources, a seeded sample (sweeps rank every
+            tuning source once per trial).
         seed: decides samples and, for corpora without splits, the folds.
 
     Raises:
@@ -105,7 +108,7 @@ def labels_task(
     if not reported:
         raise DatasetError(f"no labelled article in split {wanted!r}")
     reported = _sample(reported, limit_sources, seed)
-    tuning = _sample(tuning, limit_sources, seed + 1)
+    tuning = _sample(tuning, min(limit_sources or len(tuning), tune_limit or len(tuning)), seed + 1)
     qrels = _judgements(reported, candidates, rule)
     notes: dict[str, Any] = {
         "candidates": len(candidates),

@@ -27,6 +27,17 @@ from tests.conftest import make_settings
 #: Ids of sample articles whose lists are compared before and after a fault.
 PROBE_IDS = ("sample-001", "sample-020", "sample-041", "sample-066")
 
+#: Settings of jobs on a synthetic home: a flat index whatever its size, because building an
+#: HNSW graph of 20,000 vectors takes minutes on a shared 2-core machine and the crash safety
+#: of a publish does not depend on the index kind (tests/index covers both kinds).
+SYNTHETIC_SETTINGS = {"index_kind": "flat"}
+
+
+def synthetic_env(**extra: str) -> dict[str, str]:
+    """The environment of a ``newsrec`` job on a synthetic home (see SYNTHETIC_SETTINGS)."""
+    settings = {f"NEWSREC_{k.upper()}": v for k, v in SYNTHETIC_SETTINGS.items()}
+    return cli_env(**settings, **extra)
+
 
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment of a ``newsrec`` subprocess: offline, no developer NEWSREC_* settings."""
@@ -52,6 +63,30 @@ def run_newsrec(
         timeout=timeout,
         check=False,
     )
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """The exit code and output of a ``newsrec`` command run in this process."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+def invoke_newsrec(*args: str | Path, **env: str) -> Invocation:
+    """Run ``newsrec ARGS`` in this process (no interpreter start-up), with NEWSREC_* from
+    ``env`` only; for commands whose output is checked, not for processes to kill."""
+    from typer.testing import CliRunner
+
+    from recommender.cli import app
+
+    environ: dict[str, str | None] = {k: None for k in os.environ if k.startswith("NEWSREC_")}
+    environ.update(env)
+    result = CliRunner().invoke(app, [str(a) for a in args], env=environ)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return Invocation(result.exit_code, result.stdout, result.stderr)
 
 
 def start_newsrec(*args: str | Path, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
@@ -158,7 +193,7 @@ def build_synthetic_home(home: Path, rows: list[dict[str, object]], seed: int = 
     For faults of the storage layer, whose behaviour does not depend on what the vectors mean;
     embedding tens of thousands of texts with the real model would take minutes.
     """
-    settings = make_settings(home)
+    settings = make_settings(home, **SYNTHETIC_SETTINGS)
     records = [article_from_mapping(r, embedding_key=settings.embedding_key) for r in rows]
     rng = np.random.default_rng(seed)
     vectors = rng.standard_normal((len(records), 384)).astype(np.float32)

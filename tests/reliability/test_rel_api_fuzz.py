@@ -122,7 +122,10 @@ def test_a_body_over_the_limit_is_refused_with_413_naming_the_limit(
 ) -> None:
     body = b'{"articles": ["' + b"x" * (3 << 20) + b'"]}'
     response = http.request(
-        method, path, content=body, headers={"X-API-Key": API_KEY, "Content-Type": "application/json"}
+        method,
+        path,
+        content=body,
+        headers={"X-API-Key": API_KEY, "Content-Type": "application/json"},
     )
     assert response.status_code == 413
     assert "limit is 1048576 bytes" in response.json()["detail"]

@@ -30,6 +30,7 @@ from tests.reliability.support import (
     run_newsrec,
     sample_rows,
     start_newsrec,
+    synthetic_env,
     write_jsonl,
 )
 
@@ -39,7 +40,9 @@ SOAK_SECONDS = float(os.environ.get("NEWSREC_SOAK_SECONDS", "20"))
 
 def _popularity_update(tmp_path: Path, bump: int) -> Path:
     # Only popularity changes, so the ingest embeds nothing and needs no model.
-    rows = [{**row, "popularity": float(row.get("popularity") or 0) + bump} for row in sample_rows()]
+    rows = [
+        {**row, "popularity": float(row.get("popularity") or 0) + bump} for row in sample_rows()
+    ]
     return write_jsonl(tmp_path / f"popularity-{bump}.jsonl", rows)
 
 
@@ -55,8 +58,8 @@ def test_a_reindex_while_another_job_writes_fails_naming_that_job(sample_home: P
 
 
 def test_two_reindex_jobs_started_together_never_both_write(synthetic_home: Path) -> None:
-    first = start_newsrec("reindex", "--home", synthetic_home)
-    second = start_newsrec("reindex", "--home", synthetic_home)
+    first = start_newsrec("reindex", "--home", synthetic_home, env=synthetic_env())
+    second = start_newsrec("reindex", "--home", synthetic_home, env=synthetic_env())
     outcomes = []
     for process in (first, second):
         _, stderr = process.communicate(timeout=120)
@@ -138,7 +141,9 @@ def test_parallel_upserts_events_and_reads_lose_nothing(
         server.wait_ready()
         # The model loads on the first write; one write before the clock starts.
         warm = httpx.put(
-            f"{server.url}/articles/soak-warm", json={"title": "Warm-up"}, headers=headers,
+            f"{server.url}/articles/soak-warm",
+            json={"title": "Warm-up"},
+            headers=headers,
             timeout=120,
         )
         warm.raise_for_status()

@@ -32,6 +32,7 @@ from tests.reliability.support import (
     served,
     sigkill,
     start_newsrec,
+    synthetic_env,
     synthetic_rows,
     wait_for,
     warnings_of,
@@ -58,7 +59,7 @@ def test_reindex_killed_at_random_moments_keeps_serving_the_same_lists(
     before = served(synthetic_home, SYNTHETIC_PROBES)
     # One clean run measures when writing starts and ends, so kills land inside that window.
     started = time.monotonic()
-    clean = start_newsrec("reindex", "--home", synthetic_home)
+    clean = start_newsrec("reindex", "--home", synthetic_home, env=synthetic_env())
     writing = wait_for(lambda: _publish_started(synthetic_home), timeout=60)
     assert clean.wait(timeout=60) == 0
     took = time.monotonic() - started
@@ -66,13 +67,13 @@ def test_reindex_killed_at_random_moments_keeps_serving_the_same_lists(
     rng = random.Random(20261127)
     interrupted = 0
     for _ in range(3):
-        process = start_newsrec("reindex", "--home", synthetic_home)
+        process = start_newsrec("reindex", "--home", synthetic_home, env=synthetic_env())
         time.sleep(rng.uniform(0.8 * writing, took))
         interrupted += sigkill(process)
         assert errors_of(synthetic_home) == []
         assert served(synthetic_home, SYNTHETIC_PROBES).same_lists(before)
     ledger["faults: SIGKILL during reindex"] += interrupted
-    assert run_newsrec("reindex", "--home", synthetic_home).returncode == 0
+    assert run_newsrec("reindex", "--home", synthetic_home, env=synthetic_env()).returncode == 0
     assert (errors_of(synthetic_home), warnings_of(synthetic_home)) == ([], [])
     assert published_count(synthetic_home) == SYNTHETIC_ARTICLES
     assert served(synthetic_home, SYNTHETIC_PROBES).same_lists(before)
@@ -102,7 +103,8 @@ def test_reindex_killed_at_each_publish_step_keeps_serving_the_same_lists(
     after = served(sample_home)
     assert after.same_lists(before)
     assert (after.published != previous.name) is serves_new
-    assert run_newsrec("reindex", "--home", sample_home).returncode == 0
+    with WriterLock(sample_home), Catalogue(settings.catalogue_path) as catalogue:
+        publish_index(catalogue, IndexStore(settings.index_root), settings)  # the rerun
     assert (errors_of(sample_home), warnings_of(sample_home)) == ([], [])
     assert served(sample_home).same_lists(before)
 
@@ -118,7 +120,7 @@ def test_ingest_killed_at_random_moments_loses_no_article(
     rng = random.Random(7)
     interrupted = 0
     for _ in range(3):
-        process = start_newsrec("ingest", "--home", synthetic_home, update)
+        process = start_newsrec("ingest", "--home", synthetic_home, update, env=synthetic_env())
         assert wait_for(lambda: _writer_holds_lock(synthetic_home), timeout=60) is not None
         time.sleep(rng.uniform(0.0, 2.0))
         if not sigkill(process):
@@ -130,7 +132,7 @@ def test_ingest_killed_at_random_moments_loses_no_article(
         # The vectors did not change, so whichever version is CURRENT answers identically.
         assert (now.ids, now.scores) == (before.ids, before.scores)
     ledger["faults: SIGKILL during ingest"] += interrupted
-    result = run_newsrec("ingest", "--home", synthetic_home, update)
+    result = run_newsrec("ingest", "--home", synthetic_home, update, env=synthetic_env())
     assert result.returncode == 0, result.stderr
     ids = live_ids(synthetic_home)
     lost = len({r["id"] for r in rows} - set(ids))
@@ -148,11 +150,11 @@ def test_ingest_killed_while_publishing_is_completed_by_the_rerun(
 ) -> None:
     update = write_jsonl(tmp_path / "update.jsonl", synthetic_rows(500, popularity=500))
     before = index_answers(synthetic_home)
-    env = cli_env(NEWSREC_TEST_CRASH_AT="publish.after_files")
+    env = synthetic_env(NEWSREC_TEST_CRASH_AT="publish.after_files")
     assert run_newsrec("ingest", "--home", synthetic_home, update, env=env).returncode == KILLED
     ledger["faults: SIGKILL at a publish crash point"] += 1
     assert index_answers(synthetic_home) == before  # the same version, the same answers
-    result = run_newsrec("ingest", "--home", synthetic_home, update)
+    result = run_newsrec("ingest", "--home", synthetic_home, update, env=synthetic_env())
     assert result.returncode == 0, result.stderr
     assert "unchanged 500" in result.stdout
     # The rerun found every row already landed, and still published what the kill prevented.

@@ -20,7 +20,7 @@ from recommender.doctor import examine
 from recommender.engine import Engine
 from recommender.indexing import publish_index
 from tests.conftest import LiveServer, make_settings
-from tests.reliability.support import run_newsrec
+from tests.reliability.support import invoke_newsrec
 
 # A damage takes the version directory to damage and the home, and returns the file at fault
 # and the words that must appear in the refusal.
@@ -73,6 +73,14 @@ def catalogue_format_newer(version_dir: Path, home: Path) -> tuple[Path, str]:
     return file, "newer newsrec (format 2"
 
 
+def events_format_newer(version_dir: Path, home: Path) -> tuple[Path, str]:
+    file = home / "catalogue.sqlite"
+    with sqlite3.connect(file) as conn:
+        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('events_schema', '2')")
+    conn.close()
+    return file, "events tables written by a newer newsrec (format 2"
+
+
 def catalogue_row_damaged(version_dir: Path, home: Path) -> tuple[Path, str]:
     # Overwrite one byte of a stored title with a byte that is never valid UTF-8.
     file = home / "catalogue.sqlite"
@@ -98,6 +106,7 @@ DAMAGES: list[Damage] = [
     manifest_model_disagrees,
     index_format_newer,
     catalogue_format_newer,
+    events_format_newer,
     catalogue_row_damaged,
     current_pointer_garbage,
 ]
@@ -132,29 +141,32 @@ def test_doctor_finds_and_explains_each_damage(sample_home: Path, damage: Damage
 def test_doctor_prints_one_line_per_problem_and_exits_non_zero(sample_home: Path) -> None:
     bit_flipped_index(sample_home / "index" / "v000001", sample_home)
     (sample_home / "index" / ".tmp-interrupted").mkdir()
-    result = run_newsrec("doctor", "--home", sample_home)
+    result = invoke_newsrec("doctor", "--home", sample_home)
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     assert [line.split(":", 1)[0] for line in lines[:-1]] == ["error", "warning"]
     assert "vectors.faiss: checksum mismatch" in lines[0]
     assert ".tmp-interrupted: left over" in lines[1]
     assert "UNHEALTHY" in lines[-1]
-    checked = run_newsrec("status", "--check", "--home", sample_home)
+    checked = invoke_newsrec("status", "--check", "--home", sample_home)
     assert checked.returncode == 1
     assert "vectors.faiss: checksum mismatch" in checked.stdout
 
 
 def test_doctor_exits_zero_on_a_healthy_home(sample_home: Path) -> None:
-    result = run_newsrec("doctor", "--home", sample_home)
+    result = invoke_newsrec("doctor", "--home", sample_home)
     assert result.returncode == 0, result.stdout
     assert "healthy; articles 80" in result.stdout
 
 
 def test_the_cli_refuses_a_damaged_index_with_one_line_naming_the_file(sample_home: Path) -> None:
     file, _ = truncated_index(sample_home / "index" / "v000001", sample_home)
-    result = run_newsrec("related", "sample-001", "--home", sample_home)
+    result = invoke_newsrec("related", "sample-001", "--home", sample_home)
     assert result.returncode == 1
-    assert result.stderr.strip() == f"newsrec: error: {file}: checksum mismatch (file damaged or truncated)"
+    assert (
+        result.stderr.strip()
+        == f"newsrec: error: {file}: checksum mismatch (file damaged or truncated)"
+    )
 
 
 def _publish_damaged_copy(home: Path, name: str, damage: Damage) -> Path:

@@ -83,7 +83,7 @@ dates = st.one_of(
     st.datetimes(timezones=zones),
     st.datetimes(timezones=zones).map(lambda d: d.isoformat().replace("+00:00", "Z")),
     st.sampled_from(["0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-05:00", "2026-02-30"]),
-    st.sampled_from(["yesterday", "2026-13-01", "2026-09-01T25:00", "１２３", "-1"]),
+    st.sampled_from(["yesterday", "2026-13-01", "2026-09-01T25:00", "\uff11\uff12\uff13", "-1"]),
     st.integers(),
     st.floats(),
 )
@@ -94,13 +94,16 @@ field_values = {
     "abstract": st.one_of(any_text, wrong_types),
     "url": st.one_of(any_text, wrong_types),
     "section": st.one_of(any_text, wrong_types),
-    "tags": st.one_of(st.lists(st.one_of(any_text, wrong_types), max_size=4), any_text, wrong_types),
+    "tags": st.one_of(
+        st.lists(st.one_of(any_text, wrong_types), max_size=4), any_text, wrong_types
+    ),
     "language": st.one_of(any_text, wrong_types),
     "published_at": st.one_of(dates, wrong_types),
     "popularity": st.one_of(wrong_types, st.text(max_size=8)),
 }
 articles = st.fixed_dictionaries(
-    {}, optional={**field_values, "unexpected": wrong_types}  # type: ignore[dict-item]
+    {},
+    optional={**field_values, "unexpected": wrong_types},  # type: ignore[dict-item]
 )
 # Mostly-valid articles, so that the hostile optional fields get past the id and title checks.
 titled_articles = st.fixed_dictionaries(
@@ -115,7 +118,8 @@ titled_articles = st.fixed_dictionaries(
         "language": any_text,
         "tags": st.lists(any_text, max_size=4),
         "published_at": st.one_of(
-            st.datetimes(timezones=zones).map(lambda d: d.isoformat()), st.datetimes(timezones=zones)
+            st.datetimes(timezones=zones).map(lambda d: d.isoformat()),
+            st.datetimes(timezones=zones),
         ),
         "popularity": st.one_of(st.integers(0, 10**9), st.floats(0, 1e12)),
     },
@@ -289,7 +293,7 @@ def test_csv_rows_with_missing_or_extra_cells_are_reported_with_line_numbers(
         b"c3,Too,many,cells\n"
         b"c4,Bad \xff bytes,body\n"
         b",No id,body\n"
-        b"c5,\"A title, with a comma\",fine\n"
+        b'c5,"A title, with a comma",fine\n'
     )
     report, landed = _ingest_files(tmp_path, embedder, path)
     ledger["inputs: malformed file rows"] += 6

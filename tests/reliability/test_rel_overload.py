@@ -132,15 +132,21 @@ def test_a_burst_beyond_capacity_is_shed_and_the_service_recovers(
         ledger["lost: 5xx other than 503 under load"] += sum(
             n for status, n in burst.statuses.items() if status >= 500 and status != 503
         )
+    # Back to normal: the same warm requests as before, within noise of a shared machine, at
+    # most a few seconds after the burst (the requests admitted during it finish first).
+    bound = max(3 * before, before + 0.05)
+    deadline = time.monotonic() + 5
     after = _median_latency(url)
+    while after > bound and time.monotonic() < deadline:
+        time.sleep(0.5)
+        after = _median_latency(url)
+    assert after <= bound, (before, after)
     for burst in bursts:
         assert burst.transport_errors == []
         assert set(burst.statuses) <= {200, 503}, burst.statuses
         assert burst.statuses[503] > 0 and burst.statuses[200] > 0, burst.statuses
         assert burst.without_retry_after == 0
         assert set(burst.livez) == {200}, burst.livez
-    # Back to normal: the same warm requests as before, within noise of a shared machine.
-    assert after <= max(3 * before, before + 0.05), (before, after)
     # Bounded: the second burst (as large as the first) adds little beyond the first.
     assert rss[2] - rss[1] < 32 << 20, rss
     assert rss[2] - rss[0] < 128 << 20, rss
@@ -150,3 +156,37 @@ def test_a_burst_beyond_capacity_is_shed_and_the_service_recovers(
         f"median latency {before * 1000:.1f} ms before, {after * 1000:.1f} ms after; "
         f"RSS {[r >> 20 for r in rss]} MiB"
     )
+
+
+def test_the_limiter_sheds_exactly_what_is_beyond_its_limit_and_frees_slots_after() -> None:
+    from service.overload import ConcurrencyLimit
+
+    async def scenario() -> tuple[list[int], str | None, int, int]:
+        gate = asyncio.Event()
+
+        async def app(scope: dict[str, object], receive: object, send: object) -> None:
+            if scope["path"] != "/livez":
+                await gate.wait()  # a slow request, held until the test lets it finish
+            await send({"type": "http.response.start", "status": 200, "headers": []})  # type: ignore[operator]
+            await send({"type": "http.response.body", "body": b"ok"})  # type: ignore[operator]
+
+        limiter = ConcurrencyLimit(app, limit=2, retry_after_seconds=7)  # type: ignore[arg-type]
+        transport = httpx.ASGITransport(app=limiter)  # type: ignore[arg-type]
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+            held = [asyncio.create_task(http.get("/slow")) for _ in range(2)]
+            await asyncio.sleep(0.05)
+            refused = await http.get("/slow")
+            alive = await http.get("/livez")
+            gate.set()
+            statuses = [(await task).status_code for task in held]
+            again = await http.get("/slow")
+        return (
+            [*statuses, refused.status_code, alive.status_code, again.status_code],
+            refused.headers.get("retry-after"),
+            limiter.in_flight,
+            limiter.shed,
+        )
+
+    statuses, retry_after, in_flight, shed = asyncio.run(scenario())
+    assert statuses == [200, 200, 503, 200, 200]
+    assert (retry_after, in_flight, shed) == ("7", 0, 1)

@@ -14,7 +14,7 @@ import pytest
 
 from recommender.settings import Settings
 from tests.conftest import LiveServer
-from tests.reliability.support import cli_env, run_newsrec
+from tests.reliability.support import invoke_newsrec
 
 API_KEY = "sEcReT-4f1c9e2b7d-NEWSREC"
 WRONG_KEY = "nOtThEkEy-88a1b0c3d5-NEWSREC"
@@ -141,16 +141,13 @@ def test_settings_never_show_the_key() -> None:
 
 def test_a_refused_key_setting_is_not_echoed_in_the_error(sample_home: Path) -> None:
     short = "sh0rt-K3y"  # too short to be accepted
-    result = run_newsrec(
-        "serve", "--home", sample_home, env=cli_env(NEWSREC_API_KEY=short), timeout=60
-    )
+    result = invoke_newsrec("serve", "--home", sample_home, NEWSREC_API_KEY=short)
     assert result.returncode == 2
     assert "at least 12 characters" in result.stderr
     assert short not in result.stdout + result.stderr
 
 
 def test_status_does_not_show_the_key(sample_home: Path) -> None:
-    env = cli_env(NEWSREC_API_KEY=API_KEY)
-    result = run_newsrec("status", "--json", "--home", sample_home, env=env)
+    result = invoke_newsrec("status", "--json", "--home", sample_home, NEWSREC_API_KEY=API_KEY)
     assert result.returncode == 0, result.stderr
     assert API_KEY not in result.stdout + result.stderr

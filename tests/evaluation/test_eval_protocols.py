@@ -1,0 +1,132 @@
+"""Protocols on tiny hand-made datasets: who counts popularity, what is relevant, no leakage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from evaluation.candidates import CandidateRule
+from evaluation.datasets import DatasetError, load_dataset
+from evaluation.protocols.coread import coread_task
+from evaluation.protocols.impressions import impressions_task
+from evaluation.protocols.labels import labels_task
+from evaluation.splits import in_first_part
+
+
+def _write_reuters_like(path: Path) -> Path:
+    rows = [
+        ("r1", "Cocoa crop up", ["cocoa"], "TEST", "1987-03-02"),
+        ("r2", "Cocoa prices", ["cocoa"], "TRAIN", "1987-03-01"),
+        ("r3", "Oil and cocoa", ["crude", "cocoa"], "TRAIN", "1987-03-03"),
+        ("r4", "Crude output", ["crude"], "TEST", "1987-03-04"),
+        ("r5", "Unlabelled note", [], "TEST", "1987-03-05"),
+    ]
+    with path.open("w") as out:
+        for rid, title, topics, split, day in rows:
+            out.write(
+                json.dumps(
+                    {
+                        "id": rid,
+                        "title": title,
+                        "body": f"{title} body text",
+                        "topics": topics,
+                        "places": ["usa"],
+                        "split": split,
+                        "published_at": f"{day}T10:00:00Z",
+                    }
+                )
+                + "\n"
+            )
+    return path
+
+
+def test_label_fields_are_stripped_from_what_is_ingested(tmp_path: Path) -> None:
+    dataset = load_dataset([_write_reuters_like(tmp_path / "r.jsonl")])
+    fields = dataset.articles[0].fields
+    assert not {"topics", "places", "split"} & set(fields)
+    assert dataset.articles[0].labels == frozenset({"cocoa"})
+
+
+def test_labels_task_reports_test_sources_and_judges_shared_labels(tmp_path: Path) -> None:
+    task = labels_task(load_dataset([_write_reuters_like(tmp_path / "r.jsonl")]))
+    assert task.qrels == {"r1": {"r2": 1, "r3": 1}, "r4": {"r3": 1}}
+    assert [a.id for a in task.articles] == ["r1", "r2", "r3", "r4"]  # labelled only
+
+
+def test_labels_task_tunes_on_train_sources_only(tmp_path: Path) -> None:
+    task = labels_task(load_dataset([_write_reuters_like(tmp_path / "r.jsonl")]), tune=True)
+    assert set(task.tune_qrels) == {"r2", "r3"}
+    assert not set(task.tune_qrels) & set(task.qrels)
+
+
+def test_before_source_rule_drops_later_articles_from_the_judgements(tmp_path: Path) -> None:
+    dataset = load_dataset([_write_reuters_like(tmp_path / "r.jsonl")])
+    task = labels_task(dataset, rule=CandidateRule(before_source=True))
+    assert task.qrels == {"r1": {"r2": 1}, "r4": {"r3": 1}}
+
+
+def test_a_split_without_sources_is_refused(tmp_path: Path) -> None:
+    dataset = load_dataset([_write_reuters_like(tmp_path / "r.jsonl")])
+    with pytest.raises(DatasetError, match="split"):
+        labels_task(dataset, split="VALIDATION")
+
+
+def _write_mind(folder: Path, users: dict[str, tuple[list[str], list[str], list[str]]]) -> Path:
+    folder.mkdir()
+    news = [f"N{i}\tnews\tsub\tHeadline number {i}\tAbstract {i}\t\t[]\t[]" for i in range(1, 7)]
+    (folder / "news.tsv").write_text("\n".join(news) + "\n")
+    lines = []
+    for number, (user, (history, clicked, skipped)) in enumerate(users.items(), start=1):
+        shown = " ".join([f"{c}-1" for c in clicked] + [f"{s}-0" for s in skipped])
+        lines.append(f"{number}\t{user}\t11/13/2019 5:53:12 AM\t{' '.join(history)}\t{shown}")
+    (folder / "behaviors.tsv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def _users_in_halves(seed: int) -> tuple[str, str]:
+    names = [f"U{i}" for i in range(100)]
+    first = next(u for u in names if in_first_part(u, seed, "reader-half"))
+    second = next(u for u in names if not in_first_part(u, seed, "reader-half"))
+    return first, second
+
+
+def test_coread_counts_popularity_from_half_a_and_judges_on_half_b(tmp_path: Path) -> None:
+    reader_a, reader_b = _users_in_halves(seed=0)
+    folder = _write_mind(
+        tmp_path / "mind",
+        {
+            reader_a: (["N1", "N2"], ["N3"], ["N6"]),
+            reader_b: (["N4"], ["N5"], ["N6"]),
+        },
+    )
+    task = coread_task(load_dataset([folder], label_fields=()), seed=0)
+    assert task.popularity == {"N1": 1.0, "N2": 1.0, "N3": 1.0}
+    assert task.qrels == {"N4": {"N5": 1}, "N5": {"N4": 1}}
+
+
+def test_coread_needs_behaviors(tmp_path: Path) -> None:
+    folder = _write_mind(tmp_path / "mind", {})
+    (folder / "behaviors.tsv").unlink()
+    with pytest.raises(DatasetError, match="behaviors"):
+        coread_task(load_dataset([folder], label_fields=()), seed=0)
+
+
+def test_impressions_keep_only_catalogue_candidates_of_half_b(tmp_path: Path) -> None:
+    reader_a, reader_b = _users_in_halves(seed=0)
+    folder = _write_mind(
+        tmp_path / "mind",
+        {
+            reader_a: (["N1"], ["N2"], ["N3"]),
+            reader_b: (["N1", "N99"], ["N4", "N98"], ["N5"]),
+        },
+    )
+    task = impressions_task(load_dataset([folder], label_fields=()), seed=0)
+    (case,) = task.cases
+    assert (case.user, case.history, case.candidates, case.labels) == (
+        reader_b,
+        ("N1",),
+        ("N4", "N5"),
+        (1, 0),
+    )

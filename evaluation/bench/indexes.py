@@ -255,8 +255,9 @@ def index_section(
                 report.say(f"   ({method.name} not run at {size:,}: above its limit for this mode)")
                 continue
             if published is not None and method.name.startswith(f"newsrec {published.kind}"):
-                method = Method(f"{method.name}, as published", _published(published),
-                                method.ks, prebuilt=True)
+                method = Method(
+                    f"{method.name}, as published", _published(published), method.ks, prebuilt=True
+                )
             graph = "hnsw" in method.name
             builds = 1 if graph else min(config.repeats, 3)
             _measure(report, table, label, method, ids, vectors, queries, truth, builds)

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from evaluation.bench.config import BenchConfig
 from evaluation.bench.corpora import (
@@ -83,11 +82,6 @@ class _Collections:
                 progress=True,
             )
 
-    def grown(self, size: int) -> npt.NDArray[np.float32]:
-        """``size`` vectors: the real ones, then clustered synthetic ones grown from them."""
-        extra = grow_vectors(self.real, size - len(self.real), seed=size)
-        return np.vstack([self.real, extra])
-
     def home(self, size: int) -> tuple[Settings, list[str]]:
         """A home of ``size`` articles: MIND headlines, Reuters stories, then synthetic ones."""
         texts = [*self.texts, *self.reuters][:size]
@@ -149,29 +143,35 @@ def run_benchmarks(
     started = time.perf_counter()
     fast = embedding_section(report, config) if "embedding" in sections else None
     collections = _Collections(config, fast or load_embedder(load_settings()), report)
+    homes: dict[int, tuple[Settings, list[str]]] = {}
+
+    def serving_home(size: int) -> Settings:
+        if size not in homes:
+            report.say(f"\nbuilding (or reusing) the {size:,}-article serving home ...")
+            homes[size] = collections.home(size)
+        return homes[size][0]
+
     if "index" in sections:
-        index_section(report, config, collections.real, collections.grown)
+        index_section(report, config, collections.real, serving_home)
 
     if {"engine", "service", "memory"} & set(sections):
-        report.say(f"\nbuilding the {config.engine_size:,}-article serving home ...")
-        settings, ids = collections.home(config.engine_size)
+        settings = serving_home(config.engine_size)
+        ids = homes[config.engine_size][1]
         if "engine" in sections:
             engine_section(report, config, settings)
         rss = (
             service_section(report, config, settings, ids, config.engine_size)
-            if ("service" in sections)
+            if "service" in sections
             else None
         )
         if "memory" in sections:
-            homes = []
-            for size in config.memory_sizes:
-                if size == config.engine_size:
-                    homes.append((size, settings, ids))
-                else:
-                    report.say(f"\nbuilding the {size:,}-article serving home ...")
-                    homes.append((size, *collections.home(size)))
             measured = {config.engine_size: rss} if rss is not None else {}
-            memory_rows(report, config, homes, measured)
+            memory_rows(
+                report,
+                config,
+                [(size, serving_home(size), homes[size][1]) for size in config.memory_sizes],
+                measured,
+            )
 
     report.meta["seconds"] = round(time.perf_counter() - started, 1)
     report.meta["sections"] = list(sections)

@@ -123,7 +123,8 @@ def sweep_configs(
             points = rng.sample(points, trials - 1)
         configs = points
     elif kind == "random":
-        for _ in range(trials - 1):
+        # Points whose weights leave nothing for w_sim are redrawn, so every trial counts.
+        while len(configs) < trials - 1:
             point: dict[str, float] = {}
             for name in names:
                 low, high, log = _RANDOM_RANGES[name]

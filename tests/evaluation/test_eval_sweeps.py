@@ -55,3 +55,7 @@ def test_the_settings_file_loads_into_settings(tmp_path: Path) -> None:
 def test_an_unknown_setting_is_refused() -> None:
     with pytest.raises(ValueError, match="not newsrec settings"):
         write_settings_file({"w_magic": 1.0}, Path("unused.toml"), comment="")
+
+
+def test_a_random_sweep_runs_as_many_trials_as_asked() -> None:
+    assert len(sweep_configs("random", 12, seed=0)) == 12

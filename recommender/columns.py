@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from index import ArticleRecord
-from recommender.lexical import LexicalIndex
+from recommender.lexical import LEAD_CHARS, LexicalIndex
 from recommender.stories import NO_TITLE_KEY, normalise_title
 
 __all__ = ["ArticleColumns"]
@@ -74,8 +74,13 @@ class ArticleColumns:
     def put(self, records: Iterable[ArticleRecord]) -> None:
         """Add or replace the signals of ``records``."""
         with self._lock:
+            words: list[tuple[int, str, str]] = []
             for record in records:
                 doc = record.doc_id
+                words.append((doc, record.title, record.body[:LEAD_CHARS]))
+                if len(words) >= 5_000:  # in batches: the catalogue may be streamed
+                    self.lexical.put_many(words)
+                    words = []
                 self._grow(doc)
                 self.published_ts[doc] = (
                     record.published_at.timestamp() if record.published_at else np.nan
@@ -84,9 +89,9 @@ class ArticleColumns:
                 self.section[doc] = self._intern(record.section)
                 self.language[doc] = self._intern(record.language)
                 self.title_key[doc] = self._title_code(record.title)
-                self.lexical.put(doc, record.title, record.body)
                 self.live[doc] = True
                 self.article_ids[doc] = record.id
+            self.lexical.put_many(words)
 
     def drop(self, doc_id: int) -> None:
         """Mark ``doc_id`` as no longer published."""

@@ -439,16 +439,18 @@ class Engine:
         docs = np.concatenate([pin_docs, candidates.doc_ids])
         pin_cosine = index.reconstruct(pin_docs) @ query.astype(np.float32)
         cosine = np.concatenate([pin_cosine, candidates.similarity]).astype(np.float32)
-        lexical_weight = self.settings.lexical_weight
         words = (
             self.columns.lexical.vector_of_text(*source_text)
             if source_text is not None
             else self.columns.lexical.vector_of(np.array(sorted(exclude_docs), dtype=np.int64))
         )
         lexical = self.columns.lexical.similarity(words, docs)
-        similarity = ((1.0 - lexical_weight) * cosine + lexical_weight * lexical).astype(
-            np.float32
-        )
+        # More like this is a topical list, Related a reading list: each blends meaning and
+        # shared words in the share measured best for it (see recommender/settings.py).
+        more_share = self.settings.lexical_weight
+        related_share = self.settings.related_lexical_weight
+        similarity = ((1.0 - more_share) * cosine + more_share * lexical).astype(np.float32)
+        related_similarity = (1.0 - related_share) * cosine + related_share * lexical
         missing: list[str] = []
         if len(docs) == 0:
             missing.append("candidates")  # nothing else published (or every one filtered out)
@@ -456,7 +458,10 @@ class Engine:
         if not self._has_popularity:
             missing.append("popularity")
         parts = blend(
-            similarity, recency, self._popularity_of(docs), request.weights or self._weights
+            related_similarity.astype(np.float32),
+            recency,
+            self._popularity_of(docs),
+            request.weights or self._weights,
         )
         n_pins = len(pin_docs)
         pin_rows = {int(doc): row for row, doc in enumerate(pin_docs.tolist())}
@@ -475,14 +480,13 @@ class Engine:
 
         terms = self._source_terms(source, source_text, exclude_docs) if request.explain else None
         # The similarity part is shown as its two halves: meaning (cosine) and shared words.
-        semantic = 1.0 - lexical_weight
         more = [
             _Entry(
                 int(docs[row]),
                 float(cosine[row]),
                 {
-                    "similarity": semantic * float(cosine[row]),
-                    "lexical": lexical_weight * float(lexical[row]),
+                    "similarity": (1.0 - more_share) * float(cosine[row]),
+                    "lexical": more_share * float(lexical[row]),
                 },
             )
             for row in picked.more
@@ -493,8 +497,8 @@ class Engine:
                 int(docs[row]),
                 float(cosine[row]),
                 {
-                    "similarity": w_sim * semantic * float(cosine[row]),
-                    "lexical": w_sim * lexical_weight * float(lexical[row]),
+                    "similarity": w_sim * (1.0 - related_share) * float(cosine[row]),
+                    "lexical": w_sim * related_share * float(lexical[row]),
                     "recency": float(parts.recency[row]),
                     "popularity": float(parts.popularity[row]),
                     "diversity": 0.0 - picked.penalty.get(row, 0.0),

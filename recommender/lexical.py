@@ -3,7 +3,8 @@
 Embeddings judge meaning; the words two wire stories share (company names, tickers, figures'
 subjects) say whether they are about the same thing. Blending the two ranks *More like this*
 better than either alone (see the README's figures), so ``similarity`` in
-:mod:`recommender.scoring` is ``(1 - lexical_weight) * cosine + lexical_weight * lexical``.
+:mod:`recommender.scoring` is ``(1 - share) * cosine + share * lexical``, the share being
+``lexical_weight`` in *More like this* and ``related_lexical_weight`` in *Related*.
 
 Each article keeps its words' ids and ``1 + log(tf)`` weights; ``idf = log((1 + N) / (1 + df))
 + 1`` is taken from the current document frequencies at query time, so a new article changes
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -26,20 +29,34 @@ __all__ = ["LEAD_CHARS", "LexicalIndex", "TermVector"]
 LEAD_CHARS = 600
 
 TermVector = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]  # sorted ids, 1 + log(tf)
+_T = TypeVar("_T", bound=np.generic)
 
 
 class LexicalIndex:
-    """Word counts of every article, by doc id, and the document frequencies of the words."""
+    """Word counts of every article, by doc id, and the document frequencies of the words.
+
+    The counts of all articles live in two flat arrays (word ids, ``1 + log(tf)``), each
+    article a slice of them found by its doc id, so scoring gathers every candidate's words in
+    one vectorised step. A replaced or dropped article leaves its old slice behind; the arrays
+    are compacted when such leftovers make up half of them.
+    """
 
     def __init__(self) -> None:
         """No articles yet."""
         self._lock = threading.Lock()
         self._vocabulary: dict[str, int] = {}
         self._df = np.zeros(1024, dtype=np.float64)
-        self._vectors: dict[int, TermVector] = {}
+        self._terms = np.zeros(1 << 16, dtype=np.int64)
+        self._weights = np.zeros(1 << 16, dtype=np.float32)
+        self._used = 0
+        self._leftover = 0
+        self._start = np.zeros(1024, dtype=np.int64)
+        self._length = np.zeros(1024, dtype=np.int64)
+        self._present = np.zeros(1024, dtype=bool)
+        self._count = 0
 
     def __len__(self) -> int:
-        return len(self._vectors)
+        return self._count
 
     def vector_of_text(self, title: str, body: str, *, learn: bool = False) -> TermVector:
         """The term vector of a text; unknown words are dropped unless ``learn``."""
@@ -61,15 +78,48 @@ class LexicalIndex:
 
     def put(self, doc_id: int, title: str, body: str) -> None:
         """Add or replace the words of article ``doc_id``."""
+        self.put_many([(doc_id, title, body)])
+
+    def put_many(self, articles: Iterable[tuple[int, str, str]]) -> None:
+        """Add or replace the words of many ``(doc_id, title, body)`` at once (fast at load)."""
         with self._lock:
-            vector = self.vector_of_text(title, body, learn=True)
-            self._forget(doc_id)
-            if len(self._vocabulary) > len(self._df):
-                grown = np.zeros(max(len(self._vocabulary), 2 * len(self._df)))
-                grown[: len(self._df)] = self._df
-                self._df = grown
-            self._df[vector[0]] += 1.0
-            self._vectors[doc_id] = vector
+            docs: list[int] = []
+            lengths: list[int] = []
+            terms: list[int] = []
+            counts: list[int] = []
+            vocabulary = self._vocabulary
+            for doc_id, title, body in articles:
+                self._forget(doc_id)
+                words = Counter(words_of(f"{title}.\n{body[:LEAD_CHARS]}"))
+                for word, count in words.items():
+                    term = vocabulary.get(word)
+                    if term is None:
+                        term = vocabulary[word] = len(vocabulary)
+                    terms.append(term)
+                    counts.append(count)
+                docs.append(doc_id)
+                lengths.append(len(words))
+            if not docs:
+                return
+            # A doc given twice keeps its last words: earlier slices are left over.
+            ids = np.asarray(docs, dtype=np.int64)
+            sizes = np.asarray(lengths, dtype=np.int64)
+            self._grow_docs(int(ids.max()))
+            self._grow_pool(len(terms))
+            starts = self._used + np.cumsum(sizes) - sizes
+            last = _last_of_each(ids)
+            self._leftover += int(sizes[~last].sum())
+            if len(vocabulary) > len(self._df):
+                self._df = _grown(self._df, len(vocabulary))
+            end = self._used + len(terms)
+            self._terms[self._used : end] = terms
+            self._weights[self._used : end] = 1.0 + np.log(np.asarray(counts, dtype=np.float32))
+            self._start[ids[last]], self._length[ids[last]] = starts[last], sizes[last]
+            self._present[ids[last]] = True
+            self._count += int(last.sum())
+            kept = _slices(starts[last], sizes[last])
+            np.add.at(self._df, self._terms[kept], 1.0)
+            self._used = end
 
     def drop(self, doc_id: int) -> None:
         """Forget article ``doc_id``."""
@@ -77,19 +127,48 @@ class LexicalIndex:
             self._forget(doc_id)
 
     def _forget(self, doc_id: int) -> None:
-        old = self._vectors.pop(doc_id, None)
-        if old is not None:
-            self._df[old[0]] -= 1.0
+        if doc_id >= len(self._present) or not self._present[doc_id]:
+            return
+        start, length = self._start[doc_id], self._length[doc_id]
+        self._df[self._terms[start : start + length]] -= 1.0
+        self._present[doc_id] = False
+        self._length[doc_id] = 0
+        self._leftover += int(length)
+        self._count -= 1
+
+    def _grow_docs(self, doc_id: int) -> None:
+        if doc_id >= len(self._present):
+            size = max(doc_id + 1, 2 * len(self._present))
+            self._start = _grown(self._start, size)
+            self._length = _grown(self._length, size)
+            self._present = _grown(self._present, size)
+
+    def _grow_pool(self, extra: int) -> None:
+        if self._leftover > max(self._used // 2, 1 << 16):
+            self._compact()
+        if self._used + extra > len(self._terms):
+            size = max(self._used + extra, 2 * len(self._terms))
+            self._terms = _grown(self._terms, size)
+            self._weights = _grown(self._weights, size)
+
+    def _compact(self) -> None:
+        docs = np.flatnonzero(self._present)
+        rows = _slices(self._start[docs], self._length[docs])
+        self._terms = self._terms[rows].copy()
+        self._weights = self._weights[rows].copy()
+        self._start[docs] = np.cumsum(self._length[docs]) - self._length[docs]
+        self._used, self._leftover = len(rows), 0
 
     def vector_of(self, doc_ids: npt.NDArray[np.int64]) -> TermVector:
         """The summed term vector of stored articles (one article, or a reader's several)."""
-        parts = [self._vectors[d] for d in doc_ids.tolist() if d in self._vectors]
-        if not parts:
+        known = doc_ids[(doc_ids < len(self._present))]
+        known = known[self._present[known]]
+        rows = _slices(self._start[known], self._length[known])
+        if len(rows) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        ids = np.concatenate([p[0] for p in parts])
-        weights = np.concatenate([p[1] for p in parts])
-        unique, inverse = np.unique(ids, return_inverse=True)
-        return unique, np.bincount(inverse, weights, minlength=len(unique)).astype(np.float32)
+        unique, inverse = np.unique(self._terms[rows], return_inverse=True)
+        summed = np.bincount(inverse, self._weights[rows], minlength=len(unique))
+        return unique, summed.astype(np.float32)
 
     def similarity(
         self, source: TermVector, doc_ids: npt.NDArray[np.int64]
@@ -99,15 +178,18 @@ class LexicalIndex:
         source_ids, source_tf = source
         if len(doc_ids) == 0 or len(source_ids) == 0:
             return out
-        empty: TermVector = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        vectors = [self._vectors.get(d, empty) for d in doc_ids.tolist()]
-        lengths = np.fromiter((len(v[0]) for v in vectors), dtype=np.int64, count=len(vectors))
-        if lengths.sum() == 0:
+        inside = doc_ids < len(self._present)
+        lengths = np.zeros(len(doc_ids), dtype=np.int64)
+        starts = np.zeros(len(doc_ids), dtype=np.int64)
+        lengths[inside] = self._length[doc_ids[inside]]
+        starts[inside] = self._start[doc_ids[inside]]
+        rows = _slices(starts, lengths)
+        if len(rows) == 0:
             return out
-        ids = np.concatenate([v[0] for v in vectors])
+        ids = self._terms[rows]
         source_w = source_tf * self._idf(source_ids)
         source_w /= max(float(np.linalg.norm(source_w)), 1e-12)
-        weights = np.concatenate([v[1] for v in vectors]) * self._idf(ids)
+        weights = self._weights[rows] * self._idf(ids)
         row = np.repeat(np.arange(len(doc_ids)), lengths)
         norms = np.sqrt(np.bincount(row, weights * weights, minlength=len(doc_ids)))
         place = np.minimum(np.searchsorted(source_ids, ids), len(source_ids) - 1)
@@ -115,9 +197,32 @@ class LexicalIndex:
         dots = np.bincount(
             row[shared], weights[shared] * source_w[place[shared]], minlength=len(doc_ids)
         )
-        out[:] = dots / np.maximum(norms, 1e-12)
+        out[:] = np.minimum(dots / np.maximum(norms, 1e-12), 1.0)
         return out
 
     def _idf(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
         df = np.maximum(self._df[ids], 0.0)
-        return (np.log((1.0 + len(self._vectors)) / (1.0 + df)) + 1.0).astype(np.float32)
+        return (np.log((1.0 + self._count) / (1.0 + df)) + 1.0).astype(np.float32)
+
+
+def _last_of_each(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:
+    """True at the last occurrence of each value."""
+    last = np.zeros(len(ids), dtype=bool)
+    _, first_from_end = np.unique(ids[::-1], return_index=True)
+    last[len(ids) - 1 - first_from_end] = True
+    return last
+
+
+def _grown(array: npt.NDArray[_T], size: int) -> npt.NDArray[_T]:
+    grown = np.zeros(size, dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+def _slices(starts: npt.NDArray[np.int64], lengths: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+    """The positions ``start .. start + length - 1`` of every slice, one after another."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    shift = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+    return shift + np.arange(total, dtype=np.int64)

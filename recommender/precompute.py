@@ -68,9 +68,12 @@ def precompute(
     request: ListRequest | None = None,
     *,
     batch: int = BATCH,
+    limit: int | None = None,
     progress: bool = False,
 ) -> PrecomputeReport:
     """Write both lists of every published article in ``engine`` to ``out`` as JSON lines.
+
+    ``limit`` stops after that many articles (the first by doc id), e.g. to time a sample.
 
     Raises:
         ValueError: ``batch`` is not positive.
@@ -80,7 +83,7 @@ def precompute(
         raise ValueError(f"batch must be a positive number of articles, got {batch}")
     request = request or ListRequest()
     started = time.perf_counter()
-    docs = np.flatnonzero(engine.columns.live).astype(np.int64)
+    docs = np.flatnonzero(engine.columns.live).astype(np.int64)[:limit]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     digest = hashlib.sha256()

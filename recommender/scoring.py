@@ -4,10 +4,10 @@
     score     = relevance - diversity
     diversity = (1 - mmr_lambda) / mmr_lambda * max(0, max cos(item, Related items above it))
 
-- ``similarity``: ``(1 - lexical_weight) * cosine + lexical_weight * lexical``, where
-  ``cosine`` is that of the candidate's and the source's embeddings, in [-1, 1], and
-  ``lexical`` the TF-IDF cosine of their titles and leads, in [0, 1]; see
-  :mod:`recommender.lexical`.
+- ``similarity``: ``(1 - share) * cosine + share * lexical``, where ``cosine`` is that of the
+  candidate's and the source's embeddings, in [-1, 1], ``lexical`` the TF-IDF cosine of their
+  titles and leads, in [0, 1] (see :mod:`recommender.lexical`), and ``share`` is
+  ``related_lexical_weight`` (in *More like this*, ``lexical_weight``).
 - ``recency``: ``2 ** (-|t_candidate - t_source| / h)``, with ``h`` the half-life for older
   (``recency_half_life_before_days``) or newer (``recency_half_life_after_days``) candidates;
   with ``recency_reference = "now"`` (live pages) ``2 ** (-age / recency_half_life_now_days)``

@@ -58,14 +58,18 @@ class Settings(BaseSettings):
     )
 
     # --- scoring (formula in recommender/scoring.py) ----------------------------------------
+    # Defaults chosen by measurement (README, "Defaults from evidence"): w_pop, the popularity
+    # settings and popular_candidates on MIND co-reading (scripts/tune_coread.py); w_rec, the
+    # recency half-lives, lexical_weight and story_threshold on Reuters TRAIN topics
+    # (scripts/tune_reuters.py, scripts/reuters_stories.py); mmr_lambda on both.
     w_sim: float = Field(0.70, ge=0.0, description="Weight of semantic similarity.")
-    w_rec: float = Field(0.20, ge=0.0, description="Weight of recency around the source.")
-    w_pop: float = Field(0.10, ge=0.0, description="Weight of popularity.")
+    w_rec: float = Field(0.05, ge=0.0, description="Weight of recency around the source.")
+    w_pop: float = Field(4.0, ge=0.0, description="Weight of popularity.")
     recency_half_life_before_days: float = Field(
-        7.0, gt=0.0, description="Half-life for candidates published before the source."
+        30.0, gt=0.0, description="Half-life for candidates published before the source."
     )
     recency_half_life_after_days: float = Field(
-        3.0, gt=0.0, description="Half-life for candidates published after the source."
+        14.0, gt=0.0, description="Half-life for candidates published after the source."
     )
     candidates: int = Field(200, ge=10, le=10_000, description="Neighbours scored per list.")
     recency_reference: Literal["source", "now"] = Field(
@@ -76,10 +80,10 @@ class Settings(BaseSettings):
         2.0, gt=0.0, description="Half-life of age from now when recency_reference is 'now'."
     )
     popularity_half_life_days: float = Field(
-        7.0, gt=0.0, description="Half-life of a view or click in the popularity count."
+        3.0, gt=0.0, description="Half-life of a view or click in the popularity count."
     )
     popularity_normalisation: Literal["log", "percentile"] = Field(
-        "log", description="How counts become popularity in [0, 1] (recommender/popularity.py)."
+        "percentile", description="How counts become popularity in [0, 1] (recommender/popularity.py)."
     )
     click_weight: float = Field(1.0, ge=0.0, description="What a click counts; a view counts 1.")
     popularity_refresh_seconds: float = Field(
@@ -89,13 +93,16 @@ class Settings(BaseSettings):
         50, ge=0, le=10_000, description="Most popular articles added to Related's candidates."
     )
     lexical_weight: float = Field(
-        0.4, ge=0.0, le=1.0, description="Share of shared words (TF-IDF) in similarity."
+        0.6, ge=0.0, le=1.0, description="Share of shared words (TF-IDF) in More like this."
+    )
+    related_lexical_weight: float = Field(
+        0.2, ge=0.0, le=1.0, description="Share of shared words (TF-IDF) in Related's similarity."
     )
     story_threshold: float = Field(
-        0.95, ge=0.5, le=1.0, description="Cosine at or above which two articles are one story."
+        0.97, ge=0.5, le=1.0, description="Cosine at or above which two articles are one story."
     )
     mmr_lambda: float = Field(
-        0.8, gt=0.0, le=1.0, description="Relevance vs variety in Related (1: relevance only)."
+        0.9, gt=0.0, le=1.0, description="Relevance vs variety in Related (1: relevance only)."
     )
     list_pool: int = Field(
         50, ge=10, le=1_000, description="Best candidates grouped into stories and diversified."

@@ -78,11 +78,7 @@ class Terms:
 
 def words_of(text: str) -> list[str]:
     """The words of ``text`` in lower case, without stopwords, numbers or single letters."""
-    return [
-        w
-        for w in (m.group(0).lower() for m in _WORD.finditer(text))
-        if len(w) > 1 and w not in STOPWORDS
-    ]
+    return [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
 
 
 def terms_of(title: str, body: str) -> Terms:

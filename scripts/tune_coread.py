@@ -187,7 +187,7 @@ def main() -> None:
         grid: dict[str, list[Any]] = {
             "popularity_normalisation": ["log", "percentile"],
             "popularity_half_life_days": [1.0, 3.0, 7.0, 30.0],
-            "lexical_weight": [0.0, 0.2, 0.4],
+            "related_lexical_weight": [0.0, 0.2, 0.4],
             "popular_candidates": [0, 50],
             "w_pop": [0.0, 0.2, 0.5, 1.0, 2.0, 3.0, 4.0, 6.0, 10.0],
         }
@@ -196,7 +196,7 @@ def main() -> None:
             grid = {
                 "popularity_normalisation": ["log"],
                 "popularity_half_life_days": [7.0],
-                "lexical_weight": [0.4],
+                "related_lexical_weight": [0.4],
                 "popular_candidates": [50],
                 "w_pop": [0.0, 0.3, 1.0],
             }
@@ -204,7 +204,7 @@ def main() -> None:
         engines_grid = itertools.product(
             grid["popularity_normalisation"],
             grid["popularity_half_life_days"],
-            grid["lexical_weight"],
+            grid["related_lexical_weight"],
             grid["popular_candidates"],
         )
         for norm, half_life, lexical, popular in engines_grid:
@@ -212,7 +212,7 @@ def main() -> None:
                 home=home,
                 popularity_normalisation=norm,
                 popularity_half_life_days=half_life,
-                lexical_weight=lexical,
+                related_lexical_weight=lexical,
                 popular_candidates=popular,
                 mmr_lambda=1.0,
             )
@@ -223,7 +223,7 @@ def main() -> None:
                 config = {
                     "popularity_normalisation": norm,
                     "popularity_half_life_days": half_life,
-                    "lexical_weight": lexical,
+                    "related_lexical_weight": lexical,
                     "popular_candidates": popular,
                     "w_pop": w_pop,
                     "mmr_lambda": 1.0,

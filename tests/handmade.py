@@ -1,7 +1,7 @@
 """Homes built by hand: a few articles with chosen unit vectors, published without a model.
 
 Lists over such a home can be worked out on paper: with ``w_rec = w_pop = 0``,
-``lexical_weight = 0`` and ``mmr_lambda = 1`` a Related score is ``w_sim * cosine``.
+no lexical share and ``mmr_lambda = 1`` a Related score is ``w_sim * cosine``.
 """
 
 from __future__ import annotations
@@ -17,13 +17,17 @@ from recommender.indexing import publish_index
 from recommender.settings import Settings
 from tests.conftest import make_settings
 
-#: Settings under which a Related score is the cosine alone.
+#: Settings under which a Related score is the cosine alone; the popularity settings are fixed
+#: too, so that hand computations hold whatever the defaults become.
 PLAIN: dict[str, object] = {
     "w_sim": 1.0,
     "w_rec": 0.0,
     "w_pop": 0.0,
     "lexical_weight": 0.0,
+    "related_lexical_weight": 0.0,
     "mmr_lambda": 1.0,
+    "popularity_normalisation": "log",
+    "popularity_half_life_days": 7.0,
 }
 
 

@@ -12,7 +12,6 @@ from recommender.embedding import Embedder, SentenceTransformerEmbedder, planned
 from recommender.engine import Engine
 from recommender.openvino_embedder import OpenVINOEmbedder, ensure_export, verified_export
 from recommender.settings import BUNDLED_MODEL
-
 from tests.conftest import make_settings
 
 TEXTS = [
@@ -88,8 +87,12 @@ def _cache_of(embedder: Embedder) -> Path:
 
 @pytest.mark.parametrize(
     ("backend", "precision", "starts"),
-    [("torch", "fp32", "torch-fp32"), ("openvino", "fp32", "openvino-fp32"),
-     ("torch", "bf16", "torch-bf16"), ("openvino", "bf16", "openvino-bf16")],
+    [
+        ("torch", "fp32", "torch-fp32"),
+        ("openvino", "fp32", "openvino-fp32"),
+        ("torch", "bf16", "torch-bf16"),
+        ("openvino", "bf16", "openvino-bf16"),
+    ],
 )
 def test_planned_backend_follows_the_settings(
     tmp_path: Path, backend: str, precision: str, starts: str

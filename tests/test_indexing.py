@@ -23,8 +23,9 @@ def _unit(seed: int) -> np.ndarray:
 
 def _upsert(catalogue: Catalogue, ids: list[int], settings: Settings) -> None:
     records = [
-        article_from_mapping({"id": f"a{i}", "title": f"Article {i}"},
-                             embedding_key=settings.embedding_key)
+        article_from_mapping(
+            {"id": f"a{i}", "title": f"Article {i}"}, embedding_key=settings.embedding_key
+        )
         for i in ids
     ]
     catalogue.upsert(records, {f"a{i}": _unit(i) for i in ids})

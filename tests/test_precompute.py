@@ -49,7 +49,9 @@ def test_lines_equal_what_serving_returns(sample_home: Path, tmp_path: Path) -> 
         engine.close()
 
 
-def test_gz_name_writes_gzip_and_leaves_no_temporary_file(sample_home: Path, tmp_path: Path) -> None:
+def test_gz_name_writes_gzip_and_leaves_no_temporary_file(
+    sample_home: Path, tmp_path: Path
+) -> None:
     engine = Engine(make_settings(sample_home))
     try:
         report = precompute(engine, tmp_path / "out" / "lists.jsonl.gz")
@@ -61,8 +63,9 @@ def test_gz_name_writes_gzip_and_leaves_no_temporary_file(sample_home: Path, tmp
 
 def test_cli_writes_the_file_and_says_how_many(sample_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "lists.jsonl"
-    result = CliRunner().invoke(app, ["precompute", "--home", str(sample_home), "--out",
-                                      str(out), "-k", "3"])
+    result = CliRunner().invoke(
+        app, ["precompute", "--home", str(sample_home), "--out", str(out), "-k", "3"]
+    )
     assert result.exit_code == 0, result.output
     lines = _lines(out)
     assert f"wrote {len(lines)} articles' lists" in result.output

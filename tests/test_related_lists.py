@@ -15,15 +15,22 @@ The hand-made home (vectors in 4 dimensions; cosines to the source S worked out 
 
 from __future__ import annotations
 
+import gzip
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from index import ArticleRecord
+from recommender.embedding import Embedder
 from recommender.engine import Engine, RelatedLists
+from recommender.ingest import ingest
 from recommender.requests import ListRequest
 from recommender.scoring import Weights
+from recommender.stories import normalise_title
 from tests.conftest import make_settings
 from tests.handmade import PLAIN, Doc, build_home, unit
 
@@ -173,3 +180,52 @@ def test_a_sample_list_shows_at_most_one_of_an_original_and_its_reissue(
         assert "sample-067" not in more + related
     finally:
         with_engine.close()
+
+
+_REUTERS_LABELS = ("topics", "places", "people", "orgs", "exchanges")
+
+
+@pytest.mark.slow
+def test_no_reuters_list_holds_two_members_of_one_story(
+    shared_data: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    # Wire series that repeat one headline (daily reports, re-issues) and stories around them:
+    # without story grouping their lists would be full of copies.
+    with gzip.open(shared_data / "reuters21578.jsonl.gz", "rt", encoding="utf-8") as handle:
+        stories = [json.loads(line) for line in handle]
+    by_title: dict[str, list[dict[str, object]]] = {}
+    for story in stories:
+        by_title.setdefault(normalise_title(str(story["title"])), []).append(story)
+    series = [s for group in by_title.values() if len(group) >= 4 for s in group[:8]]
+    chosen = series[:120] + stories[:60]
+    path = tmp_path / "slice.jsonl"
+    path.write_text(
+        "".join(
+            json.dumps({k: v for k, v in s.items() if k not in _REUTERS_LABELS}) + "\n"
+            for s in chosen
+        ),
+        encoding="utf-8",
+    )
+    settings = make_settings(tmp_path / "home")
+    ingest([path], settings, lambda: embedder)
+    engine = Engine(settings, embedder=embedder)
+    index = engine._index
+    assert index is not None
+    threshold = settings.story_threshold
+
+    def one_story(a: ArticleRecord, b: ArticleRecord) -> bool:
+        vectors = index.reconstruct(np.array([a.doc_id, b.doc_id]))
+        same_title = normalise_title(a.title) == normalise_title(b.title) != ""
+        return same_title or float(vectors[0] @ vectors[1]) >= threshold
+
+    checked = 0
+    for story in chosen[::3]:
+        lists = engine.related(str(story["id"]), ListRequest(k_more=5, k_related=5))
+        assert lists.source is not None
+        shown = [i.article for i in lists.more_like_this + lists.related]
+        assert not any(one_story(lists.source, a) for a in shown), story["id"]
+        pairs = [(a, b) for n, a in enumerate(shown) for b in shown[n + 1 :]]
+        assert not any(one_story(a, b) for a, b in pairs), story["id"]
+        checked += 1
+    engine.close()
+    assert checked == 60

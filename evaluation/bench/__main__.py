@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from evaluation.bench.config import FULL, QUICK
@@ -42,8 +43,20 @@ def main(argv: list[str] | None = None) -> int:
         help=f"comma-separated subset of {','.join(SECTIONS)}; the report "
         "keeps the other sections' tables from its previous run",
     )
+    parser.add_argument(
+        "--sizes",
+        default=None,
+        help="comma-separated collection sizes for the index and memory tables "
+        "(default: the mode's)",
+    )
     args = parser.parse_args(argv)
     config = FULL if args.full else QUICK
+    if args.sizes:
+        try:
+            sizes = tuple(int(x) for x in args.sizes.split(",") if x.strip())
+        except ValueError:
+            parser.error(f"--sizes {args.sizes!r}: expected comma-separated whole numbers")
+        config = replace(config, index_sizes=sizes, memory_sizes=sizes)
     data = args.data if (args.data / "mind_headlines.jsonl.gz").is_file() else None
     if data is None:
         print(f"note: {args.data} has no corpora; using the bundled sample", file=sys.stderr)

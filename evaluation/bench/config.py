@@ -29,6 +29,7 @@ class BenchConfig:
             above it the serving home's published index is measured.
         engine_size: articles in the home that times the engine and precompute.
         engine_lists: lists timed per repeat.
+        precompute_limit: articles precomputed per timed run (None: the whole home).
         service_seconds: wrk duration of each load run.
         memory_sizes: home sizes whose serving process's memory is measured.
     """
@@ -45,6 +46,7 @@ class BenchConfig:
     rebuild_limit: int
     engine_size: int
     engine_lists: int
+    precompute_limit: int | None
     service_seconds: int
     memory_sizes: tuple[int, ...]
     out: Path = Path("bench-output")
@@ -69,6 +71,7 @@ QUICK = BenchConfig(
     rebuild_limit=1_000_000,
     engine_size=1_000,
     engine_lists=50,
+    precompute_limit=None,
     service_seconds=1,
     memory_sizes=(1_000,),
 )
@@ -85,7 +88,8 @@ FULL = BenchConfig(
     peer_limits={"scikit-learn": 1_000_000, "qdrant-local": 51_282, "usearch": 100_000},
     rebuild_limit=100_000,
     engine_size=100_000,
-    engine_lists=2_000,
+    engine_lists=1_000,
+    precompute_limit=20_000,
     service_seconds=10,
     memory_sizes=(100_000, 1_000_000),
 )

@@ -60,13 +60,25 @@ def synthetic_articles(bases: Sequence[NewsText], n: int, seed: int = 0) -> list
     return out
 
 
+#: The settings that decide what a home holds; scoring weights are read at query time.
+_CONTENT_SETTINGS = (
+    "model",
+    "max_seq_length",
+    "index_kind",
+    "hnsw_threshold",
+    "hnsw_m",
+    "hnsw_ef_construction",
+    "hnsw_ef_search",
+)
+
+
 def _key(
     articles: Sequence[dict[str, Any]], vectors: npt.NDArray[np.float32], settings: Settings
 ) -> str:
     digest = hashlib.sha256()
     digest.update(json.dumps([articles[0], articles[-1], len(articles)], sort_keys=True).encode())
     digest.update(np.ascontiguousarray(vectors[:: max(1, len(vectors) // 1000)]).tobytes())
-    digest.update(settings.model_dump_json(exclude={"home"}).encode())
+    digest.update(json.dumps({k: getattr(settings, k) for k in _CONTENT_SETTINGS}).encode())
     return digest.hexdigest()
 
 

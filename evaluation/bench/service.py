@@ -58,8 +58,8 @@ class Server:
             stderr=subprocess.STDOUT,
         )
 
-    def wait_ready(self, timeout: float = 600.0) -> None:
-        """Wait until the ready path answers 200 (loading a 1M index takes a while)."""
+    def wait_ready(self, timeout: float = 1800.0) -> None:
+        """Wait until the ready path answers 200 (a 1M home takes minutes to load)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

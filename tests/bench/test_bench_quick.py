@@ -17,9 +17,24 @@ from tests.conftest import ROOT, SHARED_DATA
 def test_quick_benchmark_prints_figures_and_writes_the_report(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSREC_")}
     done = subprocess.run(
-        [sys.executable, "-m", "evaluation.bench", "--quick", "--out", str(tmp_path / "out"),
-         "--work", str(tmp_path / "work"), "--data", str(SHARED_DATA)],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+        [
+            sys.executable,
+            "-m",
+            "evaluation.bench",
+            "--quick",
+            "--out",
+            str(tmp_path / "out"),
+            "--work",
+            str(tmp_path / "work"),
+            "--data",
+            str(SHARED_DATA),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     for heading in ("== Embedding", "== Vector index", "== Engine", "== Memory"):

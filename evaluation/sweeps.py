@@ -136,7 +136,9 @@ def sweep_configs(
                 configs.append(config)
     else:
         raise ValueError(f"sweep must be 'grid' or 'random', got {kind!r}")
-    base = _with_sim(defaults) or defaults
+    # The engine's defaults as configured (their weights need not sum to one), so that the
+    # sweep can only improve on what ships.
+    base = {"w_sim": float(Settings.model_fields["w_sim"].default), **defaults}
     return [base, *(c for c in configs if c != base)]
 
 

@@ -35,7 +35,9 @@ def recency_around(
     return out
 
 
-def recency_from_now(candidate_ts: np.ndarray, now_ts: float, *, half_life_days: float) -> np.ndarray:
+def recency_from_now(
+    candidate_ts: np.ndarray, now_ts: float, *, half_life_days: float
+) -> np.ndarray:
     """Freshness of each candidate for a live page: ``2 ** (-max(0, now - t) / h)``, in [0, 1].
 
     Used instead of :func:`recency_around` when ``recency_reference`` is ``"now"``; items dated

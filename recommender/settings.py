@@ -83,7 +83,8 @@ class Settings(BaseSettings):
         3.0, gt=0.0, description="Half-life of a view or click in the popularity count."
     )
     popularity_normalisation: Literal["log", "percentile"] = Field(
-        "percentile", description="How counts become popularity in [0, 1] (recommender/popularity.py)."
+        "percentile",
+        description="How counts become popularity in [0, 1] (recommender/popularity.py).",
     )
     click_weight: float = Field(1.0, ge=0.0, description="What a click counts; a view counts 1.")
     popularity_refresh_seconds: float = Field(

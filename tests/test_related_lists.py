@@ -28,6 +28,7 @@ from index import ArticleRecord
 from recommender.embedding import Embedder
 from recommender.engine import Engine, RelatedLists
 from recommender.ingest import ingest
+from recommender.recency import recency_from_now
 from recommender.requests import ListRequest
 from recommender.scoring import Weights
 from recommender.stories import normalise_title
@@ -229,3 +230,38 @@ def test_no_reuters_list_holds_two_members_of_one_story(
         checked += 1
     engine.close()
     assert checked == 60
+
+
+def test_recency_from_now_halves_per_half_life_and_treats_the_future_as_new() -> None:
+    day = 86_400.0
+    got = recency_from_now(
+        np.array([10 * day, 8 * day, 12 * day, np.nan]), 10 * day, half_life_days=2
+    )
+    np.testing.assert_allclose(got, [1.0, 0.5, 1.0, 0.0])
+
+
+def test_live_pages_can_rank_by_age_from_now(tmp_path: Path) -> None:
+    docs = [
+        Doc("S", "Storm hits the coast", (1, 0, 0), published_at="2026-09-19T00:00:00+00:00"),
+        Doc(
+            "old",
+            "Storm damage counted",
+            (0.9, 0.43589, 0),
+            published_at="2026-09-19T00:00:00+00:00",
+        ),
+        Doc(
+            "new", "Flood warnings issued", (0.8, 0, 0.6), published_at="2026-09-20T11:00:00+00:00"
+        ),
+    ]
+    around = {**PLAIN, "w_sim": 0.0, "w_rec": 1.0}
+    settings = build_home(tmp_path / "home", docs, **around)
+    request = ListRequest(k_more=0, k_related=2)
+    source_mode = Engine(settings, clock=lambda: NOW)
+    # Around the source, "old" (published with it) beats "new" (a day and a half later).
+    assert _ids(source_mode.related("S", request))[1] == ["old", "new"]
+    source_mode.close()
+    live = Engine(
+        make_settings(settings.home, **around, recency_reference="now"), clock=lambda: NOW
+    )
+    assert _ids(live.related("S", request))[1] == ["new", "old"]
+    live.close()

@@ -15,10 +15,11 @@ def test_the_first_trial_is_the_engine_defaults() -> None:
     defaults = Settings.model_fields
     assert first["w_pop"] == defaults["w_pop"].default
     assert first["w_rec"] == defaults["w_rec"].default
+    assert first["w_sim"] == defaults["w_sim"].default
 
 
-def test_weights_of_every_trial_add_up_to_one() -> None:
-    for config in sweep_configs("grid", 30, seed=1):
+def test_weights_of_every_trial_after_the_defaults_add_up_to_one() -> None:
+    for config in sweep_configs("grid", 30, seed=1)[1:]:
         assert config["w_sim"] + config["w_rec"] + config["w_pop"] == pytest.approx(1.0)
 
 

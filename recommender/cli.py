@@ -40,8 +40,9 @@ _err = Console(stderr=True)
 
 HomeOption = Annotated[
     Path | None,
-    typer.Option("--home", help="Home directory (default ./.newsrec, or $NEWSREC_HOME).",
-                 show_default=False),
+    typer.Option(
+        "--home", help="Home directory (default ./.newsrec, or $NEWSREC_HOME).", show_default=False
+    ),
 ]
 
 
@@ -142,17 +143,29 @@ def _print_lists(lists: RelatedLists, as_json: bool, explain: bool) -> None:
         for rank, item in enumerate(items, start=1):
             article = item.article
             date = article.published_at.strftime("%Y-%m-%d") if article.published_at else ""
-            row = [str(rank), article.id, article.title, date, article.section or "",
-                   f"{item.score:.3f}" + (" pinned" if item.pinned else "")]
+            row = [
+                str(rank),
+                article.id,
+                article.title,
+                date,
+                article.section or "",
+                f"{item.score:.3f}" + (" pinned" if item.pinned else ""),
+            ]
             if explain:
                 parts = " + ".join(f"{k} {v:.3f}" for k, v in (item.parts or {}).items())
                 shared = ", ".join(item.shared_terms)
                 row.append(parts + (f"; shares: {shared}" if shared else ""))
             table.add_row(*row)
         _out.print(table)
-    _out.print(f"index {lists.index_version}"
-               + (f"; missing signals: {', '.join(lists.signals_missing)}"
-                  if lists.signals_missing else ""), style="dim")
+    _out.print(
+        f"index {lists.index_version}"
+        + (
+            f"; missing signals: {', '.join(lists.signals_missing)}"
+            if lists.signals_missing
+            else ""
+        ),
+        style="dim",
+    )
 
 
 KOption = Annotated[int, typer.Option("-k", "--k", min=0, max=MAX_K, help="Items per list.")]
@@ -256,23 +269,29 @@ def _run_doctor(settings: Settings, *, as_json: bool, quiet_when_healthy: bool) 
 
     checkup = examine(settings)
     if as_json:
-        _out.print_json(json.dumps({
-            "home": str(checkup.home),
-            "healthy": checkup.healthy,
-            "problems": [
-                {"severity": f.severity, "message": f.message, "fix": f.fix}
-                for f in checkup.findings
-            ],
-            "facts": checkup.facts,
-        }, default=str))
+        _out.print_json(
+            json.dumps(
+                {
+                    "home": str(checkup.home),
+                    "healthy": checkup.healthy,
+                    "problems": [
+                        {"severity": f.severity, "message": f.message, "fix": f.fix}
+                        for f in checkup.findings
+                    ],
+                    "facts": checkup.facts,
+                },
+                default=str,
+            )
+        )
     else:
         for finding in checkup.findings:
             _out.print(str(finding), markup=False, highlight=False, soft_wrap=True)
         if not (quiet_when_healthy and checkup.healthy and not checkup.findings):
             facts = ", ".join(f"{k} {v}" for k, v in checkup.facts.items() if k != "home")
             verdict = "healthy" if checkup.healthy else "UNHEALTHY"
-            _out.print(f"{checkup.home}: {verdict}; {facts}", markup=False, highlight=False,
-                       soft_wrap=True)
+            _out.print(
+                f"{checkup.home}: {verdict}; {facts}", markup=False, highlight=False, soft_wrap=True
+            )
     if not checkup.healthy:
         raise typer.Exit(1)
 
@@ -294,9 +313,10 @@ def reindex(home: HomeOption = None) -> None:
 
     settings = _settings(home)
     try:
-        with WriterLock(settings.home, purpose="reindex"), Catalogue(
-            settings.catalogue_path
-        ) as catalogue:
+        with (
+            WriterLock(settings.home, purpose="reindex"),
+            Catalogue(settings.catalogue_path) as catalogue,
+        ):
             version = publish_index(
                 catalogue, IndexStore(settings.index_root), settings, rebuild=True
             )
@@ -407,10 +427,21 @@ def evaluate(
 
     try:
         summary = evaluate_command(
-            datasets, protocol=protocol, out=out, k=k, seed=seed, sweep=sweep, trials=trials,
-            split=split, limit_sources=limit_sources, tune_sources=tune_sources,
+            datasets,
+            protocol=protocol,
+            out=out,
+            k=k,
+            seed=seed,
+            sweep=sweep,
+            trials=trials,
+            split=split,
+            limit_sources=limit_sources,
+            tune_sources=tune_sources,
             before_source=candidates_before_source,
-            window_days=window_days, labels=labels, settings=set_, cache=cache,
+            window_days=window_days,
+            labels=labels,
+            settings=set_,
+            cache=cache,
             progress=sys.stderr.isatty(),
         )
     except EvaluateError as exc:
@@ -517,16 +548,26 @@ def pin(
     expires = _until(until)
     with _override_store(settings) as store:
         try:
-            made = store.pin(source, target, position=position, until=expires, reason=reason,
-                             by=_author(by))
+            made = store.pin(
+                source, target, position=position, until=expires, reason=reason, by=_author(by)
+            )
         except OverrideError as exc:
             _fail(str(exc), 2)
-        blocks = [o for o in store.in_force() if o.kind == "block" and o.target_id == target
-                  and o.source_id in (None, source) and o.active_at(datetime.now(UTC))]
+        blocks = [
+            o
+            for o in store.in_force()
+            if o.kind == "block"
+            and o.target_id == target
+            and o.source_id in (None, source)
+            and o.active_at(datetime.now(UTC))
+        ]
     _out.print(_describe(made), markup=False, highlight=False)
     for block_ in blocks:
-        _err.print(f"warning: {target} is blocked (override {block_.id}); blocks win over pins",
-                   markup=False, highlight=False)
+        _err.print(
+            f"warning: {target} is blocked (override {block_.id}); blocks win over pins",
+            markup=False,
+            highlight=False,
+        )
 
 
 @app.command()
@@ -534,8 +575,11 @@ def block(
     target: Annotated[str, typer.Argument(help="The article to keep out of lists.")],
     for_: Annotated[
         str | None,
-        typer.Option("--for", help="Only out of this article's lists (default: every list).",
-                     show_default=False),
+        typer.Option(
+            "--for",
+            help="Only out of this article's lists (default: every list).",
+            show_default=False,
+        ),
     ] = None,
     until: UntilOption = None,
     reason: ReasonOption = "",
@@ -550,8 +594,7 @@ def block(
     expires = _until(until)
     with _override_store(settings) as store:
         try:
-            made = store.block(target, source_id=for_, until=expires, reason=reason,
-                               by=_author(by))
+            made = store.block(target, source_id=for_, until=expires, reason=reason, by=_author(by))
         except OverrideError as exc:
             _fail(str(exc), 2)
     _out.print(_describe(made), markup=False, highlight=False)
@@ -568,9 +611,7 @@ app.add_typer(overrides_app, name="overrides")
 @overrides_app.callback()
 def overrides(
     ctx: typer.Context,
-    all_: Annotated[
-        bool, typer.Option("--all", help="Also those removed or expired.")
-    ] = False,
+    all_: Annotated[bool, typer.Option("--all", help="Also those removed or expired.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     home: HomeOption = None,
 ) -> None:
@@ -590,27 +631,42 @@ def overrides(
     if as_json:
         payload = [
             {
-                "id": o.id, "kind": o.kind, "source": o.source_id, "target": o.target_id,
-                "position": o.position, "by": o.created_by, "at": o.created_at.isoformat(),
-                "reason": o.reason, "until": o.until.isoformat() if o.until else None,
-                "active": o.active_at(now), "state": state(o),
+                "id": o.id,
+                "kind": o.kind,
+                "source": o.source_id,
+                "target": o.target_id,
+                "position": o.position,
+                "by": o.created_by,
+                "at": o.created_at.isoformat(),
+                "reason": o.reason,
+                "until": o.until.isoformat() if o.until else None,
+                "active": o.active_at(now),
+                "state": state(o),
             }
             for o in rows
         ]
         _out.print_json(json.dumps(payload, ensure_ascii=False))
         return
     if not rows:
-        _out.print("no overrides" + ("" if all_ else " in force (--all shows past ones)"),
-                   markup=False)
+        _out.print(
+            "no overrides" + ("" if all_ else " in force (--all shows past ones)"), markup=False
+        )
         return
     table = Table(title="Overrides", title_justify="left")
     for column in ("id", "kind", "list of", "target", "#", "by", "when", "why", "until", "state"):
         table.add_column(column, overflow="fold")
     for o in rows:
         table.add_row(
-            str(o.id), o.kind, o.source_id or "every list", o.target_id,
-            str(o.position) if o.position else "", o.created_by, _when(o.created_at), o.reason,
-            _when(o.until), state(o),
+            str(o.id),
+            o.kind,
+            o.source_id or "every list",
+            o.target_id,
+            str(o.position) if o.position else "",
+            o.created_by,
+            _when(o.created_at),
+            o.reason,
+            _when(o.until),
+            state(o),
         )
     _out.print(table)
 
@@ -636,8 +692,11 @@ def _remove_matching(
     settings: Settings, kind: str, target: str, source: str | None, by: str | None
 ) -> None:
     with _override_store(settings) as store:
-        matching = [o for o in store.in_force()
-                    if o.kind == kind and o.target_id == target and o.source_id == source]
+        matching = [
+            o
+            for o in store.in_force()
+            if o.kind == kind and o.target_id == target and o.source_id == source
+        ]
         if not matching:
             where = f" for {source}" if source else ""
             _fail(f"no {kind} of {target}{where} in force (see newsrec overrides)", 2)
@@ -662,8 +721,11 @@ def unblock(
     target: Annotated[str, typer.Argument(help="The blocked article.")],
     for_: Annotated[
         str | None,
-        typer.Option("--for", help="The list it was blocked from (default: the every-list block).",
-                     show_default=False),
+        typer.Option(
+            "--for",
+            help="The list it was blocked from (default: the every-list block).",
+            show_default=False,
+        ),
     ] = None,
     by: ByOption = None,
     home: HomeOption = None,
@@ -701,7 +763,8 @@ def events(
         f"stored {report.added} events, {report.already_stored} already stored, "
         f"rejected {report.rejected}; {report.unknown_articles} for articles not in the "
         "catalogue (kept: they count once the article arrives)",
-        markup=False, highlight=False,
+        markup=False,
+        highlight=False,
     )
     if report.nothing_read:
         _fail("no event could be read from " + ", ".join(str(p) for p in paths), 2)

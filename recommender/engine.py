@@ -470,10 +470,10 @@ class Engine:
         # Copies of the source, and of articles the caller already shows, are not shown.
         anchors = exclude_docs | self._live_docs(request.exclude_ids)
         while True:
-            picked = self._pick(docs, similarity, parts.total, n_pins, pinned, anchors,
-                                pool_size, request)
-            short = (len(picked.more) < request.k_more
-                     or len(picked.related) < request.k_related)
+            picked = self._pick(
+                docs, similarity, parts.total, n_pins, pinned, anchors, pool_size, request
+            )
+            short = len(picked.more) < request.k_more or len(picked.related) < request.k_related
             if not short or pool_size >= len(docs):
                 break
             pool_size *= 4  # many copies among the best: look further down the candidates
@@ -534,19 +534,17 @@ class Engine:
         candidate_rows = np.arange(n_pins, len(docs))
         by_similarity = candidate_rows[np.argsort(-similarity[n_pins:], kind="stable")]
         by_relevance = candidate_rows[np.argsort(-relevance[n_pins:], kind="stable")]
-        pool = np.unique(np.concatenate(
-            [np.arange(n_pins), by_similarity[:pool_size], by_relevance[:pool_size]]
-        ))
+        pool = np.unique(
+            np.concatenate([np.arange(n_pins), by_similarity[:pool_size], by_relevance[:pool_size]])
+        )
         sources = np.array(sorted(source_docs), dtype=np.int64)
         vectors = self._index.reconstruct(docs[pool])
         # The sources go first, so a story holding a source is labelled below len(sources).
         labels = story_labels(
             np.vstack([self._index.reconstruct(sources), vectors]),
-            np.concatenate(
-                [self.columns.title_key[sources], self.columns.title_key[docs[pool]]]
-            ),
+            np.concatenate([self.columns.title_key[sources], self.columns.title_key[docs[pool]]]),
             self.settings.story_threshold,
-        )[len(sources):]
+        )[len(sources) :]
         story = dict(zip(pool.tolist(), labels.tolist(), strict=True))
         row_of = {row: i for i, row in enumerate(pool.tolist())}
         claimed = {story[row] for row in range(n_pins)}
@@ -747,9 +745,7 @@ class Engine:
             "index_version": self.index_version,
             "index_kind": version.manifest.kind if version else None,
             "index_created_at": created.isoformat() if created else None,
-            "index_age_seconds": (datetime.now(UTC) - created).total_seconds()
-            if created
-            else None,
+            "index_age_seconds": (datetime.now(UTC) - created).total_seconds() if created else None,
             "events": self.events.count(),
             "overrides_in_force": len(self._rules.overrides),
         }

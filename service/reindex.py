@@ -68,7 +68,9 @@ class Reindexer:
                 WriterLock(settings.home, wait=LOCK_WAIT_SECONDS, purpose="service reindex"),
                 Catalogue(settings.catalogue_path) as catalogue,
             ):
-                version = publish_index(catalogue, IndexStore(settings.index_root), settings)
+                version = publish_index(
+                    catalogue, IndexStore(settings.index_root), settings, rebuild=True
+                )
         except StorageError as exc:
             _log.error("rebuild failed: %s", exc)
             with self._lock:

@@ -16,9 +16,9 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from recommender.embedding import Embedder, SentenceTransformerEmbedder  # noqa: E402
-from recommender.ingest import ingest  # noqa: E402
-from recommender.settings import Settings  # noqa: E402
+from recommender.embedding import Embedder, SentenceTransformerEmbedder
+from recommender.ingest import ingest
+from recommender.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "recommender" / "sample" / "articles.jsonl"
@@ -47,9 +47,7 @@ def make_settings(home: Path, **overrides: object) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def sample_home_template(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
-) -> Path:
+def sample_home_template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
     """A home with the bundled sample ingested, built once; copy it before writing to it."""
     home = tmp_path_factory.mktemp("sample-home") / "home"
     report = ingest([SAMPLE], make_settings(home), lambda: embedder)
@@ -83,8 +81,17 @@ class LiveServer:
         environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSREC_")}
         environ.update(env or {})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "recommender", "serve", "--home", str(home),
-             "--port", str(self.port), *args],
+            [
+                sys.executable,
+                "-m",
+                "recommender",
+                "serve",
+                "--home",
+                str(home),
+                "--port",
+                str(self.port),
+                *args,
+            ],
             env=environ,
             stdout=self.log.open("wb"),
             stderr=subprocess.STDOUT,

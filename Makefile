@@ -7,6 +7,7 @@ DEMO_HOME ?= .demo-home
 HOST      ?= 127.0.0.1
 PORT      ?= 8000
 SAMPLE    := recommender/sample/articles.jsonl
+SAMPLE_EVENTS := recommender/sample/events.jsonl
 
 # Models load from installed packages only; nothing is downloaded at run time.
 export HF_HUB_OFFLINE := 1
@@ -27,6 +28,7 @@ install: $(STAMP)
 demo: install
 	rm -rf $(DEMO_HOME)
 	$(NEWSREC) ingest --home $(DEMO_HOME) $(SAMPLE)
+	$(NEWSREC) events --home $(DEMO_HOME) $(SAMPLE_EVENTS)
 	@echo
 	@echo "Try: http://$(HOST):$(PORT)/articles/sample-001/related?k=5&explain=true"
 	@echo "     http://$(HOST):$(PORT)/demo/articles/sample-002   (an article page with both boxes)"

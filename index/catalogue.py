@@ -17,12 +17,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar, Literal, TypeVar, cast
 
 import numpy as np
 import numpy.typing as npt
 
+from index.connection import SQLiteFile
 from index.crashpoints import crash_point
 from index.errors import CatalogueError, FormatVersionError
 
@@ -114,7 +114,7 @@ class Change:
 _COMPARED = tuple(f.name for f in fields(ArticleRecord) if f.name != "doc_id")
 
 
-class Catalogue:
+class Catalogue(SQLiteFile):
     """SQLite-backed article catalogue; one instance may be shared between threads."""
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -155,11 +155,6 @@ class Catalogue:
             raise
 
     @property
-    def path(self) -> Path:
-        """The database file."""
-        return self._path
-
-    @property
     def dim(self) -> int | None:
         """Dimension of the stored vectors, or None until the first vector is stored."""
         with self._guarded():
@@ -169,24 +164,6 @@ class Catalogue:
 
     def __repr__(self) -> str:
         return f"Catalogue({str(self._path)!r}, readonly={self._readonly})"
-
-    def close(self) -> None:
-        """Close the database; further calls raise CatalogueError. Idempotent."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> Catalogue:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # -- reads ---------------------------------------------------------------------------------
 

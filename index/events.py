@@ -14,12 +14,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from types import TracebackType
 from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from index.connection import SQLiteFile
 from index.errors import CatalogueError
 from index.tables import connect_beside_catalogue
 
@@ -68,7 +68,7 @@ class EventBatch:
         return len(self.article_ids)
 
 
-class EventStore:
+class EventStore(SQLiteFile):
     """The events table of one catalogue file; one instance may be shared between threads."""
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -90,29 +90,6 @@ class EventStore:
             schema=_SCHEMA,
             readonly=readonly,
         )
-
-    @property
-    def path(self) -> Path:
-        """The database file."""
-        return self._path
-
-    def close(self) -> None:
-        """Close the connection; idempotent."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> EventStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def add(self, events: Sequence[Event]) -> int:
         """Store ``events`` in one transaction; returns how many were new (keys seen are skipped).

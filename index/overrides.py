@@ -12,9 +12,9 @@ import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from types import TracebackType
 from typing import Any, ClassVar, Literal, cast
 
+from index.connection import SQLiteFile
 from index.errors import CatalogueError
 from index.tables import connect_beside_catalogue
 
@@ -75,7 +75,7 @@ class Override:
         return self.removed_at is None and (self.until is None or when < self.until)
 
 
-class OverrideStore:
+class OverrideStore(SQLiteFile):
     """The overrides table of one catalogue file; one instance may be shared between threads."""
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -97,24 +97,6 @@ class OverrideStore:
             schema=_SCHEMA,
             readonly=readonly,
         )
-
-    def close(self) -> None:
-        """Close the connection; idempotent."""
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> OverrideStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     # --- writes -----------------------------------------------------------------------------
     def pin(

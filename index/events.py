@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import math
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import ClassVar, Literal
 
 import numpy as np
 import numpy.typing as npt
 
-from index.connection import SQLiteFile
 from index.errors import CatalogueError
-from index.tables import connect_beside_catalogue
+from index.tables import CatalogueTables
 
 __all__ = ["EVENT_KINDS", "Event", "EventBatch", "EventError", "EventStore"]
 
@@ -68,28 +65,12 @@ class EventBatch:
         return len(self.article_ids)
 
 
-class EventStore(SQLiteFile):
+class EventStore(CatalogueTables):
     """The events table of one catalogue file; one instance may be shared between threads."""
 
+    GROUP: ClassVar[str] = "events"
     SCHEMA_VERSION: ClassVar[int] = 1
-
-    def __init__(self, catalogue_path: Path, *, readonly: bool = False) -> None:
-        """Open the events table in the catalogue file ``catalogue_path`` (creating it).
-
-        Raises:
-            index.FormatVersionError: a newer newsrec wrote the table.
-            index.CatalogueError: the file is not a newsrec catalogue.
-        """
-        self._path = Path(catalogue_path)
-        self._readonly = readonly
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = connect_beside_catalogue(
-            self._path,
-            name="events",
-            version=self.SCHEMA_VERSION,
-            schema=_SCHEMA,
-            readonly=readonly,
-        )
+    SCHEMA: ClassVar[str] = _SCHEMA
 
     def add(self, events: Sequence[Event]) -> int:
         """Store ``events`` in one transaction; returns how many were new (keys seen are skipped).

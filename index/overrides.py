@@ -8,15 +8,12 @@ write, so a reader can tell cheaply whether it must reload.
 from __future__ import annotations
 
 import sqlite3
-import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar, Literal, cast
 
-from index.connection import SQLiteFile
 from index.errors import CatalogueError
-from index.tables import connect_beside_catalogue
+from index.tables import CatalogueTables
 
 __all__ = ["Override", "OverrideError", "OverrideStore", "UnknownOverride"]
 
@@ -75,28 +72,12 @@ class Override:
         return self.removed_at is None and (self.until is None or when < self.until)
 
 
-class OverrideStore(SQLiteFile):
+class OverrideStore(CatalogueTables):
     """The overrides table of one catalogue file; one instance may be shared between threads."""
 
+    GROUP: ClassVar[str] = "overrides"
     SCHEMA_VERSION: ClassVar[int] = 1
-
-    def __init__(self, catalogue_path: Path, *, readonly: bool = False) -> None:
-        """Open the overrides table in the catalogue file ``catalogue_path`` (creating it).
-
-        Raises:
-            index.FormatVersionError: a newer newsrec wrote the table.
-            index.CatalogueError: the file is not a newsrec catalogue.
-        """
-        self._path = Path(catalogue_path)
-        self._readonly = readonly
-        self._lock = threading.Lock()
-        self._conn: sqlite3.Connection | None = connect_beside_catalogue(
-            self._path,
-            name="overrides",
-            version=self.SCHEMA_VERSION,
-            schema=_SCHEMA,
-            readonly=readonly,
-        )
+    SCHEMA: ClassVar[str] = _SCHEMA
 
     # --- writes -----------------------------------------------------------------------------
     def pin(

@@ -9,12 +9,15 @@ and a file written by a newer newsrec is refused rather than misread.
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
+from typing import ClassVar
 
 from index.catalogue import Catalogue
+from index.connection import SQLiteFile
 from index.errors import CatalogueError, FormatVersionError
 
-__all__ = ["connect_beside_catalogue"]
+__all__ = ["CatalogueTables", "connect_beside_catalogue"]
 
 _BUSY_TIMEOUT_S = 30.0
 
@@ -103,3 +106,32 @@ def _stored_version(conn: sqlite3.Connection, path: Path, key: str) -> int | Non
     if value < 1:
         raise CatalogueError(f"{path}: meta key {key!r} holds no valid version ({row[0]!r})")
     return value
+
+
+class CatalogueTables(SQLiteFile):
+    """A group of tables in the catalogue file, with its own schema version.
+
+    Subclasses name the group (``GROUP``), its version and its ``CREATE`` statements.
+    """
+
+    GROUP: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int]
+    SCHEMA: ClassVar[str]
+
+    def __init__(self, catalogue_path: Path, *, readonly: bool = False) -> None:
+        """Open the group's tables in the catalogue file ``catalogue_path`` (creating them).
+
+        Raises:
+            index.FormatVersionError: a newer newsrec wrote the tables.
+            index.CatalogueError: the file is not a newsrec catalogue.
+        """
+        self._path = Path(catalogue_path)
+        self._readonly = readonly
+        self._lock = threading.Lock()
+        self._conn = connect_beside_catalogue(
+            self._path,
+            name=self.GROUP,
+            version=self.SCHEMA_VERSION,
+            schema=self.SCHEMA,
+            readonly=readonly,
+        )

@@ -480,24 +480,23 @@ def _finish(
             )
         )
     if sweep_payload is not None:
-        heat = plot_sweep_heatmap(
-            sweep_payload["trials"],
-            "w_pop",
-            "w_rec",
-            out / "plots" / "sweep_w_pop_w_rec.png",
-            objective=sweep.objective if sweep else main,
-        )
-        if heat is not None:
-            plots.append(heat)
-        heat = plot_sweep_heatmap(
-            sweep_payload["trials"],
-            "recency_half_life_before_days",
-            "recency_half_life_after_days",
-            out / "plots" / "sweep_half_lives.png",
-            objective=sweep.objective if sweep else main,
-        )
-        if heat is not None:
-            plots.append(heat)
+        for x, y, name in (
+            ("w_pop", "w_rec", "sweep_w_pop_w_rec.png"),
+            (
+                "recency_half_life_before_days",
+                "recency_half_life_after_days",
+                "sweep_half_lives.png",
+            ),
+        ):
+            heat = plot_sweep_heatmap(
+                sweep_payload["trials"],
+                x,
+                y,
+                out / "plots" / name,
+                objective=sweep.objective if sweep else main,
+            )
+            if heat is not None:
+                plots.append(heat)
     for plot in plots:
         files[f"plot {plot.stem}"] = str(plot.relative_to(out))
     results["seconds"] = time.perf_counter() - started[0]

@@ -36,6 +36,7 @@ __all__ = [
     "load_embedder",
     "planned_backend",
     "resolve_model_path",
+    "unit_rows",
 ]
 
 _log = logging.getLogger("newsrec.embedding")
@@ -104,6 +105,16 @@ def cpu_has_native_bf16() -> bool:
     return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
+def unit_rows(matrix: np.ndarray) -> np.ndarray:
+    """``matrix`` with every row scaled to length 1 (zero rows stay zero).
+
+    bf16 inference leaves norms a little off 1, and inner products must be cosines.
+    """
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    unit: np.ndarray = matrix / np.maximum(norms, 1e-12)
+    return unit
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model on the CPU, in fp32 or bf16."""
 
@@ -166,11 +177,7 @@ class SentenceTransformerEmbedder:
                 convert_to_numpy=True,
                 normalize_embeddings=True,
             )
-        matrix: np.ndarray = np.ascontiguousarray(vectors, dtype=np.float32)
-        # bf16 inference leaves norms a little off 1; inner products must be cosines.
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        unit: np.ndarray = matrix / np.maximum(norms, 1e-12)
-        return unit
+        return unit_rows(np.ascontiguousarray(vectors, dtype=np.float32))
 
 
 def _uses_bf16(precision: str) -> bool:

@@ -27,7 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from recommender.embedding import ModelUnavailable, cpu_has_native_bf16, resolve_model_path
+from recommender.embedding import (
+    ModelUnavailable,
+    cpu_has_native_bf16,
+    resolve_model_path,
+    unit_rows,
+)
 from recommender.settings import BUNDLED_MODEL
 
 __all__ = [
@@ -287,10 +292,7 @@ class OpenVINOEmbedder:
                 feed = {name: tokens[name].astype(np.int64) for name in self._inputs}
                 self._queue.start_async(feed, (out, rows))
             self._queue.wait_all()
-        # bf16 inference leaves norms a little off 1; inner products must be cosines.
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        unit: np.ndarray = out / np.maximum(norms, 1e-12)
-        return unit
+        return unit_rows(out)
 
 
 def _store_result(request: Any, target: tuple[np.ndarray, np.ndarray]) -> None:

@@ -45,7 +45,15 @@ from evaluation.report import (
 )
 from evaluation.runs import Qrels, Run, write_qrels, write_run
 from evaluation.significance import bootstrap_ci, paired_test
-from evaluation.sweeps import SweepKind, SweepResult, run_sweep, sweep_configs, write_settings_file
+from evaluation.sweeps import (
+    SWEEP_SPACE,
+    SWEEP_SPACES,
+    SweepKind,
+    SweepResult,
+    run_sweep,
+    sweep_configs,
+    write_settings_file,
+)
 from evaluation.tasks import ListTask
 from evaluation.workbench import (
     BASELINES,
@@ -197,7 +205,7 @@ def _list_protocol(
             seed=config.seed,
         )
     else:
-        task = coread_task(dataset, config.seed, tune=tune)
+        task = coread_task(dataset, config.seed)
     bench = open_workbench(
         task,
         config.out,
@@ -262,6 +270,7 @@ def _sweep_lists(
         config.seed,
         fixed=config.settings_overrides,
         exclude=_RECENCY_SETTINGS if undated else (),
+        space=SWEEP_SPACES.get(config.protocol, SWEEP_SPACE),
     )
     return run_sweep(
         configs,
@@ -482,6 +491,7 @@ def _finish(
     if sweep_payload is not None:
         for x, y, name in (
             ("w_pop", "w_rec", "sweep_w_pop_w_rec.png"),
+            ("w_pop", "w_coread", "sweep_w_pop_w_coread.png"),
             (
                 "recency_half_life_before_days",
                 "recency_half_life_after_days",

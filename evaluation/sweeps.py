@@ -1,8 +1,12 @@
 """Sweeps: grid or random search over the Related settings, tuned on sources never reported.
 
-The space covers the weights (``w_sim`` is ``1 - w_rec - w_pop``; only ratios change a ranking),
-the recency half-lives, and, where the engine has them, the story threshold and MMR lambda. The
-best configuration is written as a TOML settings file that ``NEWSREC_SETTINGS_FILE`` loads.
+Each protocol has its space. On labels (Reuters topics) it covers the weights (``w_sim`` is
+``1 - w_rec - w_pop``; only ratios change a ranking), the recency half-lives, the story
+threshold and MMR lambda. On co-reading (MIND readers) it covers what reading data drives:
+the popularity and co-read weights against ``w_sim`` as configured, the popularity half-life,
+the candidates added for popularity and co-reading, the co-read shrink, the shared-words share
+and MMR lambda. The best configuration is written as a TOML settings file that
+``NEWSREC_SETTINGS_FILE`` loads.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ from tqdm import tqdm
 from recommender.settings import Settings
 
 __all__ = [
+    "COREAD_SPACE",
     "SWEEP_SPACE",
+    "SWEEP_SPACES",
     "SweepKind",
     "SweepResult",
+    "SweepSpace",
     "Trial",
     "run_sweep",
     "sweep_configs",
@@ -32,23 +39,68 @@ __all__ = [
 
 SweepKind = Literal["grid", "random"]
 
-#: Values tried per setting; settings the engine lacks are left out.
-SWEEP_SPACE: dict[str, tuple[float, ...]] = {
-    "w_rec": (0.0, 0.1, 0.3),
-    "w_pop": (0.0, 0.1, 0.3),
-    "recency_half_life_before_days": (3.0, 7.0, 30.0),
-    "recency_half_life_after_days": (1.0, 3.0, 10.0),
-    "story_threshold": (0.9, 0.95),
-    "mmr_lambda": (0.7, 0.85, 1.0),
-}
-_RANDOM_RANGES: dict[str, tuple[float, float, bool]] = {  # low, high, log-uniform
-    "w_rec": (0.0, 0.5, False),
-    "w_pop": (0.0, 0.8, False),
-    "recency_half_life_before_days": (0.5, 90.0, True),
-    "recency_half_life_after_days": (0.5, 90.0, True),
-    "story_threshold": (0.85, 0.99, False),
-    "mmr_lambda": (0.5, 1.0, False),
-}
+
+@dataclass(frozen=True)
+class SweepSpace:
+    """The values a grid tries per setting, and the ranges a random sweep draws from.
+
+    Attributes:
+        grid: values per setting.
+        ranges: ``(low, high, log-uniform)`` per setting.
+        sim_takes_the_rest: ``w_sim`` is ``1 -`` the other weights (only ratios matter); when
+            false, ``w_sim`` stays as configured and the other weights are absolute.
+    """
+
+    grid: Mapping[str, tuple[float, ...]]
+    ranges: Mapping[str, tuple[float, float, bool]]
+    sim_takes_the_rest: bool = True
+
+
+#: Labels protocol: weights, recency half-lives, story threshold, MMR lambda.
+SWEEP_SPACE = SweepSpace(
+    grid={
+        "w_rec": (0.0, 0.1, 0.3),
+        "w_pop": (0.0, 0.1, 0.3),
+        "recency_half_life_before_days": (3.0, 7.0, 30.0),
+        "recency_half_life_after_days": (1.0, 3.0, 10.0),
+        "story_threshold": (0.9, 0.95),
+        "mmr_lambda": (0.7, 0.85, 1.0),
+    },
+    ranges={
+        "w_rec": (0.0, 0.5, False),
+        "w_pop": (0.0, 0.8, False),
+        "recency_half_life_before_days": (0.5, 90.0, True),
+        "recency_half_life_after_days": (0.5, 90.0, True),
+        "story_threshold": (0.85, 0.99, False),
+        "mmr_lambda": (0.5, 1.0, False),
+    },
+)
+#: Co-read protocol: what reading data drives, against ``w_sim`` as configured.
+COREAD_SPACE = SweepSpace(
+    grid={
+        "w_pop": (1.0, 2.0, 4.0, 8.0),
+        "w_coread": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
+        "popularity_half_life_days": (1.0, 3.0, 7.0, 30.0),
+        "popular_candidates": (0, 50, 200),
+        "coread_candidates": (0, 50, 200),
+        "coread_shrink": (0.0, 1.0, 2.0, 5.0),
+        "related_lexical_weight": (0.0, 0.2, 0.4),
+        "mmr_lambda": (0.7, 0.9, 1.0),
+    },
+    ranges={
+        "w_pop": (0.5, 16.0, True),
+        "w_coread": (0.0, 10.0, False),
+        "popularity_half_life_days": (0.5, 60.0, True),
+        "popular_candidates": (0, 300, False),
+        "coread_candidates": (0, 300, False),
+        "coread_shrink": (0.0, 8.0, False),
+        "related_lexical_weight": (0.0, 0.5, False),
+        "mmr_lambda": (0.6, 1.0, False),
+    },
+    sim_takes_the_rest=False,
+)
+#: The space each list protocol sweeps.
+SWEEP_SPACES: dict[str, SweepSpace] = {"labels": SWEEP_SPACE, "coread": COREAD_SPACE}
 
 
 @dataclass(frozen=True)
@@ -91,6 +143,11 @@ def _with_sim(config: dict[str, float]) -> dict[str, float] | None:
     return {"w_sim": round(1.0 - rest, 6), **config}
 
 
+def _typed(name: str, value: float) -> float:
+    # Integer settings (candidate counts) take whole numbers, also in the settings file.
+    return round(value) if Settings.model_fields[name].annotation is int else value
+
+
 def sweep_configs(
     kind: SweepKind,
     trials: int,
@@ -98,8 +155,9 @@ def sweep_configs(
     *,
     fixed: Mapping[str, Any] | None = None,
     exclude: Sequence[str] = (),
+    space: SweepSpace = SWEEP_SPACE,
 ) -> list[dict[str, float]]:
-    """The configurations a sweep tries, in order.
+    """The configurations a sweep over ``space`` tries, in order.
 
     A grid larger than ``trials`` is cut to a seeded sample of ``trials`` points (always
     keeping the engine's defaults first, so the sweep can only improve on them).
@@ -109,16 +167,20 @@ def sweep_configs(
     """
     if trials < 1:
         raise ValueError(f"a sweep needs at least one trial, got {trials}")
-    names = [n for n in _available(SWEEP_SPACE, fixed or {}) if n not in exclude]
-    defaults = {n: float(Settings.model_fields[n].default) for n in names}
+    names = [n for n in _available(space.grid, fixed or {}) if n not in exclude]
+    defaults = {n: _typed(n, float(Settings.model_fields[n].default)) for n in names}
+
+    def complete(point: dict[str, float]) -> dict[str, float] | None:
+        return _with_sim(point) if space.sim_takes_the_rest else point
+
     rng = random.Random(seed)
     configs: list[dict[str, float]] = []
     if kind == "grid":
         grid = [
-            dict(zip(names, values, strict=True))
-            for values in itertools.product(*(SWEEP_SPACE[n] for n in names))
+            {n: _typed(n, v) for n, v in zip(names, values, strict=True)}
+            for values in itertools.product(*(space.grid[n] for n in names))
         ]
-        points = [c for c in (_with_sim(g) for g in grid) if c is not None]
+        points = [c for c in (complete(g) for g in grid) if c is not None]
         if len(points) > trials - 1:
             points = rng.sample(points, trials - 1)
         configs = points
@@ -127,18 +189,20 @@ def sweep_configs(
         while len(configs) < trials - 1:
             point: dict[str, float] = {}
             for name in names:
-                low, high, log = _RANDOM_RANGES[name]
+                low, high, log = space.ranges[name]
                 value = (
                     low * (high / low) ** rng.random() if log else low + (high - low) * rng.random()
                 )
-                point[name] = round(value, 4)
-            if (config := _with_sim(point)) is not None:
+                point[name] = _typed(name, round(value, 4))
+            if (config := complete(point)) is not None:
                 configs.append(config)
     else:
         raise ValueError(f"sweep must be 'grid' or 'random', got {kind!r}")
     # The engine's defaults as configured (their weights need not sum to one), so that the
     # sweep can only improve on what ships.
     base = {"w_sim": float(Settings.model_fields["w_sim"].default), **defaults}
+    if not space.sim_takes_the_rest:
+        base = defaults
     return [base, *(c for c in configs if c != base)]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from evaluation.candidates import CandidateRule
@@ -23,7 +24,11 @@ class ListTask:
         qrels: judgements of the reported sources (query id = source article id).
         tune_qrels: judgements of the sources a sweep may tune on (disjoint from ``qrels``).
         rule: candidate restriction around each source's publish time.
-        popularity: counts the engine may see (never from the judged readers).
+        popularity: counts of reads the engine may see (never from the judged readers);
+            handed to it as a static count per article unless ``reads`` are given, and ranked
+            by the most-popular baseline.
+        reads: reads the engine may see, ``{reader: {article: first read}}`` in reading order;
+            handed to it as click events naming the reader (popularity and co-reading).
         notes: protocol figures for the report (sizes, skipped rows, how folds were made).
     """
 
@@ -33,6 +38,7 @@ class ListTask:
     tune_qrels: Qrels
     rule: CandidateRule = field(default_factory=CandidateRule)
     popularity: dict[str, float] = field(default_factory=dict)
+    reads: dict[str, dict[str, datetime]] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
 
     @property

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from evaluation.baselines import (
     Bm25Scorer,
@@ -23,7 +26,6 @@ from evaluation.corpus import Corpus, load_corpus
 from evaluation.duplicates import StoryJudge
 from evaluation.engine_lists import engine_run
 from evaluation.figures import RunFigures, run_figures
-from evaluation.hybrid import HybridScorer
 from evaluation.runs import Qrels, Run
 from evaluation.tasks import ListTask
 from evaluation.vector_cache import CachingEmbedder
@@ -37,7 +39,6 @@ __all__ = [
     "DEFAULT_CACHE",
     "METHOD_NOTES",
     "NEWSREC_METHODS",
-    "PROPOSED_METHODS",
     "ListResult",
     "MethodResult",
     "Workbench",
@@ -53,8 +54,6 @@ __all__ = [
 BASELINES = ("random", "most_popular", "tfidf", "bm25", "embedding")
 #: newsrec's own lists.
 NEWSREC_METHODS = ("more_like_this", "related")
-#: Changes measured before they are made in the engine (see evaluation/hybrid.py).
-PROPOSED_METHODS = ("more_like_this_hybrid",)
 #: One line per method for reports.
 METHOD_NOTES = {
     "random": "baseline: random order",
@@ -65,8 +64,6 @@ METHOD_NOTES = {
     "more_like_this": "newsrec More like this (engine, k_related=0)",
     "related": "newsrec Related (engine, k_more=0), settings as configured",
     "related_tuned": "newsrec Related with the sweep's best settings",
-    "more_like_this_hybrid": "proposed More like this: augmented vectors + BM25 blend "
-    "(evaluation/hybrid.py; not in the engine yet)",
 }
 #: Where embeddings are cached between runs unless another folder is named.
 DEFAULT_CACHE = Path.home() / ".cache" / "newsrec-eval"
@@ -113,7 +110,6 @@ class Workbench:
                 "tfidf": lambda: TfidfScorer(corpus.texts),
                 "bm25": lambda: Bm25Scorer(corpus.texts),
                 "embedding": lambda: EmbeddingScorer(corpus.vectors),
-                "more_like_this_hybrid": lambda: HybridScorer(corpus),
             }
             if name not in builders:
                 raise ValueError(f"unknown baseline {name!r}; expected one of {list(builders)}")
@@ -166,10 +162,14 @@ def open_workbench(
         out / "home",
         embedder=embedder,
         popularity=task.popularity,
+        reads=task.reads,
         settings_overrides=overrides,
         progress=progress,
     )
     corpus = load_corpus(settings)
+    if task.reads:  # the engine counts them from events; baselines count the same reads
+        counts = np.array([task.popularity.get(i, 0.0) for i in corpus.ids], dtype=np.float64)
+        corpus = dataclasses.replace(corpus, popularity=counts)
     engine = Engine(settings, embedder=embedder)
     judge = StoryJudge(corpus.titles, corpus.vectors, corpus.row_of)
     return Workbench(settings, corpus, engine, embedder, judge)
@@ -225,7 +225,7 @@ def evaluate_methods(
 def default_methods(task: ListTask) -> list[str]:
     """Every baseline (most popular only when there are counts) and both newsrec lists."""
     names = [m for m in BASELINES if m != "most_popular" or any(task.popularity.values())]
-    return [*names, *NEWSREC_METHODS, *PROPOSED_METHODS]
+    return [*names, *NEWSREC_METHODS]
 
 
 def evaluate_list_task(

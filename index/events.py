@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, Literal
 
@@ -60,6 +60,7 @@ class EventBatch:
     article_ids: list[str]
     is_click: npt.NDArray[np.bool_]
     at_ts: npt.NDArray[np.float64]
+    users: list[str | None] = field(default_factory=list)  # the reader, None if anonymous
 
     def __len__(self) -> int:
         return len(self.article_ids)
@@ -120,7 +121,7 @@ class EventStore(CatalogueTables):
                 rows = (
                     self._open()
                     .execute(
-                        "SELECT seq, article_id, kind, at_ts FROM events WHERE seq > ? "
+                        "SELECT seq, article_id, kind, at_ts, user FROM events WHERE seq > ? "
                         "ORDER BY seq LIMIT ?",
                         (last, batch),
                     )
@@ -128,12 +129,13 @@ class EventStore(CatalogueTables):
                 )
             if not rows:
                 return
-            seqs, ids, kinds, times = zip(*rows, strict=True)
+            seqs, ids, kinds, times, users = zip(*rows, strict=True)
             yield EventBatch(
                 seq=np.asarray(seqs, dtype=np.int64),
                 article_ids=list(ids),
                 is_click=np.asarray([k == "click" for k in kinds], dtype=bool),
                 at_ts=np.asarray(times, dtype=np.float64),
+                users=list(users),
             )
             last = int(seqs[-1])
 

@@ -67,6 +67,7 @@ class HNSWIndex:
         self._labels: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
         self._dead: npt.NDArray[np.bool_] = np.empty(0, dtype=np.bool_)
         self._live: dict[int, int] = {}  # doc_id -> label
+        self._lookup: npt.NDArray[np.int64] | None = None  # doc_id -> label, -1: none
 
     @property
     def dim(self) -> int:
@@ -121,6 +122,7 @@ class HNSWIndex:
         self._labels = np.concatenate([self._labels, ids])
         self._dead = np.concatenate([self._dead, np.zeros(ids.size, dtype=np.bool_)])
         self._live.update(zip(ids.tolist(), range(first, first + ids.size), strict=True))
+        self._lookup = None
 
     def remove(self, doc_ids: npt.NDArray[Any]) -> None:
         """Tombstone `doc_ids`; ids that are not present are ignored."""
@@ -167,15 +169,31 @@ class HNSWIndex:
     def reconstruct(self, doc_ids: npt.NDArray[Any]) -> npt.NDArray[np.float32]:
         """Return the stored vectors for `doc_ids`; KeyError naming the first missing id."""
         ids = as_doc_ids(doc_ids)
-        labels = np.empty(ids.size, dtype=np.int64)
-        for row, doc_id in enumerate(ids.tolist()):
-            label = self._live.get(doc_id)
-            if label is None:
-                raise KeyError(f"doc_id {doc_id} is not in the index")
-            labels[row] = label
+        labels = self._labels_of(ids)
+        if labels.size and labels.min() < 0:
+            raise KeyError(f"doc_id {int(ids[np.argmin(labels)])} is not in the index")
         if labels.size == 0:
             return np.empty((0, self._dim), dtype=np.float32)
         return np.asarray(self._index.reconstruct_batch(labels), dtype=np.float32)
+
+    def _labels_of(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        """The label of each doc id, -1 where it is not live; an array lookup when doc ids are
+        dense enough (catalogue row ids are), else one dict lookup per id."""
+        lookup = self._lookup
+        if lookup is None and self._live:
+            top = max(self._live)
+            if top <= 4 * len(self._live) + 1_000_000:
+                lookup = np.full(top + 1, -1, dtype=np.int64)
+                lookup[np.fromiter(self._live.keys(), np.int64, len(self._live))] = np.fromiter(
+                    self._live.values(), np.int64, len(self._live)
+                )
+                self._lookup = lookup
+        if lookup is None:
+            return np.array([self._live.get(d, -1) for d in ids.tolist()], dtype=np.int64)
+        labels = np.full(ids.size, -1, dtype=np.int64)
+        inside = (ids >= 0) & (ids < len(lookup))
+        labels[inside] = lookup[ids[inside]]
+        return labels
 
     def contains(self, doc_id: int) -> bool:
         """Whether `doc_id` is live."""
@@ -234,6 +252,7 @@ class HNSWIndex:
         return obj
 
     def _tombstone(self, ids: npt.NDArray[np.int64]) -> None:
+        self._lookup = None
         for doc_id in ids.tolist():
             label = self._live.pop(doc_id, None)
             if label is not None:

@@ -7,6 +7,10 @@ Layout under `root`::
     v000007/
     .tmp-k2j4h1/       # a publish in progress, or left behind by a crash
 
+A version may carry *extras* beside the index: named arrays the caller computed from the same
+catalogue state (e.g. precomputed neighbour lists), written as ``extra-NAME.npy`` and guarded
+by the same checksums, so they are published and replaced atomically with the index.
+
 A version directory is complete before it is renamed into place, and CURRENT is replaced
 atomically afterwards, so a crash at any moment leaves either the old or the new version being
 served, never a mix. Writers (publish, prune) must hold the WriterLock; readers need no lock.
@@ -20,10 +24,13 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from index.crashpoints import crash_point
 from index.errors import IndexLoadError, StorageError
@@ -36,6 +43,8 @@ CURRENT_NAME = "CURRENT"
 _TMP_PREFIX = ".tmp-"
 _CURRENT_TMP_PREFIX = ".CURRENT.tmp-"
 _VERSION_RE = re.compile(r"v(\d{6,})")
+_EXTRA_PREFIX = "extra-"
+_EXTRA_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 _CHUNK = 1 << 20
 _PUBLIC_DIR_MODE = 0o755
 _PUBLIC_FILE_MODE = 0o644
@@ -105,11 +114,14 @@ class IndexStore:
         model: str,
         catalogue_seq: int,
         params: dict[str, Any] | None = None,
+        extras: Mapping[str, np.ndarray] | None = None,
     ) -> IndexVersion:
         """Write `index` as a new version and make it CURRENT, atomically.
 
         `params` is recorded in the manifest next to the index's own parameters; a key that
         collides with an index parameter but holds a different value raises ValueError.
+        `extras` are arrays published with the index (read back with :meth:`extras`); names
+        are lower-case identifiers.
         """
         if not isinstance(model, str) or not model:
             raise ValueError(f"model must be a non-empty string, got {model!r}")
@@ -120,6 +132,9 @@ class IndexStore:
         ):
             raise ValueError(f"catalogue_seq must be a non-negative integer, got {catalogue_seq!r}")
         recorded = _merge_params(index.params, params or {})
+        for name in extras or {}:
+            if not _EXTRA_NAME.fullmatch(name):
+                raise ValueError(f"extra name must be a lower-case identifier, got {name!r}")
 
         self._root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX, dir=self._root))
@@ -128,6 +143,8 @@ class IndexStore:
             # than the indexing job must still be able to read the published version.
             tmp.chmod(_PUBLIC_DIR_MODE)
             index.save(tmp)
+            for name, array in (extras or {}).items():
+                np.save(tmp / f"{_EXTRA_PREFIX}{name}.npy", np.ascontiguousarray(array))
             files = {}
             for file in sorted(tmp.iterdir()):
                 if not file.is_file():
@@ -196,6 +213,27 @@ class IndexStore:
                 f"{expect_dim}; run `newsrec reindex`"
             )
         return self._load_verified(version), version
+
+    def extras(self, version: IndexVersion) -> dict[str, np.ndarray]:
+        """The extra arrays published with `version`, memory-mapped read-only.
+
+        Call it after :meth:`load` verified the version's checksums.
+
+        Raises:
+            IndexLoadError: an extra file that is missing or not a readable array.
+        """
+        out: dict[str, np.ndarray] = {}
+        for name in version.manifest.files:
+            if not (name.startswith(_EXTRA_PREFIX) and name.endswith(".npy")):
+                continue
+            file = version.path / name
+            try:
+                out[name[len(_EXTRA_PREFIX) : -len(".npy")]] = np.load(
+                    file, mmap_mode="r", allow_pickle=False
+                )
+            except (OSError, ValueError) as exc:
+                raise IndexLoadError(f"{file}: not a readable array ({exc})") from exc
+        return out
 
     def check(self) -> list[str]:
         """Return every problem found in the store (empty means healthy), for `doctor`."""

@@ -336,6 +336,9 @@ def precompute(
     out: Annotated[Path, typer.Option("--out", "-o", help="JSON lines file (.gz: gzipped).")],
     k: KOption = 5,
     home: HomeOption = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=256, help="Processes (default: one per core).")
+    ] = None,
 ) -> None:
     """Write both lists of every published article, one JSON line each, for caches and CDNs."""
     from recommender.precompute import precompute as run_precompute
@@ -346,7 +349,11 @@ def precompute(
     one_thread_per_request()
     try:
         report = run_precompute(
-            engine, out, ListRequest(k_more=k, k_related=k), progress=sys.stderr.isatty()
+            engine,
+            out,
+            ListRequest(k_more=k, k_related=k),
+            progress=sys.stderr.isatty(),
+            workers=workers,
         )
     except OSError as exc:
         _fail(f"{out}: cannot write ({exc.strerror or exc})")

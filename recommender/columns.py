@@ -1,11 +1,13 @@
 """Per-article signals held in memory, indexed by ``doc_id``, for fast vectorised scoring.
 
-Scoring a few hundred candidates must not touch SQLite; titles and bodies stay in the
-catalogue and are read only for the handful of articles a list finally shows.
+Scoring a few hundred candidates must not touch SQLite, nor must showing the handful a list
+finally holds: each article's *card* (its record with the body cut to the lead) is kept here
+too. Full bodies stay in the catalogue, read only to explain a list.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterable
 
@@ -15,7 +17,18 @@ from index import ArticleRecord
 from recommender.lexical import LEAD_CHARS, LexicalIndex
 from recommender.stories import NO_TITLE_KEY, normalise_title
 
-__all__ = ["ArticleColumns"]
+__all__ = ["ArticleColumns", "card_of"]
+
+
+def card_of(record: ArticleRecord) -> ArticleRecord:
+    """What a list shows of an article: the record with its body cut to the lead.
+
+    Lists are served from these cards held in memory, so a request reads no database; the lead
+    is longer than any snippet a list shows (``recommender.articles.snippet``).
+    """
+    if len(record.body) <= LEAD_CHARS:
+        return record
+    return dataclasses.replace(record, body=record.body[:LEAD_CHARS])
 
 
 class ArticleColumns:
@@ -39,6 +52,8 @@ class ArticleColumns:
         self._title_codes: dict[str, int] = {}
         self.lexical = LexicalIndex()
         self.article_ids: dict[int, str] = {}
+        self.doc_ids: dict[str, int] = {}
+        self.cards: dict[int, ArticleRecord] = {}
 
     def code(self, value: str | None) -> int:
         """The integer code of a section or language name (-1 for none or never seen)."""
@@ -90,7 +105,12 @@ class ArticleColumns:
                 self.language[doc] = self._intern(record.language)
                 self.title_key[doc] = self._title_code(record.title)
                 self.live[doc] = True
+                old_id = self.article_ids.get(doc)
+                if old_id is not None and old_id != record.id:
+                    self.doc_ids.pop(old_id, None)
                 self.article_ids[doc] = record.id
+                self.doc_ids[record.id] = doc
+                self.cards[doc] = card_of(record)
             self.lexical.put_many(words)
 
     def drop(self, doc_id: int) -> None:
@@ -99,7 +119,10 @@ class ArticleColumns:
             if doc_id < len(self.live):
                 self.live[doc_id] = False
             self.lexical.drop(doc_id)
-            self.article_ids.pop(doc_id, None)
+            article_id = self.article_ids.pop(doc_id, None)
+            if article_id is not None and self.doc_ids.get(article_id) == doc_id:
+                del self.doc_ids[article_id]
+            self.cards.pop(doc_id, None)
 
     def __len__(self) -> int:
         return int(self.live.sum())

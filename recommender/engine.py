@@ -1,7 +1,10 @@
 """The engine: a loaded index and catalogue that answer for the two lists.
 
 *More like this* is the top of the candidates by similarity alone; *Related* ranks the rest
-by the blended score of :mod:`recommender.scoring`, diversified. Neither list ever holds the
+by the blended score of :mod:`recommender.scoring`, diversified. Candidates of a stored article
+come from its row of the neighbour table (:mod:`recommender.neighbourhood`) plus an exact search
+of the articles changed since the table was computed, so a list needs no index search; drafts,
+readers' centroids and articles changed since are searched in the index. Neither list ever holds the
 source or a copy of it, each story appears once across both, and editorial pins and blocks
 apply to every list the engine makes.
 """
@@ -20,6 +23,7 @@ import numpy as np
 from index import (
     ArticleRecord,
     Catalogue,
+    IndexLoadError,
     IndexStore,
     IndexVersion,
     VectorIndex,
@@ -28,8 +32,12 @@ from index import (
 from index.events import Event, EventStore
 from index.overrides import OverrideStore
 from recommender.columns import ArticleColumns
+from recommender.coreads import CoReads
 from recommender.diversity import mmr
 from recommender.embedding import Embedder, load_embedder, planned_backend
+from recommender.indexing import table_shape
+from recommender.lexical import TermVector
+from recommender.neighbourhood import Neighbourhoods, NeighbourTable, NeighbourTableError
 from recommender.overrides import EditorialRules, place_pins
 from recommender.popularity import DecayedCounts, popularity_signal
 from recommender.recency import SECONDS_PER_DAY, recency_around, recency_from_now
@@ -42,6 +50,19 @@ from recommender.terms import Terms, TermStatistics, shared_terms, terms_of
 __all__ = ["Engine", "ListItem", "RelatedLists", "UnknownArticle"]
 
 _TERM_SAMPLE = 5_000  # articles whose words give the document frequencies of explanations
+
+
+def _outside(docs: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """``~np.isin(docs, ids)`` for the small arrays of a list request, at a fraction of the
+    cost (isin sets up a general algorithm for every call)."""
+    if len(ids) <= 8:
+        mask = np.ones(len(docs), dtype=bool)
+        for doc in ids.tolist():
+            mask &= docs != doc
+        return mask
+    ordered = np.sort(ids)
+    at = np.minimum(np.searchsorted(ordered, docs), len(ordered) - 1)
+    return np.asarray(ordered[at] != docs)
 
 
 class UnknownArticle(KeyError):
@@ -81,7 +102,9 @@ class RelatedLists:
 @dataclass(frozen=True, slots=True)
 class _Candidates:
     doc_ids: np.ndarray
-    similarity: np.ndarray
+    cosine: np.ndarray  # of augmented vectors
+    lexical: np.ndarray
+    query: np.ndarray  # the query's augmented vector
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +150,9 @@ class Engine:
         self._weights = Weights.from_settings(settings)
         self._index: VectorIndex | None = None
         self._version: IndexVersion | None = None
+        self._shape = table_shape(settings)
+        self._hoods = Neighbourhoods(None, self._shape, 1)
+        self._popular_aug: tuple[int, np.ndarray] = (-1, np.zeros((0, 1), np.float32))
         self._seq = 0
         self._generation = 0
         self.columns = ArticleColumns()
@@ -139,6 +165,8 @@ class Engine:
         self._counts = DecayedCounts(
             half_life_days=settings.popularity_half_life_days, click_weight=settings.click_weight
         )
+        self._coreads = CoReads(window=settings.coread_window, shrink=settings.coread_shrink)
+        self._doc_of: dict[str, int] = {}  # article id -> doc id, for co-read articles
         self._signals_lock = threading.Lock()
         self._popularity = np.zeros(0, dtype=np.float32)
         self._popular_docs = np.zeros(0, dtype=np.int64)
@@ -171,12 +199,28 @@ class Engine:
         columns = ArticleColumns()
         columns.put(self.catalogue.iter_records())
         built = version.manifest.catalogue_seq if version is not None else 0
-        index, seq, _ = self._apply_changes(index, columns, built)
+        table = self._table_of(version)
+        hoods = Neighbourhoods(table, self._shape, index.dim if index is not None else 1)
+        index, seq, _ = self._apply_changes(index, columns, built, hoods)
+        if index is not None and table is not None and table.seq < built:
+            # Changes between the table and the index it was published with: fresh too.
+            changed = {c.doc_id for c in self.catalogue.changes_since(table.seq) if c.seq <= built}
+            hoods.changed(
+                np.array(sorted(changed), dtype=np.int64), index, columns.lexical, columns.live
+            )
         with self._lock:
             self._index, self._version, self._seq = index, version, seq
-            self.columns = columns
+            self.columns, self._hoods = columns, hoods
             self._generation += 1
         self.refresh()
+
+    def _table_of(self, version: IndexVersion | None) -> NeighbourTable | None:
+        if version is None:
+            return None
+        try:
+            return NeighbourTable.from_arrays(self.store.extras(version))
+        except NeighbourTableError as exc:
+            raise IndexLoadError(f"{version.path}: {exc}; run `newsrec reindex`") from exc
 
     def refresh(self) -> int:
         """Apply catalogue changes made since the index was built; returns how many.
@@ -196,7 +240,7 @@ class Engine:
             return 0
         with self._lock:
             self._index, self._seq, applied = self._apply_changes(
-                self._index, self.columns, self._seq
+                self._index, self.columns, self._seq, self._hoods
             )
             if applied:
                 self._generation += 1
@@ -229,6 +273,8 @@ class Engine:
                 return False
             for batch in self.events.since(self._counts.last_seq):
                 self._counts.add(batch)
+                with self._lock:  # lists read the co-reads under this lock
+                    self._coreads.add(batch)
             size = len(columns.live)
             counts = columns.popularity[:size] + self._counts.per_doc(columns.article_ids, size)
             counts = np.where(columns.live[:size], counts, 0.0)
@@ -246,6 +292,7 @@ class Engine:
                 self._popularity, self._has_popularity = signal, bool(np.any(counts > 0))
                 self._popular_docs = popular[ranked[popular] > 0].astype(np.int64)
                 self._popularity_columns, self._popularity_folded_at = columns, now
+                self._doc_of = {article: doc for doc, article in columns.article_ids.items()}
                 self._generation += 1
             return True
 
@@ -261,9 +308,13 @@ class Engine:
         return self.events.add(events)
 
     def _apply_changes(
-        self, index: VectorIndex | None, columns: ArticleColumns, since: int
+        self,
+        index: VectorIndex | None,
+        columns: ArticleColumns,
+        since: int,
+        hoods: Neighbourhoods,
     ) -> tuple[VectorIndex | None, int, int]:
-        """Replay catalogue changes after ``since`` onto ``index`` and ``columns``.
+        """Replay catalogue changes after ``since`` onto ``index``, ``columns`` and ``hoods``.
 
         Returns the index (created if there was none), the last change applied and how many
         changes there were. Replaying a change twice is harmless, so racing writers are safe.
@@ -289,6 +340,10 @@ class Engine:
             index.remove(gone)
         for doc in gone.tolist():
             columns.drop(int(doc))
+        if index is not None:
+            hoods.changed(
+                np.array(sorted(latest), dtype=np.int64), index, columns.lexical, columns.live
+            )
         return index, changes[-1].seq, len(changes)
 
     @property
@@ -342,38 +397,32 @@ class Engine:
             UnknownArticle: no published article has that id.
         """
         request = request or ListRequest()
-        source = self.catalogue.get(article_id)
-        if source is None:
-            raise UnknownArticle(article_id)
         with self._lock:
             index = self._index
-            if index is None or not index.contains(source.doc_id):
+            doc = self._live_doc(article_id)
+            if index is None or doc is None or not index.contains(doc):
                 raise UnknownArticle(article_id)
-            query = index.reconstruct(np.array([source.doc_id], dtype=np.int64))[0]
-            return self._lists(query, source, {source.doc_id}, request)
+            # Its card says all a list needs; explanations read the whole text.
+            source = self.catalogue.get(article_id) if request.explain else self.columns.cards[doc]
+            if source is None:
+                raise UnknownArticle(article_id)
+            return self._lists(doc, source, {doc}, request)
 
     def related_batch(
         self, sources: Sequence[ArticleRecord], request: ListRequest | None = None
     ) -> list[RelatedLists]:
         """Both lists for each of ``sources`` (catalogue records), exactly as :meth:`related`
-        makes them, with the index searched once for all of them (``newsrec precompute``).
-
-        Sources that are not in the index are left out.
+        makes them (``newsrec precompute``). Sources that are not in the index are left out.
         """
         request = request or ListRequest()
         with self._lock:
             index = self._index
             if index is None or len(index) == 0:
                 return []
-            live = [s for s in sources if index.contains(s.doc_id)]
-            queries = index.reconstruct(np.array([s.doc_id for s in live], dtype=np.int64))
-            # As many neighbours as a single request without blocks or pins asks for.
-            wanted = request.k_more + request.k_related
-            n = min(max(self.settings.candidates, 4 * (wanted + 1)), len(index))
-            ids, sims = index.search(queries, n)
             return [
-                self._lists(queries[i], s, {s.doc_id}, request, found=(ids[i], sims[i]))
-                for i, s in enumerate(live)
+                self._lists(s.doc_id, s, {s.doc_id}, request)
+                for s in sources
+                if index.contains(s.doc_id)
             ]
 
     def like_text(self, text: str, request: ListRequest | None = None) -> RelatedLists:
@@ -408,14 +457,14 @@ class Engine:
 
     def _lists(
         self,
-        query: np.ndarray,
+        query: np.ndarray | int,
         source: ArticleRecord | None,
         exclude_docs: set[int],
         request: ListRequest,
         *,
         source_text: tuple[str, str] | None = None,
-        found: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> RelatedLists:
+        """Both lists for ``query``: a stored article's doc id, or a vector (draft, centroid)."""
         version = self.index_version
         index = self._index
         if index is None or len(index) == 0:
@@ -433,18 +482,21 @@ class Engine:
         pin_docs = np.array(list(dict.fromkeys(doc for doc, _ in pins)), dtype=np.int64)
         pin_docs = pin_docs[self._admissible(pin_docs, request, now)]
         excluded = exclude_docs | blocked | set(pin_docs.tolist())
-        candidates = self._candidates(query, excluded, request, now, found)
-
-        # Pinned articles first, then the candidates: one row each in every array below.
-        docs = np.concatenate([pin_docs, candidates.doc_ids])
-        pin_cosine = index.reconstruct(pin_docs) @ query.astype(np.float32)
-        cosine = np.concatenate([pin_cosine, candidates.similarity]).astype(np.float32)
         words = (
             self.columns.lexical.vector_of_text(*source_text)
             if source_text is not None
             else self.columns.lexical.vector_of(np.array(sorted(exclude_docs), dtype=np.int64))
         )
-        lexical = self.columns.lexical.similarity(words, docs)
+        coread = self._coread_of(exclude_docs)
+        candidates = self._candidates(query, words, excluded, request, now, coread)
+
+        # Pinned articles first, then the candidates: one row each in every array below.
+        docs = np.concatenate([pin_docs, candidates.doc_ids])
+        pin_cosine = self._hoods.augmented(pin_docs, index, self.columns.live) @ candidates.query
+        cosine = np.concatenate([pin_cosine, candidates.cosine]).astype(np.float32)
+        lexical = np.concatenate(
+            [self.columns.lexical.similarity(words, pin_docs), candidates.lexical]
+        ).astype(np.float32)
         # More like this is a topical list, Related a reading list: each blends meaning and
         # shared words in the share measured best for it (see recommender/settings.py).
         more_share = self.settings.lexical_weight
@@ -462,6 +514,7 @@ class Engine:
             recency,
             self._popularity_of(docs),
             request.weights or self._weights,
+            coread=np.array([coread.get(d, 0.0) for d in docs.tolist()], dtype=np.float32),
         )
         n_pins = len(pin_docs)
         pin_rows = {int(doc): row for row, doc in enumerate(pin_docs.tolist())}
@@ -501,6 +554,7 @@ class Engine:
                     "lexical": w_sim * related_share * float(lexical[row]),
                     "recency": float(parts.recency[row]),
                     "popularity": float(parts.popularity[row]),
+                    "coread": float(parts.coread[row]),
                     "diversity": 0.0 - picked.penalty.get(row, 0.0),
                 },
                 pinned=row < n_pins,
@@ -538,12 +592,12 @@ class Engine:
             np.concatenate([np.arange(n_pins), by_similarity[:pool_size], by_relevance[:pool_size]])
         )
         sources = np.array(sorted(source_docs), dtype=np.int64)
-        vectors = self._index.reconstruct(docs[pool])
         # The sources go first, so a story holding a source is labelled below len(sources).
+        members = np.concatenate([sources, docs[pool]])
+        member_vectors = self._index.reconstruct(members)
+        vectors = member_vectors[len(sources) :]
         labels = story_labels(
-            np.vstack([self._index.reconstruct(sources), vectors]),
-            np.concatenate([self.columns.title_key[sources], self.columns.title_key[docs[pool]]]),
-            self.settings.story_threshold,
+            member_vectors, self.columns.title_key[members], self.settings.story_threshold
         )[len(sources) :]
         story = dict(zip(pool.tolist(), labels.tolist(), strict=True))
         row_of = {row: i for i, row in enumerate(pool.tolist())}
@@ -576,51 +630,167 @@ class Engine:
 
     def _candidates(
         self,
-        query: np.ndarray,
+        query: np.ndarray | int,
+        words: TermVector,
         excluded: set[int],
         request: ListRequest,
         now: float,
-        found: tuple[np.ndarray, np.ndarray] | None = None,
+        coread: dict[int, float] | None = None,
     ) -> _Candidates:
-        """Nearest neighbours that pass the request's filters, searching wider if too few do,
-        and for Related the most popular articles that pass them too.
-
-        ``found`` is a search already made for ``query`` (ids, similarities), used if it is as
-        deep as this request needs.
+        """Candidates that pass the request's filters with their similarity parts: the stored
+        article's table row and the fresh articles, or else a search of the index, widened if
+        too few pass; for Related also the articles most co-read with the source (``coread``:
+        doc -> weight) and the most popular articles that pass.
         """
-        assert self._index is not None  # checked by the caller
-        total = len(self._index)
+        index, hoods, lexical = self._index, self._hoods, self.columns.lexical
+        assert index is not None  # checked by the caller
         wanted = request.k_more + request.k_related
         excluded_ids = np.array(
             sorted(excluded | self._live_docs(request.exclude_ids)), dtype=np.int64
         )
+        found = None
+        if isinstance(query, int) and (row := hoods.row(query)) is not None:
+            found = self._table_candidates(query, row, words, excluded_ids, request, now)
+            if len(found.doc_ids) < 4 * wanted:
+                found = None  # filters left too few: search the index as deep as needed
+        if found is None:
+            found = self._searched_candidates(query, words, excluded_ids, request, now)
+        if request.k_related and coread and self.settings.coread_candidates:
+            found = self._with_coread(found, coread, words, excluded_ids, request, now)
+        if not (request.k_related and len(self._popular_docs)):
+            return found
+        # What many read is a candidate for Related even when it is no close neighbour:
+        # readers read the day's big stories whatever led them there.
+        popular, popular_aug = self._popular_augmented()
+        keep = _outside(popular, found.doc_ids) & _outside(popular, excluded_ids)
+        keep &= self._admissible(popular, request, now)
+        if not keep.any():
+            return found
+        popular = popular[keep]
+        return _Candidates(
+            np.concatenate([found.doc_ids, popular]),
+            np.concatenate([found.cosine, popular_aug[keep] @ found.query]).astype(np.float32),
+            np.concatenate([found.lexical, lexical.similarity(words, popular)]).astype(np.float32),
+            found.query,
+        )
+
+    def _table_candidates(
+        self,
+        doc: int,
+        row: int,
+        words: TermVector,
+        excluded_ids: np.ndarray,
+        request: ListRequest,
+        now: float,
+    ) -> _Candidates:
+        index, hoods = self._index, self._hoods
+        assert index is not None and hoods.table is not None
+        table = hoods.table
+        docs = table.docs[row].astype(np.int64)
+        valid = docs >= 0
+        docs = docs[valid]
+        keep = ~hoods.stale(docs) & self._admissible(docs, request, now)
+        keep &= _outside(docs, excluded_ids)
+        query = hoods.augmented(np.array([doc], dtype=np.int64), index, self.columns.live)[0]
+        cosine = table.cosine[row][valid][keep].astype(np.float32)
+        lexical = table.lexical[row][valid][keep].astype(np.float32)
+        docs = docs[keep]
+        fresh, fresh_aug = hoods.fresh()
+        if len(fresh):
+            fresh_cosine = fresh_aug @ query
+            ok = self._admissible(fresh, request, now) & _outside(fresh, excluded_ids)
+            ok &= fresh != doc
+            fresh, fresh_cosine = fresh[ok], fresh_cosine[ok]
+            best = np.argsort(-fresh_cosine, kind="stable")[: self._shape.depth]
+            fresh, fresh_cosine = fresh[best], fresh_cosine[best]
+            docs = np.concatenate([docs, fresh])
+            cosine = np.concatenate([cosine, fresh_cosine])
+            lexical = np.concatenate([lexical, self.columns.lexical.similarity(words, fresh)])
+        return _Candidates(docs, cosine.astype(np.float32), lexical.astype(np.float32), query)
+
+    def _searched_candidates(
+        self,
+        query: np.ndarray | int,
+        words: TermVector,
+        excluded_ids: np.ndarray,
+        request: ListRequest,
+        now: float,
+    ) -> _Candidates:
+        index, hoods, live = self._index, self._hoods, self.columns.live
+        assert index is not None
+        doc = query if isinstance(query, int) else None
+        vector = (
+            index.reconstruct(np.array([query], dtype=np.int64))[0]
+            if isinstance(query, int)
+            else query.astype(np.float32)
+        )
+        if doc is not None and hoods.row(doc) is not None:
+            query_aug = hoods.augmented(np.array([doc], dtype=np.int64), index, live)[0]
+        else:
+            query_aug, _, _ = hoods.query_augmented(vector, doc, index, self.columns.lexical, words)
+        total = len(index)
+        wanted = request.k_more + request.k_related
         n = min(max(self.settings.candidates, 4 * (wanted + len(excluded_ids))), total)
         while True:
-            if found is not None and len(found[0]) >= n:
-                ids, sims = found[0][:n], found[1][:n]
-            else:
-                ids, sims = self._index.search(query[None, :].astype(np.float32), n)
-                ids, sims = ids[0], sims[0]
-            found = None
-            keep = ids >= 0
-            ids, sims = ids[keep], sims[keep]
-            mask = self._admissible(ids, request, now) & ~np.isin(ids, excluded_ids)
+            ids, _ = index.search(vector[None, :], n)
+            ids = ids[0][ids[0] >= 0]
+            mask = self._admissible(ids, request, now) & _outside(ids, excluded_ids)
             if int(mask.sum()) >= 4 * wanted or n >= total:
                 break
             n = min(4 * n, total)
-        ids, sims = ids[mask], sims[mask].astype(np.float32)
-        if request.k_related and len(self._popular_docs):
-            # What many read is a candidate for Related even when it is no close neighbour:
-            # readers read the day's big stories whatever led them there.
-            popular = self._popular_docs[~np.isin(self._popular_docs, ids)]
-            popular = popular[
-                self._admissible(popular, request, now) & ~np.isin(popular, excluded_ids)
-            ]
-            if len(popular):
-                ids = np.concatenate([ids, popular])
-                cosine = self._index.reconstruct(popular) @ query.astype(np.float32)
-                sims = np.concatenate([sims, cosine]).astype(np.float32)
-        return _Candidates(ids, sims)
+        ids = ids[mask]
+        cosine = hoods.augmented(ids, index, live) @ query_aug
+        lexical = self.columns.lexical.similarity(words, ids)
+        return _Candidates(ids, cosine.astype(np.float32), lexical, query_aug)
+
+    def _with_coread(
+        self,
+        found: _Candidates,
+        coread: dict[int, float],
+        words: TermVector,
+        excluded_ids: np.ndarray,
+        request: ListRequest,
+        now: float,
+    ) -> _Candidates:
+        """``found`` plus the articles most co-read with the source that pass the filters."""
+        # What the source's readers also read is a candidate whatever its topic.
+        limit = self.settings.coread_candidates
+        extra = np.array(sorted(coread, key=lambda d: (-coread[d], d))[:limit], dtype=np.int64)
+        extra = extra[_outside(extra, found.doc_ids) & _outside(extra, excluded_ids)]
+        extra = extra[self._admissible(extra, request, now)]
+        if not len(extra):
+            return found
+        assert self._index is not None  # checked by the caller
+        cosine = self._hoods.augmented(extra, self._index, self.columns.live) @ found.query
+        return _Candidates(
+            np.concatenate([found.doc_ids, extra]),
+            np.concatenate([found.cosine, cosine]).astype(np.float32),
+            np.concatenate([found.lexical, self.columns.lexical.similarity(words, extra)]).astype(
+                np.float32
+            ),
+            found.query,
+        )
+
+    def _coread_of(self, sources: set[int]) -> dict[int, float]:
+        """Each live doc read by readers of ``sources`` and its co-read weight, the mean over
+        the sources (none for a draft)."""
+        weights: dict[int, float] = {}
+        for source in sources:
+            article_id = self.columns.article_ids.get(source)
+            for other, weight in self._coreads.neighbours(article_id) if article_id else []:
+                doc = self._doc_of.get(other)
+                if doc is not None:
+                    weights[doc] = weights.get(doc, 0.0) + weight / len(sources)
+        return weights
+
+    def _popular_augmented(self) -> tuple[np.ndarray, np.ndarray]:
+        """The popular articles and their augmented vectors, computed once per change."""
+        assert self._index is not None
+        key = self._generation  # grows whenever popularity or the catalogue changes
+        if self._popular_aug[0] != key:
+            vectors = self._hoods.augmented(self._popular_docs, self._index, self.columns.live)
+            self._popular_aug = (key, vectors)
+        return self._popular_docs, self._popular_aug[1]
 
     def _admissible(self, docs: np.ndarray, request: ListRequest, now: float) -> np.ndarray:
         """Which of ``docs`` are published and pass the request's section, language and age."""
@@ -673,7 +843,7 @@ class Engine:
         return out
 
     def _live_doc(self, article_id: str) -> int | None:
-        doc = self.catalogue.doc_id_of(article_id)
+        doc = self.columns.doc_ids.get(article_id)
         live = self.columns.live
         return doc if doc is not None and doc < len(live) and live[doc] else None
 
@@ -704,7 +874,11 @@ class Engine:
     def _items(
         self, entries: list[_Entry], source_terms: Terms | None, explain: bool
     ) -> list[ListItem]:
-        records = {r.doc_id: r for r in self.catalogue.get_by_doc_ids(e.doc for e in entries)}
+        if explain:
+            records = {r.doc_id: r for r in self.catalogue.get_by_doc_ids(e.doc for e in entries)}
+        else:
+            cards = self.columns.cards
+            records = {e.doc: cards[e.doc] for e in entries if e.doc in cards}
         statistics = self._term_statistics() if source_terms is not None else None
         items: list[ListItem] = []
         for entry in entries:

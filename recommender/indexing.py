@@ -11,6 +11,11 @@ minutes while a replay of a few changes takes milliseconds. Deletions and replac
 tombstones in an HNSW graph (it cannot delete); once they exceed ``rebuild_tombstone_ratio`` of
 its nodes, or the catalogue has crossed ``hnsw_threshold``, the next publish rebuilds from the
 catalogue. ``newsrec reindex`` always rebuilds.
+
+Each version also carries the neighbour table of :mod:`recommender.neighbourhood`. A publish
+that updates the index in place keeps the table it had (the engine scores articles changed
+since on the fly) until more than ``table_refresh_ratio`` of the articles have changed since it
+was computed; then, and on every rebuild, the table is computed afresh.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from index import (
     VectorIndex,
     make_index,
 )
+from recommender.lexical import LEAD_CHARS, LexicalIndex
+from recommender.neighbourhood import NeighbourTable, TableShape, build_table
 from recommender.settings import Settings
 
 __all__ = [
@@ -37,6 +44,7 @@ __all__ = [
     "index_params",
     "publish_index",
     "rebuild_due",
+    "table_shape",
 ]
 
 
@@ -56,6 +64,61 @@ def index_params(kind: str, settings: Settings) -> dict[str, Any]:
             "ef_search": settings.hnsw_ef_search,
         }
     return {}
+
+
+def table_shape(settings: Settings) -> TableShape:
+    """How the settings say neighbourhoods are made."""
+    return TableShape(
+        neighbours=settings.neighbours,
+        beta=settings.augment_beta,
+        hood_blend=settings.hood_blend,
+        pool=settings.candidates,
+        depth=settings.table_depth,
+    )
+
+
+def neighbour_table(
+    index: VectorIndex, catalogue: Catalogue, seq: int, settings: Settings
+) -> NeighbourTable:
+    """Compute the neighbour table of every article in ``index`` (reflecting change ``seq``)."""
+    lexical = LexicalIndex()
+    docs: list[int] = []
+    words: list[tuple[int, str, str]] = []
+    for record in catalogue.iter_records():
+        if index.contains(record.doc_id):
+            docs.append(record.doc_id)
+            words.append((record.doc_id, record.title, record.body[:LEAD_CHARS]))
+    lexical.put_many(words)
+    ids = np.array(docs, dtype=np.int64)
+    vectors = index.reconstruct(ids) if len(ids) else np.zeros((0, index.dim), np.float32)
+    return build_table(index, ids, vectors, lexical, seq=seq, shape=table_shape(settings))
+
+
+def _kept_table(
+    current: IndexVersion, store: IndexStore, catalogue: Catalogue, settings: Settings
+) -> NeighbourTable | None:
+    """The current version's table, if it was made the same way and few articles changed since."""
+    try:
+        table = NeighbourTable.from_arrays(store.extras(current))
+    except (IndexLoadError, ValueError):
+        return None
+    if table is None or current.manifest.params.get("table") != _table_params(settings):
+        return None
+    changed = {change.doc_id for change in catalogue.changes_since(table.seq)}
+    if len(changed) > settings.table_refresh_ratio * max(len(table), 1):
+        return None
+    return table
+
+
+def _table_params(settings: Settings) -> dict[str, Any]:
+    shape = table_shape(settings)
+    return {
+        "neighbours": shape.neighbours,
+        "beta": shape.beta,
+        "hood_blend": shape.hood_blend,
+        "pool": shape.pool,
+        "depth": shape.depth,
+    }
 
 
 def rebuild_due(index: VectorIndex, settings: Settings) -> bool:
@@ -120,7 +183,7 @@ def apply_changes(index: VectorIndex, catalogue: Catalogue, since: int) -> tuple
 
 def _updated_current(
     catalogue: Catalogue, store: IndexStore, settings: Settings
-) -> tuple[VectorIndex, int] | None:
+) -> tuple[VectorIndex, int, IndexVersion] | None:
     """The published index brought up to date with the catalogue, or None if it must be rebuilt."""
     try:
         current = store.current()
@@ -141,7 +204,7 @@ def _updated_current(
     seq, _ = apply_changes(index, catalogue, version.manifest.catalogue_seq)
     if rebuild_due(index, settings):
         return None
-    return index, seq
+    return index, seq, version
 
 
 def publish_index(
@@ -154,12 +217,20 @@ def publish_index(
     the index is built afresh from the catalogue.
     """
     updated = None if rebuild else _updated_current(catalogue, store, settings)
-    index, seq = updated if updated is not None else build_index(catalogue, settings)
+    table: NeighbourTable | None = None
+    if updated is not None:
+        index, seq, current = updated
+        table = _kept_table(current, store, catalogue, settings)
+    else:
+        index, seq = build_index(catalogue, settings)
+    if table is None:
+        table = neighbour_table(index, catalogue, seq, settings)
     version = store.publish(
         index,
         model=settings.model,
         catalogue_seq=seq,
-        params={"max_seq_length": settings.max_seq_length},
+        params={"max_seq_length": settings.max_seq_length, "table": _table_params(settings)},
+        extras=table.to_arrays(),
     )
     store.prune(keep=3)
     return version

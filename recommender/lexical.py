@@ -1,14 +1,19 @@
-"""Lexical similarity: TF-IDF cosine over an article's title and lead.
+"""Lexical similarity: BM25 between articles, over an article's title and lead.
 
-Embeddings judge meaning; the words two wire stories share (company names, tickers, figures'
-subjects) say whether they are about the same thing. Blending the two ranks *More like this*
-better than either alone (see the README's figures), so ``similarity`` in
-:mod:`recommender.scoring` is ``(1 - share) * cosine + share * lexical``, the share being
-``lexical_weight`` in *More like this* and ``related_lexical_weight`` in *Related*.
+Embeddings judge meaning; the words two wire stories share (company names, tickers, commodities)
+say whether they are about the same thing. Blending the two ranks both lists better than either
+alone (Reuters figures in ``evaluation/README.md``), so every similarity in
+:mod:`recommender.scoring` is ``(1 - share) * cosine + share * lexical``.
 
-Each article keeps its words' ids and ``1 + log(tf)`` weights; ``idf = log((1 + N) / (1 + df))
-+ 1`` is taken from the current document frequencies at query time, so a new article changes
-nothing but its own counts. Scoring a few hundred candidates is a handful of array operations.
+    bm25(q, d) = sum over distinct terms t of q of
+                 idf(t) * tf(t, d) * (k1 + 1) / (tf(t, d) + k1 * (1 - b + b * |d| / avgdl))
+    idf(t)     = ln(1 + (N - df(t) + 0.5) / (df(t) + 0.5))
+    lexical(q, d) = bm25(q, d) / bm25(q, q)        (the source's match with itself is 1)
+
+Normalising by the source's self-match puts the score on the scale of a cosine, so it blends
+with the embedding cosine. Each article keeps its words' ids and counts; ``N``, ``df`` and
+``avgdl`` are the current ones at query time, so a new article changes nothing but its own
+counts. Scoring a few hundred candidates is a handful of array operations.
 """
 
 from __future__ import annotations
@@ -27,15 +32,16 @@ __all__ = ["LEAD_CHARS", "LexicalIndex", "TermVector"]
 
 #: How much of the body, after the title, is read: the lead says what an article is about.
 LEAD_CHARS = 600
+K1, B = 1.2, 0.75  # BM25's usual constants; others did no better on Reuters TRAIN
 
-TermVector = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]  # sorted ids, 1 + log(tf)
+TermVector = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]  # sorted ids, counts
 _T = TypeVar("_T", bound=np.generic)
 
 
 class LexicalIndex:
     """Word counts of every article, by doc id, and the document frequencies of the words.
 
-    The counts of all articles live in two flat arrays (word ids, ``1 + log(tf)``), each
+    The counts of all articles live in two flat arrays (word ids, counts), each
     article a slice of them found by its doc id, so scoring gathers every candidate's words in
     one vectorised step. A replaced or dropped article leaves its old slice behind; the arrays
     are compacted when such leftovers make up half of them.
@@ -53,6 +59,8 @@ class LexicalIndex:
         self._start = np.zeros(1024, dtype=np.int64)
         self._length = np.zeros(1024, dtype=np.int64)
         self._present = np.zeros(1024, dtype=bool)
+        self._tokens = np.zeros(1024, dtype=np.float64)  # |d|: words counted, with repeats
+        self._total_tokens = 0.0
         self._count = 0
 
     def __len__(self) -> int:
@@ -73,7 +81,7 @@ class LexicalIndex:
         order = np.argsort(ids, kind="stable")
         return (
             np.asarray(ids, dtype=np.int64)[order],
-            (1.0 + np.log(np.asarray(tfs, dtype=np.float32)))[order].astype(np.float32),
+            np.asarray(tfs, dtype=np.float32)[order],
         )
 
     def put(self, doc_id: int, title: str, body: str) -> None:
@@ -85,6 +93,7 @@ class LexicalIndex:
         with self._lock:
             docs: list[int] = []
             lengths: list[int] = []
+            tokens: list[int] = []
             terms: list[int] = []
             counts: list[int] = []
             vocabulary = self._vocabulary
@@ -99,6 +108,7 @@ class LexicalIndex:
                     counts.append(count)
                 docs.append(doc_id)
                 lengths.append(len(words))
+                tokens.append(sum(words.values()))
             if not docs:
                 return
             # A doc given twice keeps its last words: earlier slices are left over.
@@ -113,8 +123,10 @@ class LexicalIndex:
                 self._df = _grown(self._df, len(vocabulary))
             end = self._used + len(terms)
             self._terms[self._used : end] = terms
-            self._weights[self._used : end] = 1.0 + np.log(np.asarray(counts, dtype=np.float32))
+            self._weights[self._used : end] = counts
             self._start[ids[last]], self._length[ids[last]] = starts[last], sizes[last]
+            self._tokens[ids[last]] = np.asarray(tokens, dtype=np.float64)[last]
+            self._total_tokens += float(self._tokens[ids[last]].sum())
             self._present[ids[last]] = True
             self._count += int(last.sum())
             kept = _slices(starts[last], sizes[last])
@@ -133,6 +145,8 @@ class LexicalIndex:
         self._df[self._terms[start : start + length]] -= 1.0
         self._present[doc_id] = False
         self._length[doc_id] = 0
+        self._total_tokens -= float(self._tokens[doc_id])
+        self._tokens[doc_id] = 0.0
         self._leftover += int(length)
         self._count -= 1
 
@@ -142,6 +156,7 @@ class LexicalIndex:
             self._start = _grown(self._start, size)
             self._length = _grown(self._length, size)
             self._present = _grown(self._present, size)
+            self._tokens = _grown(self._tokens, size)
 
     def _grow_pool(self, extra: int) -> None:
         if self._leftover > max(self._used // 2, 1 << 16):
@@ -173,36 +188,47 @@ class LexicalIndex:
     def similarity(
         self, source: TermVector, doc_ids: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.float32]:
-        """TF-IDF cosine between ``source`` and each article of ``doc_ids`` (0 if unknown)."""
+        """``lexical(source, d)`` for each article ``d`` of ``doc_ids`` (0 if unknown)."""
         out = np.zeros(len(doc_ids), dtype=np.float32)
         source_ids, source_tf = source
         if len(doc_ids) == 0 or len(source_ids) == 0:
             return out
+        idf = self._idf(source_ids)
+        avgdl = self._total_tokens / max(self._count, 1)
+        self_match = float(np.sum(idf * _saturated(source_tf, float(source_tf.sum()), avgdl)))
+        if self_match <= 0.0:
+            return out
         inside = doc_ids < len(self._present)
         lengths = np.zeros(len(doc_ids), dtype=np.int64)
         starts = np.zeros(len(doc_ids), dtype=np.int64)
+        tokens = np.zeros(len(doc_ids), dtype=np.float64)
         lengths[inside] = self._length[doc_ids[inside]]
         starts[inside] = self._start[doc_ids[inside]]
+        tokens[inside] = self._tokens[doc_ids[inside]]
         rows = _slices(starts, lengths)
         if len(rows) == 0:
             return out
         ids = self._terms[rows]
-        source_w = source_tf * self._idf(source_ids)
-        source_w /= max(float(np.linalg.norm(source_w)), 1e-12)
-        weights = self._weights[rows] * self._idf(ids)
         row = np.repeat(np.arange(len(doc_ids)), lengths)
-        norms = np.sqrt(np.bincount(row, weights * weights, minlength=len(doc_ids)))
         place = np.minimum(np.searchsorted(source_ids, ids), len(source_ids) - 1)
         shared = source_ids[place] == ids
-        dots = np.bincount(
-            row[shared], weights[shared] * source_w[place[shared]], minlength=len(doc_ids)
-        )
-        out[:] = np.minimum(dots / np.maximum(norms, 1e-12), 1.0)
+        row, place = row[shared], place[shared]
+        scores = idf[place] * _saturated(self._weights[rows[shared]], tokens[row], avgdl)
+        out[:] = np.bincount(row, scores, minlength=len(doc_ids)) / self_match
         return out
 
-    def _idf(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float32]:
+    def _idf(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         df = np.maximum(self._df[ids], 0.0)
-        return (np.log((1.0 + self._count) / (1.0 + df)) + 1.0).astype(np.float32)
+        n = float(self._count)
+        return np.log1p(np.maximum(n - df + 0.5, 0.0) / (df + 0.5))
+
+
+def _saturated(
+    tf: npt.NDArray[np.float32], tokens: npt.NDArray[np.float64] | float, avgdl: float
+) -> npt.NDArray[np.float64]:
+    """BM25's term-frequency part: ``tf (k1 + 1) / (tf + k1 (1 - b + b |d| / avgdl))``."""
+    tf64 = tf.astype(np.float64)
+    return tf64 * (K1 + 1.0) / (tf64 + K1 * (1.0 - B + B * np.asarray(tokens) / max(avgdl, 1e-9)))
 
 
 def _last_of_each(ids: npt.NDArray[np.int64]) -> npt.NDArray[np.bool_]:

@@ -1,73 +1,368 @@
-"""Neighbourhood-augmented vectors: each article's vector pulled towards its closest articles.
+"""Each article's neighbourhood, computed once per index build: what makes lists fast and topical.
 
-    v'_i = normalise(v_i + beta * mean_{j in N(i)} v_j)
+Two things are computed from the catalogue alone (no labels) when an index is built:
 
-``N(i)`` are the ``m`` articles closest to ``i`` by the hybrid similarity
-``blend * cos(v_i, v_j) + (1 - blend) * bm25_sim(i, j)`` (see :mod:`recommender.bm25`),
-searched among the ``pool`` nearest by cosine. This is database-side augmentation (Arandjelović
-& Zisserman, 2012; Radenović et al., 2018): articles of one topic share neighbours, so their
-augmented vectors move together and the cosine of ``v'`` ranks same-topic articles higher. It
-needs no labels, only the catalogue, and is computed once when the index is built.
+1. **Augmented vectors.** Each article's vector is pulled towards its closest articles::
+
+       v'_i = normalise(v_i + beta * mean_{j in N(i)} v_j)
+
+   ``N(i)`` are the ``neighbours`` articles closest to ``i`` by the hybrid similarity
+   ``hood_blend * cos(v_i, v_j) + (1 - hood_blend) * lexical(i, j)``, searched among the
+   ``pool`` nearest by cosine. Articles of one topic share neighbours, so their augmented vectors
+   move together and their cosine ranks same-topic articles higher (database-side augmentation:
+   Arandjelović & Zisserman, 2012; Radenović et al., 2018). Only ``N(i)`` is stored; ``v'`` is
+   recomputed from the index's vectors when needed.
+2. **The neighbour table.** For each article, the ``depth`` candidates of its ``pool`` nearest
+   by cosine that are closest by augmented cosine, with that cosine and the lexical similarity.
+   A list for a stored article then starts from its row: no index search and no word matching
+   on the request path.
+
+On Reuters-21578 (tuned on TRAIN sources, measured on TEST) the augmented cosine blended with
+BM25 lifts *More like this* nDCG@10 from 0.871 (plain BM25) to 0.906; see ``evaluation/README.md``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import numpy as np
+import numpy.typing as npt
 
-from recommender.bm25 import Bm25Index
+from index import VectorIndex
+from recommender.lexical import LexicalIndex
 
-__all__ = ["augment_vectors", "hybrid_neighbours"]
+__all__ = [
+    "NeighbourTable",
+    "NeighbourTableError",
+    "Neighbourhoods",
+    "TableShape",
+    "augmented",
+    "build_table",
+    "hood_of",
+]
 
-_BATCH = 512
+_BATCH = 1024
+_I32 = npt.NDArray[np.int32]
+_I64 = npt.NDArray[np.int64]
+_F32 = npt.NDArray[np.float32]
 
 
-def hybrid_neighbours(
-    vectors: np.ndarray,
-    bm25: Bm25Index,
+class NeighbourTableError(ValueError):
+    """Arrays that do not form a neighbour table; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class TableShape:
+    """How neighbourhoods are made (settings ``neighbours``, ``augment_beta`` ...)."""
+
+    neighbours: int = 30
+    beta: float = 4.0
+    hood_blend: float = 0.3
+    pool: int = 200
+    depth: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class NeighbourTable:
+    """Each article's neighbourhood and best candidates at the catalogue change ``seq``.
+
+    Row ``i`` belongs to the article ``sources[i]`` (doc ids, ascending). ``docs`` are its
+    candidates, best first by augmented cosine, padded with -1; ``cosine`` and ``lexical`` are
+    their similarity parts; ``hood`` the neighbours its augmented vector is made from.
+    """
+
+    sources: _I64
+    hood: _I32
+    docs: _I32
+    cosine: npt.NDArray[np.float16]
+    lexical: npt.NDArray[np.float16]
+    seq: int
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def row(self, doc: int) -> int | None:
+        """The row of article ``doc``, or None if the table was built without it."""
+        at = int(np.searchsorted(self.sources, doc))
+        return at if at < len(self.sources) and int(self.sources[at]) == doc else None
+
+    def rows(self, docs: _I64) -> _I64:
+        """The row of each of ``docs``; -1 where the table has none."""
+        at = np.minimum(np.searchsorted(self.sources, docs), max(len(self.sources) - 1, 0))
+        found = (self.sources[at] == docs) if len(self.sources) else np.zeros(len(docs), bool)
+        return np.where(found, at, -1).astype(np.int64)
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """The arrays to publish beside the index (see ``index.IndexStore.publish``)."""
+        return {
+            "hood_sources": self.sources,
+            "hood": self.hood,
+            "table_docs": self.docs,
+            "table_cosine": self.cosine,
+            "table_lexical": self.lexical,
+            "table_seq": np.array([self.seq], dtype=np.int64),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> NeighbourTable | None:
+        """The table published as ``arrays``; None if they hold none (an older index).
+
+        Raises:
+            NeighbourTableError: arrays missing or of shapes that do not fit together.
+        """
+        names = ("hood_sources", "hood", "table_docs", "table_cosine", "table_lexical", "table_seq")
+        present = [n for n in names if n in arrays]
+        if not present:
+            return None
+        if len(present) != len(names):
+            missing = sorted(set(names) - set(present))
+            raise NeighbourTableError(f"neighbour table incomplete: {', '.join(missing)} missing")
+        sources = arrays["hood_sources"]
+        n = len(sources)
+        table = arrays["table_docs"]
+        shapes_fit = (
+            arrays["hood"].ndim == 2
+            and arrays["hood"].shape[0] == n
+            and table.ndim == 2
+            and table.shape[0] == n
+            and arrays["table_cosine"].shape == table.shape
+            and arrays["table_lexical"].shape == table.shape
+            and arrays["table_seq"].shape == (1,)
+        )
+        if not shapes_fit:
+            raise NeighbourTableError(
+                f"neighbour table arrays do not fit together: {n} sources, hood "
+                f"{arrays['hood'].shape}, table {table.shape}"
+            )
+        # Plain arrays over the (memory-mapped) files: np.memmap's own indexing costs more
+        # than reading a row.
+        return cls(
+            sources=np.asarray(sources, dtype=np.int64).view(np.ndarray),
+            hood=arrays["hood"].view(np.ndarray),
+            docs=table.view(np.ndarray),
+            cosine=arrays["table_cosine"].view(np.ndarray),
+            lexical=arrays["table_lexical"].view(np.ndarray),
+            seq=int(arrays["table_seq"][0]),
+        )
+
+
+def augmented(vectors: _F32, hood_vectors: _F32, beta: float) -> _F32:
+    """``normalise(v + beta * mean of its neighbours' vectors)`` for each row.
+
+    ``hood_vectors`` holds each row's neighbours' vectors, shape ``(rows, neighbours, dim)``;
+    rows with no neighbour keep their own direction.
+    """
+    if hood_vectors.shape[1] == 0:
+        out = vectors.astype(np.float32, copy=True)
+    else:
+        out = vectors + beta * hood_vectors.mean(axis=1)
+    out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+    return out.astype(np.float32, copy=False)
+
+
+def hood_of(
+    doc: int | None,
+    candidates: _I64,
+    cosine: _F32,
+    lexical: _F32,
+    shape: TableShape,
+) -> _I64:
+    """The ``shape.neighbours`` best of ``candidates`` by the hybrid similarity (not ``doc``)."""
+    keep = (candidates >= 0) & (candidates != (-2 if doc is None else doc))
+    candidates, cosine, lexical = candidates[keep], cosine[keep], lexical[keep]
+    score = shape.hood_blend * cosine + (1.0 - shape.hood_blend) * lexical
+    best = np.argsort(-score, kind="stable")[: shape.neighbours]
+    return candidates[best].astype(np.int64)
+
+
+def build_table(
+    index: VectorIndex,
+    doc_ids: _I64,
+    vectors: _F32,
+    lexical: LexicalIndex,
     *,
-    neighbours: int,
-    blend: float,
-    pool: int = 200,
-) -> np.ndarray:
-    """Rows of the ``neighbours`` closest articles of each article (itself excluded).
+    seq: int,
+    shape: TableShape,
+    progress: Callable[[int, int], None] | None = None,
+) -> NeighbourTable:
+    """Compute the neighbourhood and candidate row of every article of ``doc_ids``.
 
-    Raises:
-        ValueError: sizes that do not fit (``neighbours`` >= number of articles, ``blend``
-            outside [0, 1], vectors and BM25 index of different lengths).
+    ``vectors`` are the articles' vectors (row ``i`` of ``doc_ids[i]``) and ``index`` holds the
+    same; ``lexical`` their words; ``seq`` the catalogue change all three reflect. The index is
+    searched in batches (on every core); the rest is array work per batch.
+    ``progress(done, total)`` is called after each batch of the first pass.
     """
-    n = vectors.shape[0]
-    if len(bm25) != n:
-        raise ValueError(f"{n} vectors but {len(bm25)} BM25 rows")
-    if not 1 <= neighbours < n:
-        raise ValueError(f"neighbours must be in [1, {n}), got {neighbours}")
-    if not 0.0 <= blend <= 1.0:
-        raise ValueError(f"blend must be in [0, 1], got {blend}")
-    pool = min(max(pool, neighbours + 1), n)
-    out = np.empty((n, neighbours), dtype=np.int64)
+    order = np.argsort(doc_ids, kind="stable")
+    sources, vectors = doc_ids[order].astype(np.int64), vectors[order]
+    n, dim = vectors.shape if vectors.ndim == 2 else (0, index.dim)
+    pool = max(min(shape.pool, n - 1), 0)
+    hood = np.full((n, min(shape.neighbours, pool)), -1, dtype=np.int32)
+    near = np.full((n, pool), -1, dtype=np.int64)
+    near_lexical = np.zeros((n, pool), dtype=np.float16)
+    for start in range(0, n if pool else 0, _BATCH):
+        stop = min(start + _BATCH, n)
+        found, sims = index.search(vectors[start:stop], pool + 1)
+        for i, doc in enumerate(sources[start:stop].tolist()):
+            keep = (found[i] >= 0) & (found[i] != doc)
+            ids, cosine = found[i][keep][:pool], sims[i][keep][:pool].astype(np.float32)
+            words = lexical.similarity(lexical.vector_of(np.array([doc], dtype=np.int64)), ids)
+            near[start + i, : len(ids)] = ids
+            near_lexical[start + i, : len(ids)] = words
+            best = hood_of(doc, ids, cosine, words, shape)
+            hood[start + i, : len(best)] = best
+        if progress is not None:
+            progress(stop, n)
+    rows = np.searchsorted(sources, np.where(hood >= 0, hood, 0))
+    rows = np.where(hood >= 0, rows, np.arange(n)[:, None])  # a missing neighbour: itself
+    augmented_all = np.empty_like(vectors, dtype=np.float32)
     for start in range(0, n, _BATCH):
-        rows = np.arange(start, min(start + _BATCH, n))
-        cosine = vectors[rows] @ vectors.T
-        cosine[np.arange(len(rows)), rows] = -np.inf
-        near = np.argpartition(-cosine, pool - 1, axis=1)[:, :pool]
-        for i, row in enumerate(rows.tolist()):
-            cands = near[i][near[i] != row]
-            score = blend * cosine[i, cands] + (1 - blend) * bm25.similarity(row, cands)
-            best = np.argsort(-score, kind="stable")[:neighbours]
-            out[row] = cands[best]
-    return out
+        part = slice(start, min(start + _BATCH, n))
+        augmented_all[part] = augmented(vectors[part], vectors[rows[part]], shape.beta)
+    # The table: each row's pool re-ranked by augmented cosine (as good as searching the
+    # augmented vectors themselves on Reuters TEST: nDCG@10 0.9066 vs 0.9069).
+    depth = min(shape.depth, pool)
+    table_docs = np.full((n, depth), -1, dtype=np.int32)
+    table_cosine = np.zeros((n, depth), dtype=np.float16)
+    table_lexical = np.zeros((n, depth), dtype=np.float16)
+    step = max(1, (64 << 20) // max(1, pool * dim * 4))  # ~64 MB of gathered vectors a step
+    for start in range(0, n if depth else 0, step):
+        stop = min(start + step, n)
+        cand = near[start:stop]
+        valid = cand >= 0
+        cand_rows = np.searchsorted(sources, np.where(valid, cand, sources[0]))
+        cosine = np.einsum(
+            "rd,rpd->rp", augmented_all[start:stop], augmented_all[cand_rows], optimize=False
+        )
+        cosine[~valid] = -np.inf
+        best = np.argsort(-cosine, axis=1, kind="stable")[:, :depth]
+        ok = np.take_along_axis(valid, best, axis=1)
+        table_docs[start:stop] = np.where(ok, np.take_along_axis(cand, best, axis=1), -1)
+        table_cosine[start:stop] = np.where(ok, np.take_along_axis(cosine, best, axis=1), 0.0)
+        table_lexical[start:stop] = np.where(
+            ok, np.take_along_axis(near_lexical[start:stop], best, axis=1), 0.0
+        )
+    return NeighbourTable(sources, hood, table_docs, table_cosine, table_lexical, seq)
 
 
-def augment_vectors(vectors: np.ndarray, neighbour_rows: np.ndarray, beta: float) -> np.ndarray:
-    """``normalise(v_i + beta * mean of the neighbours' vectors)`` for every row, float32.
+class Neighbourhoods:
+    """The neighbour table of the served index, plus the articles changed since it was computed.
 
-    Raises:
-        ValueError: negative ``beta`` or neighbour rows of another length.
+    An article changed (added, replaced or removed) after the table's ``seq`` is *stale*: its
+    own row and its appearances in other rows are ignored. A stale article that is still
+    published is *fresh*: its augmented vector is computed when the change is applied, and
+    lists of table articles search the fresh ones exactly (a small matrix product), so a new
+    article is a candidate at once.
     """
-    if beta < 0:
-        raise ValueError(f"beta must be >= 0, got {beta}")
-    if neighbour_rows.shape[0] != vectors.shape[0]:
-        raise ValueError("one neighbour row per vector is needed")
-    augmented: np.ndarray = vectors + beta * vectors[neighbour_rows].mean(axis=1)
-    norms = np.linalg.norm(augmented, axis=1, keepdims=True)
-    unit: np.ndarray = (augmented / np.maximum(norms, 1e-12)).astype(np.float32)
-    return unit
+
+    def __init__(self, table: NeighbourTable | None, shape: TableShape, dim: int) -> None:
+        """Start from ``table`` (None: every article is scored on the fly)."""
+        self.table = table
+        self.shape = shape
+        self._stale = np.zeros(1024, dtype=bool)
+        self._fresh_row: dict[int, int] = {}
+        self._fresh_docs = np.zeros(0, dtype=np.int64)
+        self._fresh_aug = np.zeros((0, dim), dtype=np.float32)
+
+    @property
+    def seq(self) -> int:
+        """The catalogue change the table reflects (0 without a table)."""
+        return self.table.seq if self.table is not None else 0
+
+    def stale(self, docs: _I64) -> npt.NDArray[np.bool_]:
+        """Which of ``docs`` changed since the table was computed."""
+        out = np.zeros(len(docs), dtype=bool)
+        inside = docs < len(self._stale)
+        out[inside] = self._stale[docs[inside]]
+        return out
+
+    def row(self, doc: int) -> int | None:
+        """The table row of ``doc``, if it has one that is still valid."""
+        if self.table is None or (doc < len(self._stale) and self._stale[doc]):
+            return None
+        return self.table.row(doc)
+
+    def fresh(self) -> tuple[_I64, _F32]:
+        """The fresh articles and their augmented vectors."""
+        return self._fresh_docs, self._fresh_aug
+
+    def changed(
+        self,
+        docs: _I64,
+        index: VectorIndex,
+        lexical: LexicalIndex,
+        live: npt.NDArray[np.bool_],
+    ) -> None:
+        """Note that ``docs`` changed; compute the augmented vectors of those still indexed."""
+        if len(docs) == 0:
+            return
+        if int(docs.max()) >= len(self._stale):
+            grown = np.zeros(max(int(docs.max()) + 1, 2 * len(self._stale)), dtype=bool)
+            grown[: len(self._stale)] = self._stale
+            self._stale = grown
+        self._stale[docs] = True
+        keep = [d for d in self._fresh_docs.tolist() if d not in set(docs.tolist())]
+        current = [d for d in docs.tolist() if d < len(live) and live[d] and index.contains(d)]
+        vectors = index.reconstruct(np.array(current, dtype=np.int64))
+        fresh_aug = [
+            self.query_augmented(vectors[i], doc, index, lexical)[0]
+            for i, doc in enumerate(current)
+        ]
+        rows = np.zeros((len(keep) + len(current), index.dim), dtype=np.float32)
+        if keep:
+            rows[: len(keep)] = self._fresh_aug[[self._fresh_row[d] for d in keep]]
+        if current:
+            rows[len(keep) :] = np.vstack(fresh_aug)
+        self._fresh_docs = np.array(keep + current, dtype=np.int64)
+        self._fresh_aug = rows
+        self._fresh_row = {d: i for i, d in enumerate(self._fresh_docs.tolist())}
+
+    def augmented(self, docs: _I64, index: VectorIndex, live: npt.NDArray[np.bool_]) -> _F32:
+        """Augmented vectors of indexed ``docs``: from the table's neighbourhoods, or computed
+        when the article changed (its own vector if it has neither)."""
+        if len(docs) == 0:
+            return np.zeros((0, index.dim), dtype=np.float32)
+        out = index.reconstruct(docs)
+        fresh = np.full(len(docs), -1, dtype=np.int64)
+        if self._fresh_row:
+            fresh[:] = [self._fresh_row.get(d, -1) for d in docs.tolist()]
+        if (fresh >= 0).any():
+            out[fresh >= 0] = self._fresh_aug[fresh[fresh >= 0]]
+        if self.table is None:
+            return out
+        rows = self.table.rows(docs)
+        use = (rows >= 0) & (fresh < 0) & ~self.stale(docs)
+        if not use.any() or self.table.hood.shape[1] == 0:
+            return out
+        hood = self.table.hood[rows[use]].astype(np.int64)
+        alive = (hood >= 0) & (hood < len(live))
+        alive[alive] = live[hood[alive]]
+        hood = np.where(alive, hood, docs[use][:, None])  # a neighbour since removed: itself
+        vectors = index.reconstruct(hood.ravel()).reshape(hood.shape[0], hood.shape[1], -1)
+        out[use] = augmented(out[use], vectors, self.shape.beta)
+        return out
+
+    def query_augmented(
+        self,
+        query: _F32,
+        doc: int | None,
+        index: VectorIndex,
+        lexical: LexicalIndex,
+        words: tuple[_I64, _F32] | None = None,
+    ) -> tuple[_F32, _I64, _F32]:
+        """The augmented vector of a query not in the table (a changed article, a draft, a
+        reader's centroid), from its neighbours searched now.
+
+        Returns the vector and the searched pool: doc ids and their plain cosines.
+        """
+        found, sims = index.search(query[None, :].astype(np.float32), self.shape.pool + 1)
+        keep = (found[0] >= 0) & (found[0] != (-2 if doc is None else doc))
+        ids, cosine = found[0][keep][: self.shape.pool], sims[0][keep][: self.shape.pool]
+        if words is None:
+            words = lexical.vector_of(np.array([] if doc is None else [doc], dtype=np.int64))
+        best = hood_of(doc, ids, cosine, lexical.similarity(words, ids), self.shape)
+        if len(best) == 0:
+            return query.astype(np.float32), ids, cosine
+        vectors = index.reconstruct(best)[None, :, :]
+        vector = augmented(query[None, :].astype(np.float32), vectors, self.shape.beta)[0]
+        return vector, ids, cosine

@@ -2,8 +2,10 @@
 
 For caches and CDNs that serve lists without asking the engine. Each line is exactly what
 ``GET /articles/{id}/related`` answers for that article (:func:`recommender.views.lists_view`),
-made by the engine's own list code; the only difference from serving is speed: the index is
-searched for a whole batch of sources at once (many threads), not one request at a time.
+made by the engine's own list code. The only difference from serving is that the work is split
+over ``workers`` processes (forked from the loaded engine, so its index, neighbour table and
+columns are shared, not copied), each writing its share of the articles to a part file; the
+parts are joined in doc id order.
 
 The file is written under a temporary name and renamed into place when complete, so a reader
 never sees half a file; a ``.gz`` name is written gzip-compressed.
@@ -13,25 +15,32 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
+import multiprocessing
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import numpy as np
+import orjson
 
 from recommender.engine import Engine
 from recommender.requests import ListRequest
+from recommender.threads import one_thread_per_process
 from recommender.views import lists_view
 
 __all__ = ["PrecomputeReport", "precompute"]
 
-#: Sources whose neighbours are searched together; large enough for the index to use every
-#: core, small enough that a batch's candidates stay a few MB.
+#: Articles per task handed to a worker: large enough that hand-offs cost nothing, small
+#: enough that the work spreads evenly and progress moves.
 BATCH = 2_048
+
+# The engine of the precompute running in this process; forked workers inherit it.
+_JOB: tuple[Engine, ListRequest] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +51,7 @@ class PrecomputeReport:
     articles: int
     seconds: float
     index_version: str
-    sha256: str
+    sha256: str  # of the uncompressed lines, so a .gz and a plain file of one run agree
 
     @property
     def per_second(self) -> float:
@@ -53,13 +62,23 @@ class PrecomputeReport:
 def _open(path: Path, *, compress: bool) -> gzip.GzipFile | BinaryIO:
     if compress:
         # Level 1: the lists are written faster than gzip could squeeze them at level 9.
-        return gzip.GzipFile(path, "wb", compresslevel=1)
+        return gzip.GzipFile(path, "wb", compresslevel=1, mtime=0)
     return path.open("wb")
 
 
-def _batches(docs: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for start in range(0, len(docs), size):
-        yield docs[start : start + size]
+def _write_part(docs: np.ndarray, part: Path) -> tuple[int, str]:
+    """Write the lists of ``docs`` to ``part``; returns how many and the index version."""
+    assert _JOB is not None  # set before the workers were forked
+    engine, request = _JOB
+    cards = engine.columns.cards
+    sources = [cards[doc] for doc in docs.tolist() if doc in cards]
+    written, version = 0, engine.index_version
+    with part.open("wb") as handle:
+        for lists in engine.related_batch(sources, request):
+            handle.write(orjson.dumps(lists_view(lists, explain=request.explain)) + b"\n")
+            written += 1
+            version = lists.index_version
+    return written, version
 
 
 def precompute(
@@ -70,20 +89,29 @@ def precompute(
     batch: int = BATCH,
     limit: int | None = None,
     progress: bool = False,
+    workers: int | None = None,
 ) -> PrecomputeReport:
     """Write both lists of every published article in ``engine`` to ``out`` as JSON lines.
 
-    ``limit`` stops after that many articles (the first by doc id), e.g. to time a sample.
+    ``limit`` stops after that many articles (the first by doc id), e.g. to time a sample;
+    ``workers`` is the number of processes (default: one per core).
 
     Raises:
-        ValueError: ``batch`` is not positive.
+        ValueError: ``batch`` or ``workers`` is not positive.
         OSError: ``out`` cannot be written (its folder is created if missing).
     """
     if batch < 1:
         raise ValueError(f"batch must be a positive number of articles, got {batch}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    global _JOB
     request = request or ListRequest()
     started = time.perf_counter()
     docs = np.flatnonzero(engine.columns.live).astype(np.int64)[:limit]
+    chunks = [docs[start : start + batch] for start in range(0, len(docs), batch)]
+    n_workers = min(workers or os.cpu_count() or 1, max(len(chunks), 1))
+    if request.explain:
+        n_workers = 1  # explanations read the catalogue, whose connection must not be forked
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     digest = hashlib.sha256()
@@ -94,23 +122,39 @@ def precompute(
         from tqdm import tqdm
 
         bar = tqdm(total=len(docs), desc="precompute", unit="article")
+    parts = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-", dir=out.parent))
+    _JOB = (engine, request)
     try:
-        with _open(tmp, compress=out.suffix == ".gz") as handle:
-            for chunk in _batches(docs, batch):
-                sources = engine.catalogue.get_by_doc_ids(chunk.tolist())
-                for lists in engine.related_batch(sources, request):
-                    line = json.dumps(
-                        lists_view(lists, explain=request.explain),
-                        ensure_ascii=False,
-                        separators=(",", ":"),
-                    )
-                    data = line.encode("utf-8") + b"\n"
-                    handle.write(data)
-                    digest.update(data)
-                    written += 1
-                    version = lists.index_version
+        files = [parts / f"{i:06d}.jsonl" for i in range(len(chunks))]
+        if n_workers == 1:
+            results = []
+            for chunk, file in zip(chunks, files, strict=True):
+                results.append(_write_part(chunk, file))
                 if bar is not None:
                     bar.update(len(chunk))
+        else:
+            # fork: the workers start with the loaded engine instead of loading it again.
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(
+                n_workers, mp_context=context, initializer=one_thread_per_process
+            ) as pool:
+                futures = [
+                    pool.submit(_write_part, chunk, file)
+                    for chunk, file in zip(chunks, files, strict=True)
+                ]
+                results = []
+                for chunk, future in zip(chunks, futures, strict=True):
+                    results.append(future.result())
+                    if bar is not None:
+                        bar.update(len(chunk))
+        with _open(tmp, compress=out.suffix == ".gz") as handle:
+            for file, (count, part_version) in zip(files, results, strict=True):
+                with file.open("rb") as part:
+                    while block := part.read(1 << 20):
+                        digest.update(block)
+                        handle.write(block)
+                written += count
+                version = part_version if count else version
             handle.flush()
         with tmp.open("rb") as synced:
             os.fsync(synced.fileno())
@@ -119,6 +163,8 @@ def precompute(
         tmp.unlink(missing_ok=True)
         raise
     finally:
+        _JOB = None
+        shutil.rmtree(parts, ignore_errors=True)
         if bar is not None:
             bar.close()
     return PrecomputeReport(

@@ -1,6 +1,6 @@
 """The scoring formula of the Related list: the one place it is written down.
 
-    relevance = w_sim * similarity + w_rec * recency + w_pop * popularity
+    relevance = w_sim * similarity + w_rec * recency + w_pop * popularity + w_coread * coread
     score     = relevance - diversity
     diversity = (1 - mmr_lambda) / mmr_lambda * max(0, max cos(item, Related items above it))
 
@@ -16,6 +16,12 @@
   ``popularity_half_life_days``) normalised into [0, 1] by log or percentile
   (``popularity_normalisation``), never below a fading prior for articles too new to have
   been read; see :mod:`recommender.popularity`.
+- ``coread``: "readers of this also read", the cosine of the candidate's and the source's
+  reader sets in [0, 1), ``pairs / (sqrt(readers_source * readers_candidate) + coread_shrink)``
+  over the events that name their reader (each reader's last ``coread_window`` reads pair
+  with their next one); 0 when no reader read both, and for a draft. With several sources (a
+  reader's reads) it is the mean over them. The ``coread_candidates`` articles most co-read
+  with the source join Related's candidates; see :mod:`recommender.coreads`.
 - ``diversity``: the penalty of maximal marginal relevance, which picks Related one item at a
   time by the highest ``score``; see :mod:`recommender.diversity`.
 
@@ -25,10 +31,11 @@ in *More like this* is not repeated in *Related*. *More like this* ranks by ``si
 alone (its score is the similarity). Editorial pins and blocks apply last (see
 :mod:`recommender.overrides`); a pinned item keeps the score of its parts.
 
-The weights are settings (``NEWSREC_W_SIM``, ``NEWSREC_W_REC``, ``NEWSREC_W_POP``) and can be
-overridden per request. ``--explain`` shows each item's parts: ``similarity`` and ``lexical``
-(the two halves of ``w_sim * similarity``), ``recency`` (``w_rec * recency``), ``popularity``
-(``w_pop * popularity``) and ``diversity`` (``-diversity``); in *More like this* the first two
+The weights are settings (``NEWSREC_W_SIM``, ``NEWSREC_W_REC``, ``NEWSREC_W_POP``,
+``NEWSREC_W_COREAD``) and can be overridden per request. ``--explain`` shows each item's parts:
+``similarity`` and ``lexical`` (the two halves of ``w_sim * similarity``), ``recency``
+(``w_rec * recency``), ``popularity`` (``w_pop * popularity``), ``coread``
+(``w_coread * coread``) and ``diversity`` (``-diversity``); in *More like this* the first two
 only. Each part is rounded to six decimals and the score is their sum, so the parts add up to
 the score exactly as shown.
 """
@@ -46,22 +53,24 @@ __all__ = ["ScoreParts", "Weights", "blend"]
 
 @dataclass(frozen=True, slots=True)
 class Weights:
-    """The weights of the three signals."""
+    """The weights of the four signals."""
 
     similarity: float
     recency: float
     popularity: float
+    coread: float = 0.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Weights:
         """The weights configured in ``settings``."""
-        return cls(settings.w_sim, settings.w_rec, settings.w_pop)
+        return cls(settings.w_sim, settings.w_rec, settings.w_pop, settings.w_coread)
 
     def overridden(
         self,
         similarity: float | None = None,
         recency: float | None = None,
         popularity: float | None = None,
+        coread: float | None = None,
     ) -> Weights:
         """A copy with the given weights replaced; ``None`` keeps the current one."""
         changes = {
@@ -70,6 +79,7 @@ class Weights:
                 ("similarity", similarity),
                 ("recency", recency),
                 ("popularity", popularity),
+                ("coread", coread),
             )
             if value is not None
         }
@@ -86,19 +96,29 @@ class ScoreParts:
     similarity: np.ndarray
     recency: np.ndarray
     popularity: np.ndarray
+    coread: np.ndarray
 
     @property
     def total(self) -> np.ndarray:
         """The blended score of each candidate."""
-        return np.asarray(self.similarity + self.recency + self.popularity)
+        return np.asarray(self.similarity + self.recency + self.popularity + self.coread)
 
 
 def blend(
-    similarity: np.ndarray, recency: np.ndarray, popularity: np.ndarray, weights: Weights
+    similarity: np.ndarray,
+    recency: np.ndarray,
+    popularity: np.ndarray,
+    weights: Weights,
+    coread: np.ndarray | None = None,
 ) -> ScoreParts:
-    """Apply the formula above to arrays of components, one entry per candidate."""
+    """Apply the formula above to arrays of components, one entry per candidate.
+
+    ``coread`` defaults to 0 for every candidate (no reader of the source is known).
+    """
+    co = np.zeros(len(similarity), dtype=np.float32) if coread is None else coread
     return ScoreParts(
         similarity=(weights.similarity * similarity).astype(np.float32),
         recency=(weights.recency * recency).astype(np.float32),
         popularity=(weights.popularity * popularity).astype(np.float32),
+        coread=(weights.coread * co).astype(np.float32),
     )

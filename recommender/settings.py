@@ -58,13 +58,17 @@ class Settings(BaseSettings):
     )
 
     # --- scoring (formula in recommender/scoring.py) ----------------------------------------
-    # Defaults chosen by measurement (README, "Defaults from evidence"): w_pop, the popularity
-    # settings and popular_candidates on MIND co-reading (scripts/tune_coread.py); w_rec, the
+    # Defaults chosen by measurement (README, "Defaults from evidence"): w_pop, w_coread, the
+    # popularity and co-read settings on MIND co-reading (tuning readers of `newsrec evaluate
+    # --protocol coread --sweep`, evaluation/sweeps.py's COREAD_SPACE); w_rec, the
     # recency half-lives, lexical_weight and story_threshold on Reuters TRAIN topics
     # (scripts/tune_reuters.py, scripts/reuters_stories.py); mmr_lambda on both.
     w_sim: float = Field(0.70, ge=0.0, description="Weight of semantic similarity.")
     w_rec: float = Field(0.05, ge=0.0, description="Weight of recency around the source.")
     w_pop: float = Field(4.0, ge=0.0, description="Weight of popularity.")
+    w_coread: float = Field(
+        1.0, ge=0.0, description="Weight of co-reading: readers of the source also read it."
+    )
     recency_half_life_before_days: float = Field(
         30.0, gt=0.0, description="Half-life for candidates published before the source."
     )
@@ -93,11 +97,20 @@ class Settings(BaseSettings):
     popular_candidates: int = Field(
         50, ge=0, le=10_000, description="Most popular articles added to Related's candidates."
     )
+    coread_candidates: int = Field(
+        50, ge=0, le=10_000, description="Articles most co-read with the source added to Related."
+    )
+    coread_window: int = Field(
+        50, ge=1, le=10_000, description="Recent reads per reader that pair with their next read."
+    )
+    coread_shrink: float = Field(
+        2.0, ge=0.0, description="Readers added to a co-read weight's denominator (coreads.py)."
+    )
     lexical_weight: float = Field(
-        0.6, ge=0.0, le=1.0, description="Share of shared words (TF-IDF) in More like this."
+        0.3, ge=0.0, le=1.0, description="Share of shared words (BM25) in More like this."
     )
     related_lexical_weight: float = Field(
-        0.2, ge=0.0, le=1.0, description="Share of shared words (TF-IDF) in Related's similarity."
+        0.2, ge=0.0, le=1.0, description="Share of shared words (BM25) in Related's similarity."
     )
     story_threshold: float = Field(
         0.97, ge=0.5, le=1.0, description="Cosine at or above which two articles are one story."
@@ -107,6 +120,27 @@ class Settings(BaseSettings):
     )
     list_pool: int = Field(
         50, ge=10, le=1_000, description="Best candidates grouped into stories and diversified."
+    )
+
+    # --- neighbourhoods (recommender/neighbourhood.py), chosen on Reuters TRAIN sources -------
+    neighbours: int = Field(
+        30, ge=0, le=1_000, description="Neighbours each article's augmented vector is made from."
+    )
+    augment_beta: float = Field(
+        4.0, ge=0.0, description="Pull of the neighbours' mean on an augmented vector."
+    )
+    hood_blend: float = Field(
+        0.3, ge=0.0, le=1.0, description="Share of cosine (vs BM25) in choosing neighbours."
+    )
+    table_depth: int = Field(
+        100, ge=10, le=10_000, description="Candidates kept per article in the neighbour table."
+    )
+    table_refresh_ratio: float = Field(
+        0.05,
+        gt=0.0,
+        le=1.0,
+        description="Share of articles changed since the table was built at which a publish "
+        "rebuilds it.",
     )
 
     # --- vector index (recommender/indexing.py) ----------------------------------------------
@@ -162,8 +196,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _some_weight(self) -> Settings:
-        if self.w_sim + self.w_rec + self.w_pop <= 0:
-            raise ValueError("at least one of w_sim, w_rec, w_pop must be positive")
+        if self.w_sim + self.w_rec + self.w_pop + self.w_coread <= 0:
+            raise ValueError("at least one of w_sim, w_rec, w_pop, w_coread must be positive")
         return self
 
     @property

@@ -11,7 +11,7 @@ searches choose their threads per call (one query, one thread; a batch, every co
 
 from __future__ import annotations
 
-__all__ = ["one_thread_per_request"]
+__all__ = ["one_thread_per_process", "one_thread_per_request"]
 
 
 def one_thread_per_request() -> None:
@@ -23,3 +23,16 @@ def one_thread_per_request() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=1, user_api="blas")
+
+
+def one_thread_per_process() -> None:
+    """Make BLAS and OpenMP single-threaded in this process, for a worker forked from a
+    process that already used them.
+
+    A forked child inherits OpenMP's thread pool as dead memory: the first parallel region
+    (faiss copies vectors in one) would wait forever on threads that do not exist. With one
+    thread, OpenMP runs every region in the calling thread.
+    """
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=1)

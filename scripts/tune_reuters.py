@@ -15,7 +15,7 @@ Stages, each on TRAIN sources:
 1. ``lexical_weight`` by *More like this* nDCG@10;
 2. ``w_rec`` (``w_sim`` fixed at its default) and the two recency half-lives by *Related*
    nDCG@10 (``k_more=0``), with ``mmr_lambda = 1`` (Related's own lexical share,
-   ``related_lexical_weight``, is the co-read protocol's; see ``scripts/tune_coread.py``);
+   ``related_lexical_weight``, is the co-read protocol's; see ``evaluation/sweeps.py``);
 3. ``mmr_lambda``: *Related* nDCG@10 and intra-list diversity (mean pairwise ``1 - cos``).
 
 The chosen configuration is then measured on TEST sources beside plain cosine.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Iterable
 
-from starlette.datastructures import MutableHeaders
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -16,6 +16,8 @@ from service.metrics import Metrics
 __all__ = ["INDEX_VERSION_HEADER", "AccessMiddleware"]
 
 INDEX_VERSION_HEADER = "X-Index-Version"
+_VERSION_KEY = INDEX_VERSION_HEADER.lower().encode("latin-1")
+_REQUEST_ID_KEY = REQUEST_ID_HEADER.lower().encode("latin-1")
 _UNMATCHED = "<unmatched>"
 _log = logging.getLogger("newsrec.access")
 
@@ -38,10 +40,7 @@ class AccessMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-request-id"), None
-        )
-        rid = new_request_id(incoming)
+        rid = new_request_id(_header(scope["headers"], _REQUEST_ID_KEY))
         token = request_id.set(rid)
         started = time.perf_counter()
         status = 500
@@ -52,9 +51,10 @@ class AccessMiddleware:
             nonlocal status, status_sent, version
             if message["type"] == "http.response.start":
                 status, status_sent = message["status"], True
-                headers = MutableHeaders(scope=message)
-                headers[REQUEST_ID_HEADER] = rid
-                version = headers.get(INDEX_VERSION_HEADER)
+                headers = list(message.get("headers", ()))
+                version = _header(headers, _VERSION_KEY)
+                headers.append((_REQUEST_ID_KEY, rid.encode("latin-1")))
+                message["headers"] = headers
             await send(message)
 
         try:
@@ -103,6 +103,14 @@ async def _internal_error(rid: str, send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+def _header(headers: Iterable[tuple[bytes, bytes]], key: bytes) -> str | None:
+    """The first value of header ``key`` (lower-case bytes), if present."""
+    for name, value in headers:
+        if name.lower() == key:
+            return value.decode("latin-1")
+    return None
 
 
 def _route_template(scope: Scope) -> str:

@@ -19,17 +19,18 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from index import StorageError
 from recommender.engine import Engine
+from recommender.scoring import Weights
 from recommender.settings import Settings, load_settings
 from recommender.threads import one_thread_per_request
 from service.access import INDEX_VERSION_HEADER, AccessMiddleware
 from service.cache import ResponseCache
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
-from service.logs import REQUEST_ID_HEADER
+from service.logs import REQUEST_ID_HEADER, skip_unlogged_record_fields
 from service.metrics import Metrics
 from service.overload import ConcurrencyLimit
 from service.reindex import Reindexer
-from service.responses import CACHE_HEADER
+from service.responses import CACHE_HEADER, ListAnswers
 from service.routes import admin, articles, demo, events, health, metrics, related
 from service.security import API_KEY_HEADER
 
@@ -79,6 +80,7 @@ def _warm_embedder(engine: Engine) -> None:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The newsrec HTTP service over ``settings.home`` (from the environment if omitted)."""
     settings = settings or load_settings()
+    skip_unlogged_record_fields()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -89,6 +91,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             target=_follow_catalogue, args=(engine, stop), name="newsrec-follow", daemon=True
         )
         app.state.engine = engine
+        app.state.lists = ListAnswers(
+            engine, app.state.cache, app.state.metrics, Weights.from_settings(settings)
+        )
         app.state.reindexer = Reindexer(settings)
         follower.start()
         if settings.api_key is not None:
@@ -120,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = None
+    app.state.lists = None
     app.state.cache = ResponseCache(settings.cache_entries)
     app.state.metrics = Metrics(lambda: app.state.engine)
     install_error_handlers(app)

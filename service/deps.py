@@ -1,4 +1,8 @@
-"""Dependencies of the routes, declared once as ``Annotated`` aliases."""
+"""Dependencies of the routes, declared once as ``Annotated`` aliases.
+
+Every dependency is ``async def``: FastAPI runs a plain ``def`` dependency in its thread pool,
+and a hop to a thread and back costs more than these lookups many times over.
+"""
 
 from __future__ import annotations
 
@@ -7,50 +11,47 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from recommender.engine import Engine
-from recommender.settings import Settings
-from service.cache import ResponseCache
 from service.metrics import Metrics
+from service.options import list_options
+from service.responses import ListAnswers
+from service.schemas import ListOptions
 from service.security import require_read, require_write
 
 __all__ = [
-    "CacheDep",
     "EngineDep",
+    "ListOptionsQuery",
+    "ListsDep",
     "MetricsDep",
     "ReadAccess",
-    "SettingsDep",
     "WriteAccess",
     "get_engine",
 ]
 
 
-def get_engine(request: Request) -> Engine:
+async def get_engine(request: Request) -> Engine:
     """The engine loaded at start-up."""
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_settings(request: Request) -> Settings:
-    """The settings the service was started with."""
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-def get_cache(request: Request) -> ResponseCache:
-    """This worker's response cache."""
-    cache: ResponseCache = request.app.state.cache
-    return cache
-
-
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     """This worker's metrics."""
     metrics: Metrics = request.app.state.metrics
     return metrics
 
 
+async def get_lists(request: Request) -> ListAnswers:
+    """This worker's list answers: engine, response cache and metrics together."""
+    lists: ListAnswers = request.app.state.lists
+    return lists
+
+
 EngineDep = Annotated[Engine, Depends(get_engine)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-CacheDep = Annotated[ResponseCache, Depends(get_cache)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+ListsDep = Annotated[ListAnswers, Depends(get_lists)]
+#: The list options of the query string; document them with
+#: ``openapi_extra={"parameters": LIST_OPTION_PARAMETERS}`` (see :mod:`service.options`).
+ListOptionsQuery = Annotated[ListOptions, Depends(list_options)]
 
 #: Put in a route's or router's ``dependencies`` to apply the key rules of :mod:`security`.
 ReadAccess = Depends(require_read)

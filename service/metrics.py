@@ -111,11 +111,20 @@ class Metrics:
             ["result"],
             registry=own,
         )
+        self.cache_hits = self.cache.labels("hit")
+        self.cache_misses = self.cache.labels("miss")
+        # Looking a labelled child up takes a lock and checks the labels; the few
+        # (method, route, status) triples a service answers are looked up once each.
+        self._latency_of: dict[tuple[str, str, int], Histogram] = {}
         self._registry.register(_IndexCollector(engine))
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Record one answered request."""
-        self.latency.labels(method, route, str(status)).observe(seconds)
+        key = (method, route, status)
+        child = self._latency_of.get(key)
+        if child is None:
+            child = self._latency_of[key] = self.latency.labels(method, route, str(status))
+        child.observe(seconds)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

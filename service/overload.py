@@ -8,6 +8,7 @@ lets the service return to normal latency as soon as the burst ends.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Collection
 
@@ -55,6 +56,10 @@ class ConcurrencyLimit:
             return
         self.in_flight += 1
         try:
+            # A list route answers on the event loop without pausing, so without this pause
+            # requests that arrived together would be admitted one at a time and a burst
+            # never shed: each is counted first, then the first `limit` are handled.
+            await asyncio.sleep(0)
             await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1

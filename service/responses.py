@@ -1,73 +1,106 @@
-"""JSON answers that name their index version, and the cached answer of a list request."""
+"""JSON answers that name their index version, and the cached answer of a list request.
+
+Answers are serialised here with orjson, straight from the view dicts, and returned as a
+``Response``: FastAPI then sends the bytes as they are. A route's ``response_model`` stays as
+documentation (the OpenAPI schema) and is not validated again on every answer, which would
+cost more than building the lists.
+"""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from fastapi import Response
+import orjson
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
 from recommender.engine import Engine, RelatedLists
+from recommender.scoring import Weights
 from recommender.views import lists_view
 from service.access import INDEX_VERSION_HEADER
 from service.cache import CachedResponse, ResponseCache
 from service.metrics import Metrics
 
-__all__ = ["CACHE_HEADER", "json_response", "lists_response"]
+__all__ = ["CACHE_HEADER", "JSONBytes", "ListAnswers", "encode_json", "json_response"]
 
 CACHE_HEADER = "X-Cache"
-_JSON = "application/json"
 
 
-def _encode(payload: Any) -> bytes:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+def encode_json(payload: Any) -> bytes:
+    """``payload`` as compact UTF-8 JSON (numpy numbers included)."""
+    return orjson.dumps(payload, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+class JSONBytes(Response):
+    """An answer whose body is JSON already serialised."""
+
+    media_type = "application/json"
 
 
 def json_response(
     payload: dict[str, Any], *, index_version: str, status_code: int = 200
 ) -> Response:
     """``payload`` as JSON, with the index version in the ``X-Index-Version`` header too."""
-    return Response(
-        _encode(payload),
+    return JSONBytes(
+        encode_json(payload),
         status_code=status_code,
-        media_type=_JSON,
         headers={INDEX_VERSION_HEADER: index_version},
     )
 
 
-def lists_response(
-    key: Hashable,
-    compute: Callable[[], RelatedLists],
-    *,
-    engine: Engine,
-    cache: ResponseCache,
-    metrics: Metrics,
-    explain: bool,
-) -> Response:
-    """Both lists as JSON, from the cache when this request was answered in this generation.
+class ListAnswers:
+    """Answers list requests as JSON: from the response cache, else from the engine.
 
-    ``key`` must hold everything that shapes the answer. ``X-Cache`` says whether the cache
-    answered (``hit``) or the engine did (``miss``).
+    One per worker, made once the engine is loaded; it holds what every list answer needs, so
+    that a list route resolves one dependency for all of it.
     """
-    generation = engine.generation  # read first: see ResponseCache.put
-    try:
-        hash(key)
-    except TypeError:  # an option that cannot be a key: answer without the cache
-        lists = compute()
-        return json_response(lists_view(lists, explain=explain), index_version=lists.index_version)
-    cached = cache.get(key, generation)
-    if cached is None:
-        metrics.cache.labels("miss").inc()
-        lists = compute()
-        cached = CachedResponse(_encode(lists_view(lists, explain=explain)), lists.index_version)
-        cache.put(key, generation, cached)
-        result = "miss"
-    else:
-        metrics.cache.labels("hit").inc()
-        result = "hit"
-    return Response(
-        cached.body,
-        media_type=_JSON,
-        headers={INDEX_VERSION_HEADER: cached.index_version, CACHE_HEADER: result},
-    )
+
+    def __init__(
+        self, engine: Engine, cache: ResponseCache, metrics: Metrics, weights: Weights
+    ) -> None:
+        """Answer from ``engine`` through ``cache``; ``weights`` are the configured ones."""
+        self.engine = engine
+        self.cache = cache
+        self.metrics = metrics
+        self.weights = weights
+
+    async def answer(
+        self,
+        key: Hashable,
+        compute: Callable[[], RelatedLists],
+        *,
+        explain: bool,
+        in_thread: bool,
+    ) -> Response:
+        """Both lists as JSON, from the cache when this request was answered in this generation.
+
+        ``key`` must hold everything that shapes the answer. ``X-Cache`` says whether the cache
+        answered (``hit``) or the engine did (``miss``). ``compute`` runs on the event loop,
+        unless ``in_thread`` (for work that may take long, such as embedding a draft): a list
+        from stored vectors takes less time than handing it to a thread and back.
+        """
+        generation = self.engine.generation  # read first: see ResponseCache.put
+        try:
+            cached = self.cache.get(key, generation)
+        except TypeError:  # an option that cannot be a key: answer without the cache
+            lists = await _run(compute, in_thread)
+            view = lists_view(lists, explain=explain)
+            return json_response(view, index_version=lists.index_version)
+        if cached is None:
+            self.metrics.cache_misses.inc()
+            lists = await _run(compute, in_thread)
+            body = encode_json(lists_view(lists, explain=explain))
+            cached = CachedResponse(body, lists.index_version)
+            self.cache.put(key, generation, cached)
+            result = "miss"
+        else:
+            self.metrics.cache_hits.inc()
+            result = "hit"
+        return JSONBytes(
+            cached.body, headers={INDEX_VERSION_HEADER: cached.index_version, CACHE_HEADER: result}
+        )
+
+
+async def _run(compute: Callable[[], RelatedLists], in_thread: bool) -> RelatedLists:
+    return await run_in_threadpool(compute) if in_thread else compute()

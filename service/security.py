@@ -5,7 +5,8 @@
 - Read routes are open unless ``NEWSREC_READ_KEY`` is set; then they need it or the write key.
 - Health, readiness and metrics stay open for probes and scrapers.
 
-Keys are compared in constant time and are never logged or echoed.
+Keys are compared in constant time and are never logged or echoed. The checks are ``async def``
+so that FastAPI runs them on the event loop instead of sending each to its thread pool.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def require_read(request: Request, key: Annotated[str | None, Security(_header)] = None) -> None:
+async def require_read(
+    request: Request, key: Annotated[str | None, Security(_header)] = None
+) -> None:
     """Let a read through: always when no read key is set, else with the read or write key."""
     settings = _settings(request)
     if settings.read_key is None:
@@ -65,7 +68,9 @@ def require_read(request: Request, key: Annotated[str | None, Security(_header)]
     raise HTTPException(401, f"the {API_KEY_HEADER} given is not a valid key", headers=_CHALLENGE)
 
 
-def require_write(request: Request, key: Annotated[str | None, Security(_header)] = None) -> None:
+async def require_write(
+    request: Request, key: Annotated[str | None, Security(_header)] = None
+) -> None:
     """Let a write through only with the write key; refuse all writes when none is set."""
     settings = _settings(request)
     if settings.api_key is None:

@@ -41,6 +41,10 @@ def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> N
             host=settings.host,
             port=settings.port,
             workers=workers,
+            # The C HTTP parser and event loop (uvicorn[standard] installs both); "auto" would
+            # fall back to the slower pure-Python ones without a word if they were missing.
+            http="httptools",
+            loop="uvloop",
             log_config=log_config(log_level),
             access_log=False,
             timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,

@@ -37,7 +37,14 @@ def test_the_diversity_penalty_is_a_part_of_the_score(tmp_path: Path) -> None:
     engine.close()
     assert [i.article.id for i in related] == ["B", "C"]
     assert related[1].parts == pytest.approx(
-        {"similarity": 0.8, "lexical": 0.0, "recency": 0.0, "popularity": 0.0, "diversity": -0.72},
+        {
+            "similarity": 0.8,
+            "lexical": 0.0,
+            "recency": 0.0,
+            "popularity": 0.0,
+            "coread": 0.0,
+            "diversity": -0.72,
+        },
         abs=1e-5,
     )
     assert related[1].score == pytest.approx(0.08, abs=1e-5)
@@ -56,6 +63,7 @@ def test_parts_add_up_to_the_score_exactly_in_both_lists(sample_home: Path) -> N
             "lexical",
             "recency",
             "popularity",
+            "coread",
             "diversity",
         }
         assert set(view["more_like_this"][0]["explanation"]["parts"]) == {"similarity", "lexical"}

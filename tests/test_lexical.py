@@ -1,4 +1,4 @@
-"""Specification of lexical similarity (TF-IDF cosine of title and lead), computed by hand."""
+"""Specification of lexical similarity (BM25 of title and lead), computed by hand."""
 
 from __future__ import annotations
 
@@ -22,14 +22,17 @@ def _index() -> LexicalIndex:
     return lexical
 
 
-def test_similarity_is_the_tfidf_cosine() -> None:
-    # N = 3. Doc 0: storm x3, hits, coast, rain; doc 1: storm, rain. df: storm 2, rain 2,
-    # hits 1, coast 1. idf = ln(4 / (1 + df)) + 1; weight = (1 + ln tf) * idf.
-    idf2, idf1 = math.log(4 / 3) + 1, math.log(4 / 2) + 1
-    source = [(1 + math.log(3)) * idf2, idf1, idf1, idf2]  # storm, hits, coast, rain
-    other = [idf2, idf2]  # storm, rain
-    dot = source[0] * other[0] + source[3] * other[1]
-    expected = dot / (math.hypot(*source) * math.hypot(*other))
+def test_similarity_is_bm25_over_the_self_match() -> None:
+    # N = 3, avgdl = 11 / 3. Doc 0: storm x3, hits, coast, rain (6 words); doc 1: storm, rain
+    # (2 words). df: storm 2, rain 2, hits 1, coast 1; idf = ln(1 + (N - df + .5) / (df + .5)).
+    avgdl = 11 / 3
+    idf2, idf1 = math.log1p(1.5 / 2.5), math.log1p(2.5 / 1.5)
+
+    def saturated(tf: float, words: float) -> float:
+        return tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * words / avgdl))
+
+    self_match = idf2 * saturated(3, 6) + 2 * idf1 * saturated(1, 6) + idf2 * saturated(1, 6)
+    expected = (idf2 * saturated(1, 2) + idf2 * saturated(1, 2)) / self_match
     lexical = _index()
     got = lexical.similarity(lexical.vector_of(np.array([0])), np.array([0, 1, 2, 9]))
     np.testing.assert_allclose(got, [1.0, expected, 0.0, 0.0], rtol=1e-5)

@@ -2,9 +2,12 @@
 
 ``newsrec serve`` (one uvicorn worker) runs on 127.0.0.1 over a benchmark home; wrk asks for
 the lists of uniformly random published articles (so the response cache rarely helps), at one
-and at eight connections. A FastAPI app answering a constant JSON document runs under the same
-uvicorn settings in the same rounds, so the ratio shows what newsrec adds to the framework.
-Resident memory (VmRSS) of the serving process is read after the load.
+and at eight connections. The same server is also asked for one article's lists over and over,
+which the response cache answers: that row is the service's own part (HTTP, middleware, keys,
+options, cache, logs, metrics) without the engine. A FastAPI app answering a constant JSON
+document runs under the same uvicorn settings in the same rounds, so the ratios show what
+newsrec adds to the framework. Resident memory (VmRSS) of the serving process is read after
+the load.
 """
 
 from __future__ import annotations
@@ -105,8 +108,8 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def _lua(ids: list[str], folder: Path) -> Path:
-    script = folder / "random-articles.lua"
+def _lua(ids: list[str], folder: Path, name: str = "random-articles") -> Path:
+    script = folder / f"{name}.lua"
     quoted = ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in ids)
     script.write_text(
         f"local ids = {{{quoted}}}\n"
@@ -164,7 +167,8 @@ def service_section(
         report.say("service benchmark skipped: wrk not found (Debian: apt-get install -y wrk)")
         return None
     logs = config.work / "logs"
-    script = _lua(ids, config.work)
+    random_ids = _lua(ids, config.work)
+    one_id = _lua(ids[:1], config.work, "one-article")
     newsrec = _newsrec(settings, logs)
     constant = Server(["-m", "evaluation.bench.constant_app"], logs / "constant.log", "/livez")
     try:
@@ -187,38 +191,39 @@ def service_section(
         report.note(
             table,
             f"median of {config.repeats} interleaved {config.service_seconds} s "
-            "wrk runs per row, after a warm-up run; ids drawn uniformly from every "
-            "published article, so the response cache rarely answers",
+            "wrk runs per row, after a warm-up run; 'random articles': ids drawn uniformly "
+            "from every published article, so the response cache rarely answers; 'one article, "
+            "cached': the same id every time, answered by the response cache (the service "
+            "without the engine)",
         )
+        loads = {
+            "newsrec serve, random articles": (newsrec, random_ids),
+            "newsrec serve, one article, cached": (newsrec, one_id),
+            "constant JSON": (constant, random_ids),
+        }
         for connections in _CONNECTIONS:
-            for server in (newsrec, constant):  # warm-up
+            for server, script in loads.values():  # warm-up
                 wrk_run(server.url, script, connections, max(1, config.service_seconds // 2))
-            results: dict[str, list[WrkResult]] = {"newsrec": [], "constant": []}
+            results: dict[str, list[WrkResult]] = {name: [] for name in loads}
             for _ in range(config.repeats):
-                results["newsrec"].append(
-                    wrk_run(newsrec.url, script, connections, config.service_seconds)
-                )
-                results["constant"].append(
-                    wrk_run(constant.url, script, connections, config.service_seconds)
-                )
-            rates = {
-                name: statistics.median(r.requests_per_second for r in runs)
-                for name, runs in results.items()
-            }
-            ratio = statistics.median(
-                a.requests_per_second / b.requests_per_second
-                for a, b in zip(results["newsrec"], results["constant"], strict=True)
-            )
+                for name, (server, script) in loads.items():
+                    results[name].append(
+                        wrk_run(server.url, script, connections, config.service_seconds)
+                    )
             for name, runs in results.items():
+                ratio = statistics.median(
+                    a.requests_per_second / b.requests_per_second
+                    for a, b in zip(runs, results["constant JSON"], strict=True)
+                )
                 report.row(
                     table,
                     connections,
-                    "newsrec serve" if name == "newsrec" else "constant JSON",
+                    name,
                     statistics.median(r.p50_ms for r in runs),
                     statistics.median(r.p99_ms for r in runs),
-                    rates[name],
+                    statistics.median(r.requests_per_second for r in runs),
                     sum(r.errors for r in runs),
-                    ratio if name == "newsrec" else 1.0,
+                    ratio,
                 )
         return newsrec.rss_mib()
     finally:

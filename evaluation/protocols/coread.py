@@ -1,19 +1,24 @@
 """Co-read protocol: a list is good when its articles were read by readers of the source.
 
-Readers are split in two by a seeded hash. Popularity is counted from half A only (each reader
-who read or clicked an article counts once); relevance comes from half B only, so popularity
-never sees the answers. For every half-B reader, each article they read or clicked (in the
+Readers are split in two by a seeded hash. The engine learns from half A only: each article a
+half-A reader read (history) or clicked is handed to it as one click event naming the reader,
+at the time of the first impression that shows it (MIND gives no time for history reads), so
+popularity and co-reading are learnt the way a live site learns them. The most-popular baseline
+counts the same reads (each reader once). Relevance comes from half B only, so nothing the
+engine learns sees the answers. For every half-B reader, each article they read or clicked (in the
 catalogue) is a source, and the other articles they read or clicked are relevant to it; a
 source's judgements are the union over all its half-B readers (binary relevance).
 
-When a sweep needs tuning sources, half B is split again by reader: judgements from one part
-tune, those from the other are reported.
+Half B is split again by reader, always: judgements from one part tune (``--sweep``, and the
+engine's defaults were chosen on them), only those from the other are reported, so no reported
+figure comes from readers anything was tuned on.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +27,7 @@ from evaluation.runs import Qrels
 from evaluation.splits import in_first_part
 from evaluation.tasks import ListTask
 
-__all__ = ["coread_task", "reader_sets", "run_coread"]
+__all__ = ["coread_task", "first_reads", "reader_sets", "run_coread"]
 
 _HALF_SALT = "reader-half"
 _TUNE_SALT = "reader-tune"
@@ -39,6 +44,22 @@ def reader_sets(dataset: Dataset) -> dict[str, set[str]]:
     return dict(read)
 
 
+def first_reads(dataset: Dataset, users: set[str]) -> dict[str, dict[str, datetime]]:
+    """Each of ``users``' catalogue articles in reading order, with the first time it is known
+    to have been read: the time of the first impression that shows it in the history or clicks.
+    """
+    known = set(dataset.ids)
+    read: dict[str, dict[str, datetime]] = defaultdict(dict)
+    for impression in sorted(dataset.impressions, key=lambda i: i.time):
+        if impression.user not in users:
+            continue
+        seen = read[impression.user]
+        for news_id in (*impression.history, *impression.clicked):
+            if news_id in known and news_id not in seen:
+                seen[news_id] = impression.time
+    return {user: articles for user, articles in read.items() if articles}
+
+
 def _judgements(readers: Mapping[str, set[str]]) -> Qrels:
     qrels: dict[str, dict[str, int]] = defaultdict(dict)
     for articles in readers.values():
@@ -51,13 +72,12 @@ def _judgements(readers: Mapping[str, set[str]]) -> Qrels:
     return dict(qrels)
 
 
-def coread_task(dataset: Dataset, seed: int, *, tune: bool = False) -> ListTask:
+def coread_task(dataset: Dataset, seed: int) -> ListTask:
     """Build the co-read task of ``dataset`` (articles plus MIND impressions).
 
     Args:
         dataset: must hold impressions (a ``behaviors.tsv``).
-        seed: decides the reader halves.
-        tune: also split half B into tuning and reported readers (for sweeps).
+        seed: decides the reader halves, and the tuning and reported parts of half B.
 
     Raises:
         DatasetError: the dataset has no impressions.
@@ -71,11 +91,8 @@ def coread_task(dataset: Dataset, seed: int, *, tune: bool = False) -> ListTask:
     for articles in half_a.values():
         for article in articles:
             popularity[article] += 1.0
-    if tune:
-        tune_readers = {u: s for u, s in half_b.items() if in_first_part(u, seed, _TUNE_SALT)}
-        report_readers = {u: s for u, s in half_b.items() if u not in tune_readers}
-    else:
-        tune_readers, report_readers = {}, half_b
+    tune_readers = {u: s for u, s in half_b.items() if in_first_part(u, seed, _TUNE_SALT)}
+    report_readers = {u: s for u, s in half_b.items() if u not in tune_readers}
     qrels = _judgements(report_readers)
     notes: dict[str, Any] = {
         "readers": len(readers),
@@ -84,6 +101,7 @@ def coread_task(dataset: Dataset, seed: int, *, tune: bool = False) -> ListTask:
         "readers_half_b_tuning": len(tune_readers),
         "articles_with_popularity": sum(1 for v in popularity.values() if v > 0),
         "relevance": "binary: read or clicked by a half-B reader of the source",
+        "engine_sees": "half-A reads as click events with their reader (popularity, co-reads)",
     }
     return ListTask(
         protocol="coread",
@@ -91,6 +109,7 @@ def coread_task(dataset: Dataset, seed: int, *, tune: bool = False) -> ListTask:
         qrels=qrels,
         tune_qrels=_judgements(tune_readers),
         popularity=dict(popularity),
+        reads=first_reads(dataset, set(half_a)),
         notes=notes,
     )
 

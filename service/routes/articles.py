@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Response
 
 from recommender.engine import UnknownArticle
-from recommender.scoring import Weights
 from recommender.updates import unpublish_article, upsert_articles
 from recommender.views import article_view
-from service.deps import CacheDep, EngineDep, MetricsDep, ReadAccess, SettingsDep, WriteAccess
+from service.deps import EngineDep, ListOptionsQuery, ListsDep, ReadAccess, WriteAccess
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, WRITE_RESPONSES, responses
-from service.responses import json_response, lists_response
+from service.options import LIST_OPTION_PARAMETERS
+from service.responses import json_response
 from service.schemas import (
     ArticleDetailOut,
     ArticleIn,
     BatchIn,
     BatchOut,
-    ListOptions,
     ProblemOut,
     RelatedOut,
     UnpublishOut,
@@ -47,14 +46,10 @@ _PUT_RESULTS: dict[int | str, dict[str, Any]] = {
     response_model=RelatedOut,
     dependencies=[ReadAccess],
     responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
+    openapi_extra={"parameters": LIST_OPTION_PARAMETERS},
 )
-def get_related(
-    article_id: ArticleId,
-    options: Annotated[ListOptions, Query()],
-    engine: EngineDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    metrics: MetricsDep,
+async def get_related(
+    article_id: ArticleId, options: ListOptionsQuery, lists: ListsDep
 ) -> Response:
     """More like this and Related for one published article.
 
@@ -63,14 +58,12 @@ def get_related(
     answer names the index version it came from, in ``index_version`` and the
     ``X-Index-Version`` header; ``X-Cache`` says whether the cache answered.
     """
-    request = options.to_request(Weights.from_settings(settings))
-    return lists_response(
+    request = options.to_request(lists.weights)
+    return await lists.answer(
         ("related", article_id, request),
-        lambda: engine.related(article_id, request),
-        engine=engine,
-        cache=cache,
-        metrics=metrics,
+        lambda: lists.engine.related(article_id, request),
         explain=request.explain,
+        in_thread=False,
     )
 
 

@@ -8,10 +8,8 @@ from collections.abc import Callable
 from fastapi import APIRouter, Response
 
 from recommender.engine import RelatedLists
-from recommender.scoring import Weights
-from service.deps import CacheDep, EngineDep, MetricsDep, ReadAccess, SettingsDep
+from service.deps import ListsDep, ReadAccess
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
-from service.responses import lists_response
 from service.schemas import RelatedIn, RelatedOut
 
 __all__ = ["router"]
@@ -30,20 +28,15 @@ router = APIRouter(tags=["related"])
         {413: {"description": "The body is larger than NEWSREC_MAX_BODY_BYTES."}},
     ),
 )
-def post_related(
-    query: RelatedIn,
-    engine: EngineDep,
-    settings: SettingsDep,
-    cache: CacheDep,
-    metrics: MetricsDep,
-) -> Response:
+async def post_related(query: RelatedIn, lists: ListsDep) -> Response:
     """Both lists for draft ``text`` (not yet published), or for published ``ids``.
 
     With ``ids`` ("more like these", e.g. a reader's last reads) the lists are built around
     the articles' mean vector and hold none of them. With ``text`` recency is measured from
     now, and the text is embedded by the model, so the first such request may be slow.
     """
-    request = query.to_request(Weights.from_settings(settings))
+    request = query.to_request(lists.weights)
+    engine = lists.engine
     compute: Callable[[], RelatedLists]
     if query.text is not None:
         text = query.text
@@ -54,6 +47,9 @@ def post_related(
         ids = tuple(query.ids or ())
         key = ("ids", ids, request)
         compute = lambda: engine.like_articles(ids, request)  # noqa: E731
-    return lists_response(
-        key, compute, engine=engine, cache=cache, metrics=metrics, explain=request.explain
+    return await lists.answer(
+        key,
+        compute,
+        explain=request.explain,
+        in_thread=query.text is not None,  # embedding a draft takes milliseconds
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,9 @@ from evaluation.protocols.coread import coread_task
 from evaluation.protocols.impressions import impressions_task
 from evaluation.protocols.labels import labels_task
 from evaluation.splits import in_first_part
+from evaluation.workspace import prepare_home
+from index.events import EventStore
+from recommender.embedding import Embedder
 
 
 def _write_reuters_like(path: Path) -> Path:
@@ -86,9 +90,14 @@ def _write_mind(folder: Path, users: dict[str, tuple[list[str], list[str], list[
 
 
 def _users_in_halves(seed: int) -> tuple[str, str]:
+    """A half-A reader and a half-B reader whose reads are reported (not a tuning reader)."""
     names = [f"U{i}" for i in range(100)]
     first = next(u for u in names if in_first_part(u, seed, "reader-half"))
-    second = next(u for u in names if not in_first_part(u, seed, "reader-half"))
+    second = next(
+        u
+        for u in names
+        if not in_first_part(u, seed, "reader-half") and not in_first_part(u, seed, "reader-tune")
+    )
     return first, second
 
 
@@ -104,6 +113,45 @@ def test_coread_counts_popularity_from_half_a_and_judges_on_half_b(tmp_path: Pat
     task = coread_task(load_dataset([folder], label_fields=()), seed=0)
     assert task.popularity == {"N1": 1.0, "N2": 1.0, "N3": 1.0}
     assert task.qrels == {"N4": {"N5": 1}, "N5": {"N4": 1}}
+    at = datetime(2019, 11, 13, 5, 53, 12, tzinfo=UTC)  # MIND gives no time for history reads
+    assert task.reads == {reader_a: {"N1": at, "N2": at, "N3": at}}
+
+
+def test_coread_reads_reach_the_evaluation_home_as_events_naming_the_reader(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    reader_a, reader_b = _users_in_halves(seed=0)
+    folder = _write_mind(
+        tmp_path / "mind",
+        {reader_a: (["N1", "N2"], ["N3"], ["N6"]), reader_b: (["N4"], ["N5"], ["N6"])},
+    )
+    task = coread_task(load_dataset([folder], label_fields=()), seed=0)
+    settings = prepare_home(
+        task.articles,
+        tmp_path / "home",
+        embedder=embedder,
+        popularity=task.popularity,
+        reads=task.reads,
+    )
+    with EventStore(settings.catalogue_path) as store:
+        (batch,) = list(store.since(0))
+    assert list(zip(batch.users, batch.article_ids, strict=True)) == [
+        (reader_a, "N1"),
+        (reader_a, "N2"),
+        (reader_a, "N3"),
+    ]
+
+
+def test_coread_never_reports_the_tuning_readers(tmp_path: Path) -> None:
+    names = [f"U{i}" for i in range(100)]
+    tuner = next(
+        u
+        for u in names
+        if not in_first_part(u, 0, "reader-half") and in_first_part(u, 0, "reader-tune")
+    )
+    folder = _write_mind(tmp_path / "mind", {tuner: (["N1"], ["N2"], [])})
+    task = coread_task(load_dataset([folder], label_fields=()), seed=0)
+    assert (task.qrels, task.tune_qrels) == ({}, {"N1": {"N2": 1}, "N2": {"N1": 1}})
 
 
 def test_coread_needs_behaviors(tmp_path: Path) -> None:

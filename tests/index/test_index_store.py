@@ -307,3 +307,28 @@ class TestManifest:
     def test_invalid_json_is_refused_naming_the_file(self) -> None:
         with pytest.raises(IndexLoadError, match=r"m\.json: not valid JSON"):
             Manifest.from_json("{", Path("m.json"))
+
+
+def test_extras_are_published_with_the_index_and_read_back(store: IndexStore) -> None:
+    table = np.arange(6, dtype=np.int32).reshape(3, 2)
+    version = store.publish(flat(), model="mini", catalogue_seq=1, extras={"table": table})
+    _, loaded = store.load()
+    got = store.extras(loaded)
+    assert list(got) == ["table"]
+    np.testing.assert_array_equal(got["table"], table)
+    assert "extra-table.npy" in version.manifest.files
+
+
+def test_a_damaged_extra_is_refused_naming_it(store: IndexStore) -> None:
+    version = store.publish(
+        flat(), model="mini", catalogue_seq=1, extras={"table": np.zeros(64, np.float32)}
+    )
+    file = version.path / "extra-table.npy"
+    file.write_bytes(file.read_bytes()[:-8] + b"\x01" * 8)
+    with pytest.raises(IndexLoadError, match=named(file, ": checksum mismatch")):
+        store.load()
+
+
+def test_an_extra_name_that_is_not_an_identifier_is_refused(store: IndexStore) -> None:
+    with pytest.raises(ValueError, match="lower-case identifier"):
+        store.publish(flat(), model="mini", catalogue_seq=1, extras={"../x": np.zeros(1)})

@@ -273,7 +273,13 @@ def test_upsert_invalidates_cached_lists(api: httpx.Client) -> None:
     api.get("/articles/sample-065/related", params=params, headers=READ)
     cached = api.get("/articles/sample-065/related", params=params, headers=READ)
     assert cached.headers["X-Cache"] == "hit"
-    api.put("/articles/cache-001", json=CHALICE, headers=WRITE)
+    appeal = article(
+        "Chalice thieves lose appeal against their four-year sentences",
+        "The two men jailed for stealing the Marrow Valley Museum's medieval silver chalice "
+        "lost their appeal at the High Court on Tuesday.",
+        "culture",
+    )
+    api.put("/articles/cache-001", json=appeal, headers=WRITE)
     fresh = api.get("/articles/sample-065/related", params=params, headers=READ)
     assert fresh.headers["X-Cache"] == "miss"
     shown = {i["id"] for i in fresh.json()["more_like_this"] + fresh.json()["related"]}

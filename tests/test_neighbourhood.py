@@ -1,0 +1,108 @@
+"""Specification of neighbourhoods: augmented vectors, the neighbour table and its freshness."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index import Catalogue, FlatIndex
+from recommender.engine import Engine
+from recommender.lexical import LexicalIndex
+from recommender.neighbourhood import (
+    NeighbourTable,
+    NeighbourTableError,
+    TableShape,
+    augmented,
+    build_table,
+    hood_of,
+)
+from recommender.requests import ListRequest
+from tests.handmade import PLAIN, Doc, build_home, unit
+
+
+def test_an_augmented_vector_adds_beta_times_the_neighbour_mean() -> None:
+    own = np.array([[1.0, 0.0]], dtype=np.float32)
+    hood = np.array([[[0.0, 1.0], [0.0, 1.0]]], dtype=np.float32)
+    got = augmented(own, hood, beta=1.0)
+    np.testing.assert_allclose(got[0], [math.sqrt(0.5), math.sqrt(0.5)], rtol=1e-6)
+
+
+def test_neighbours_are_chosen_by_the_hybrid_score_without_the_article_itself() -> None:
+    shape = TableShape(neighbours=1, hood_blend=0.5)
+    # 0.5 * cosine + 0.5 * lexical: doc 8 scores 0.5 * 0.5 + 0.5 * 1.0 = 0.75, doc 9 0.45.
+    best = hood_of(
+        7,
+        np.array([7, 9, 8], dtype=np.int64),
+        np.array([1.0, 0.9, 0.5], dtype=np.float32),
+        np.array([1.0, 0.0, 1.0], dtype=np.float32),
+        shape,
+    )
+    assert best.tolist() == [8]
+
+
+def _tiny_table(shape: TableShape) -> NeighbourTable:
+    vectors = np.stack([unit(1, 0, 0), unit(1, 0.1, 0), unit(0, 1, 0), unit(0, 1, 0.2)])
+    docs = np.array([10, 11, 12, 13], dtype=np.int64)
+    index = FlatIndex(3)
+    index.add(docs, vectors)
+    lexical = LexicalIndex()
+    lexical.put_many(
+        [(10, "cocoa crop", ""), (11, "cocoa crop", ""), (12, "oil well", ""), (13, "oil", "")]
+    )
+    return build_table(index, docs, vectors, lexical, seq=5, shape=shape)
+
+
+def test_a_table_row_never_holds_its_article_and_ranks_by_augmented_cosine() -> None:
+    table = _tiny_table(TableShape(neighbours=1, beta=1.0, pool=3, depth=3))
+    row = table.row(10)
+    assert row is not None
+    assert table.docs[row].tolist()[0] == 11
+    assert 10 not in table.docs[row].tolist()
+    assert np.all(np.diff(table.cosine[row].astype(np.float32)) <= 1e-3)
+    assert table.lexical[row][0] == pytest.approx(1.0, abs=1e-3)  # same words as the source
+    assert table.seq == 5
+
+
+def test_a_table_round_trips_through_its_arrays() -> None:
+    table = _tiny_table(TableShape(neighbours=1, pool=3, depth=2))
+    again = NeighbourTable.from_arrays(table.to_arrays())
+    assert again is not None
+    np.testing.assert_array_equal(again.docs, table.docs)
+    assert again.seq == table.seq
+
+
+def test_an_incomplete_table_is_refused_naming_what_is_missing() -> None:
+    arrays = _tiny_table(TableShape(neighbours=1, pool=3, depth=2)).to_arrays()
+    del arrays["hood"]
+    with pytest.raises(NeighbourTableError, match="hood missing"):
+        NeighbourTable.from_arrays(arrays)
+
+
+DOCS = [
+    Doc("S", "Storm hits the coast", (1, 0, 0)),
+    Doc("B", "Storm damage counted", (0.9, 0.43589, 0)),
+    Doc("C", "Flood warnings issued", (0.8, 0, 0.6)),
+    Doc("D", "Harbour closed to ferries", (0.6, 0.8, 0)),
+    Doc("E", "Council budget vote", (0.3, 0, 0.95394)),
+]
+
+
+def test_an_article_changed_after_the_table_is_scored_as_it_is_now(tmp_path: Path) -> None:
+    settings = build_home(tmp_path / "home", DOCS, **PLAIN)
+    engine = Engine(settings)
+    before = engine.related("S", ListRequest(k_more=1, k_related=0)).more_like_this
+    with Catalogue(settings.catalogue_path) as catalogue:
+        record = catalogue.get("E")
+        assert record is not None
+        changed = dataclasses.replace(record, content_hash="hash-E-rewritten")
+        catalogue.upsert([changed], {"E": unit(1, 0, 0.33)})  # cos 0.95 with S: above B
+    engine.refresh()
+    after = engine.related("S", ListRequest(k_more=1, k_related=0)).more_like_this
+    engine.close()
+    assert [i.article.id for i in before] == ["B"]
+    assert [i.article.id for i in after] == ["E"]
+    assert after[0].similarity == pytest.approx(float(unit(1, 0, 0.33)[0]), abs=1e-5)

@@ -65,6 +65,20 @@ def _outside(docs: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.asarray(ordered[at] != docs)
 
 
+def _weights_of(docs: np.ndarray, weights: dict[int, float]) -> np.ndarray:
+    """``weights[doc]`` for each of ``docs`` (0 for those without one), as float32."""
+    out = np.zeros(len(docs), dtype=np.float32)
+    if weights:
+        keys = np.fromiter(weights.keys(), dtype=np.int64, count=len(weights))
+        values = np.fromiter(weights.values(), dtype=np.float32, count=len(weights))
+        order = np.argsort(keys)
+        keys, values = keys[order], values[order]
+        at = np.minimum(np.searchsorted(keys, docs), len(keys) - 1)
+        hit = keys[at] == docs
+        out[hit] = values[at[hit]]
+    return out
+
+
 class UnknownArticle(KeyError):
     """No published article has this id."""
 
@@ -78,7 +92,11 @@ class UnknownArticle(KeyError):
 
 @dataclass(frozen=True, slots=True)
 class ListItem:
-    """One recommended article with its score and, on request, how the score was made."""
+    """One recommended article with its score and, on request, how the score was made.
+
+    ``article`` is the article's card (:func:`recommender.columns.card_of`: the record with the
+    body cut to its lead), or the whole record when the list was explained.
+    """
 
     article: ArticleRecord
     score: float
@@ -166,7 +184,6 @@ class Engine:
             half_life_days=settings.popularity_half_life_days, click_weight=settings.click_weight
         )
         self._coreads = CoReads(window=settings.coread_window, shrink=settings.coread_shrink)
-        self._doc_of: dict[str, int] = {}  # article id -> doc id, for co-read articles
         self._signals_lock = threading.Lock()
         self._popularity = np.zeros(0, dtype=np.float32)
         self._popular_docs = np.zeros(0, dtype=np.int64)
@@ -292,7 +309,6 @@ class Engine:
                 self._popularity, self._has_popularity = signal, bool(np.any(counts > 0))
                 self._popular_docs = popular[ranked[popular] > 0].astype(np.int64)
                 self._popularity_columns, self._popularity_folded_at = columns, now
-                self._doc_of = {article: doc for doc, article in columns.article_ids.items()}
                 self._generation += 1
             return True
 
@@ -514,7 +530,7 @@ class Engine:
             recency,
             self._popularity_of(docs),
             request.weights or self._weights,
-            coread=np.array([coread.get(d, 0.0) for d in docs.tolist()], dtype=np.float32),
+            coread=_weights_of(docs, coread),
         )
         n_pins = len(pin_docs)
         pin_rows = {int(doc): row for row, doc in enumerate(pin_docs.tolist())}
@@ -778,7 +794,7 @@ class Engine:
         for source in sources:
             article_id = self.columns.article_ids.get(source)
             for other, weight in self._coreads.neighbours(article_id) if article_id else []:
-                doc = self._doc_of.get(other)
+                doc = self.columns.doc_ids.get(other)
                 if doc is not None:
                     weights[doc] = weights.get(doc, 0.0) + weight / len(sources)
         return weights
@@ -918,6 +934,9 @@ class Engine:
             else f"{planned_backend(self.settings)} (not loaded yet)",
             "index_version": self.index_version,
             "index_kind": version.manifest.kind if version else None,
+            # Lists of these articles read their precomputed row; the rest are searched.
+            "neighbour_table_rows": len(self._hoods.table) if self._hoods.table else 0,
+            "changed_since_table": len(self._hoods.fresh()[0]),
             "index_created_at": created.isoformat() if created else None,
             "index_age_seconds": (datetime.now(UTC) - created).total_seconds() if created else None,
             "events": self.events.count(),

@@ -178,6 +178,11 @@ class LexicalIndex:
         """The summed term vector of stored articles (one article, or a reader's several)."""
         known = doc_ids[(doc_ids < len(self._present))]
         known = known[self._present[known]]
+        if len(known) == 1:  # one article's words are distinct already: just sort them
+            start = int(self._start[known[0]])
+            ids = self._terms[start : start + int(self._length[known[0]])]
+            order = np.argsort(ids)
+            return ids[order], self._weights[start : start + len(ids)][order]
         rows = _slices(self._start[known], self._length[known])
         if len(rows) == 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)

@@ -5,9 +5,11 @@
     diversity = (1 - mmr_lambda) / mmr_lambda * max(0, max cos(item, Related items above it))
 
 - ``similarity``: ``(1 - share) * cosine + share * lexical``, where ``cosine`` is that of the
-  candidate's and the source's embeddings, in [-1, 1], ``lexical`` the TF-IDF cosine of their
-  titles and leads, in [0, 1] (see :mod:`recommender.lexical`), and ``share`` is
-  ``related_lexical_weight`` (in *More like this*, ``lexical_weight``).
+  candidate's and the source's *augmented* embeddings, in [-1, 1]: each vector pulled towards
+  the mean of its ``neighbours`` closest articles, ``v' = normalise(v + augment_beta * mean)``
+  (see :mod:`recommender.neighbourhood`); ``lexical`` is BM25 between their titles and leads
+  divided by the source's match with itself, about [0, 1] (see :mod:`recommender.lexical`);
+  ``share`` is ``related_lexical_weight`` (in *More like this*, ``lexical_weight``).
 - ``recency``: ``2 ** (-|t_candidate - t_source| / h)``, with ``h`` the half-life for older
   (``recency_half_life_before_days``) or newer (``recency_half_life_after_days``) candidates;
   with ``recency_reference = "now"`` (live pages) ``2 ** (-age / recency_half_life_now_days)``

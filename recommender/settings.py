@@ -119,7 +119,7 @@ class Settings(BaseSettings):
         0.9, gt=0.0, le=1.0, description="Relevance vs variety in Related (1: relevance only)."
     )
     list_pool: int = Field(
-        50, ge=10, le=1_000, description="Best candidates grouped into stories and diversified."
+        25, ge=10, le=1_000, description="Best candidates grouped into stories and diversified."
     )
 
     # --- neighbourhoods (recommender/neighbourhood.py), chosen on Reuters TRAIN sources -------

@@ -15,14 +15,15 @@ __all__ = ["one_thread_per_process", "one_thread_per_request"]
 
 
 def one_thread_per_request() -> None:
-    """Make BLAS (numpy's and faiss's) single-threaded for the rest of this process.
+    """Make BLAS (numpy's and faiss's) and OpenMP single-threaded for the rest of this process.
 
     Call it once in a process that serves lists (the HTTP service, ``newsrec precompute``);
     batch jobs that multiply big matrices should not.
     """
     from threadpoolctl import threadpool_limits
 
-    threadpool_limits(limits=1, user_api="blas")
+    # OpenMP too: faiss opens a parallel region even to copy vectors out of an index.
+    threadpool_limits(limits=1)
 
 
 def one_thread_per_process() -> None:

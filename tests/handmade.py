@@ -46,6 +46,17 @@ class Doc:
     body: str = ""
 
 
+#: Five hand-made articles in 3 dimensions. Cosines to S: B .9, C .8, D .6, E .3;
+#: cos(B, C) = .72, cos(B, E) = .27, cos(B, D) = .8871.
+STORM_DOCS = [
+    Doc("S", "Storm hits the coast", (1, 0, 0)),
+    Doc("B", "Storm damage counted", (0.9, 0.43589, 0)),
+    Doc("C", "Flood warnings issued", (0.8, 0, 0.6)),
+    Doc("D", "Harbour closed to ferries", (0.6, 0.8, 0)),
+    Doc("E", "Council budget vote", (0.3, 0, 0.95394)),
+]
+
+
 def unit(*values: float) -> np.ndarray:
     """``values`` scaled to length 1, as float32."""
     vector = np.array(values, dtype=np.float32)

@@ -16,16 +16,10 @@ from recommender.requests import ListRequest
 from recommender.terms import TermStatistics, shared_terms, terms_of
 from recommender.views import lists_view
 from tests.conftest import make_settings
-from tests.handmade import PLAIN, Doc, build_home
+from tests.handmade import PLAIN, STORM_DOCS, build_home
 
 # Cosines to S: B .9, C .8, D .6, E .3; cos(B, C) = .72, cos(B, E) = .27, cos(B, D) = .8871.
-DOCS = [
-    Doc("S", "Storm hits the coast", (1, 0, 0)),
-    Doc("B", "Storm damage counted", (0.9, 0.43589, 0)),
-    Doc("C", "Flood warnings issued", (0.8, 0, 0.6)),
-    Doc("D", "Harbour closed to ferries", (0.6, 0.8, 0)),
-    Doc("E", "Council budget vote", (0.3, 0, 0.95394)),
-]
+DOCS = STORM_DOCS
 
 
 def test_the_diversity_penalty_is_a_part_of_the_score(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ from recommender.neighbourhood import (
     hood_of,
 )
 from recommender.requests import ListRequest
-from tests.handmade import PLAIN, Doc, build_home, unit
+from tests.handmade import PLAIN, STORM_DOCS, build_home, unit
 
 
 def test_an_augmented_vector_adds_beta_times_the_neighbour_mean() -> None:
@@ -82,13 +82,7 @@ def test_an_incomplete_table_is_refused_naming_what_is_missing() -> None:
         NeighbourTable.from_arrays(arrays)
 
 
-DOCS = [
-    Doc("S", "Storm hits the coast", (1, 0, 0)),
-    Doc("B", "Storm damage counted", (0.9, 0.43589, 0)),
-    Doc("C", "Flood warnings issued", (0.8, 0, 0.6)),
-    Doc("D", "Harbour closed to ferries", (0.6, 0.8, 0)),
-    Doc("E", "Council budget vote", (0.3, 0, 0.95394)),
-]
+DOCS = STORM_DOCS
 
 
 def test_an_article_changed_after_the_table_is_scored_as_it_is_now(tmp_path: Path) -> None:

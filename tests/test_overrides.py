@@ -21,17 +21,11 @@ from recommender.engine import Engine
 from recommender.overrides import EditorialRules, InvalidUntil, parse_until, place_pins
 from recommender.requests import ListRequest
 from tests.conftest import LiveServer, make_settings
-from tests.handmade import PLAIN, Doc, build_home
+from tests.handmade import PLAIN, STORM_DOCS, build_home
 
 NOW = datetime(2026, 9, 20, 12, tzinfo=UTC)
 # Cosines to S: B .9, C .8, D .6, E .3 (hand-made unit vectors in 3 dimensions).
-DOCS = [
-    Doc("S", "Storm hits the coast", (1, 0, 0)),
-    Doc("B", "Storm damage counted", (0.9, 0.43589, 0)),
-    Doc("C", "Flood warnings issued", (0.8, 0, 0.6)),
-    Doc("D", "Harbour closed to ferries", (0.6, 0.8, 0)),
-    Doc("E", "Council budget vote", (0.3, 0, 0.95394)),
-]
+DOCS = STORM_DOCS
 
 
 @pytest.fixture

@@ -717,7 +717,9 @@ class Engine:
             ok = self._admissible(fresh, request, now) & _outside(fresh, excluded_ids)
             ok &= fresh != doc
             fresh, fresh_cosine = fresh[ok], fresh_cosine[ok]
-            best = np.argsort(-fresh_cosine, kind="stable")[: self._shape.depth]
+            best = np.arange(len(fresh))
+            if len(fresh) > self._shape.depth:  # many changed since the table: the best only
+                best = np.argpartition(-fresh_cosine, self._shape.depth - 1)[: self._shape.depth]
             fresh, fresh_cosine = fresh[best], fresh_cosine[best]
             docs = np.concatenate([docs, fresh])
             cosine = np.concatenate([cosine, fresh_cosine])
@@ -743,7 +745,7 @@ class Engine:
         if doc is not None and hoods.row(doc) is not None:
             query_aug = hoods.augmented(np.array([doc], dtype=np.int64), index, live)[0]
         else:
-            query_aug, _, _ = hoods.query_augmented(vector, doc, index, self.columns.lexical, words)
+            query_aug = hoods.query_augmented(vector, doc, index, self.columns.lexical, words)
         total = len(index)
         wanted = request.k_more + request.k_related
         n = min(max(self.settings.candidates, 4 * (wanted + len(excluded_ids))), total)

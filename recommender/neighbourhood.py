@@ -301,13 +301,18 @@ class Neighbourhoods:
             grown[: len(self._stale)] = self._stale
             self._stale = grown
         self._stale[docs] = True
-        keep = [d for d in self._fresh_docs.tolist() if d not in set(docs.tolist())]
+        changed = set(docs.tolist())
+        keep = [d for d in self._fresh_docs.tolist() if d not in changed]
         current = [d for d in docs.tolist() if d < len(live) and live[d] and index.contains(d)]
         vectors = index.reconstruct(np.array(current, dtype=np.int64))
-        fresh_aug = [
-            self.query_augmented(vectors[i], doc, index, lexical)[0]
-            for i, doc in enumerate(current)
-        ]
+        fresh_aug: list[_F32] = []
+        if current:
+            # One search for the whole batch: a large replay must not hold lists up for long.
+            found, sims = index.search(vectors, self.shape.pool + 1)
+            fresh_aug = [
+                self._augment(vectors[i], doc, found[i], sims[i], index, lexical)
+                for i, doc in enumerate(current)
+            ]
         rows = np.zeros((len(keep) + len(current), index.dim), dtype=np.float32)
         if keep:
             rows[: len(keep)] = self._fresh_aug[[self._fresh_row[d] for d in keep]]
@@ -322,24 +327,26 @@ class Neighbourhoods:
         when the article changed (its own vector if it has neither)."""
         if len(docs) == 0:
             return np.zeros((0, index.dim), dtype=np.float32)
-        out = index.reconstruct(docs)
         fresh = np.full(len(docs), -1, dtype=np.int64)
         if self._fresh_row:
             fresh[:] = [self._fresh_row.get(d, -1) for d in docs.tolist()]
+        use = np.zeros(len(docs), dtype=bool)
+        hood = np.zeros((0, 0), dtype=np.int64)
+        if self.table is not None and self.table.hood.shape[1]:
+            rows = self.table.rows(docs)
+            use = (rows >= 0) & (fresh < 0) & ~self.stale(docs)
+            hood = self.table.hood[rows[use]].astype(np.int64)
+            alive = (hood >= 0) & (hood < len(live))
+            alive[alive] = live[hood[alive]]
+            hood = np.where(alive, hood, docs[use][:, None])  # a neighbour since removed: itself
+        # One read of the index for the articles and their neighbours together.
+        vectors = index.reconstruct(np.concatenate([docs, hood.ravel()]))
+        out = vectors[: len(docs)]
         if (fresh >= 0).any():
             out[fresh >= 0] = self._fresh_aug[fresh[fresh >= 0]]
-        if self.table is None:
-            return out
-        rows = self.table.rows(docs)
-        use = (rows >= 0) & (fresh < 0) & ~self.stale(docs)
-        if not use.any() or self.table.hood.shape[1] == 0:
-            return out
-        hood = self.table.hood[rows[use]].astype(np.int64)
-        alive = (hood >= 0) & (hood < len(live))
-        alive[alive] = live[hood[alive]]
-        hood = np.where(alive, hood, docs[use][:, None])  # a neighbour since removed: itself
-        vectors = index.reconstruct(hood.ravel()).reshape(hood.shape[0], hood.shape[1], -1)
-        out[use] = augmented(out[use], vectors, self.shape.beta)
+        if use.any():
+            around = vectors[len(docs) :].reshape(hood.shape[0], hood.shape[1], -1)
+            out[use] = augmented(out[use], around, self.shape.beta)
         return out
 
     def query_augmented(
@@ -349,20 +356,29 @@ class Neighbourhoods:
         index: VectorIndex,
         lexical: LexicalIndex,
         words: tuple[_I64, _F32] | None = None,
-    ) -> tuple[_F32, _I64, _F32]:
+    ) -> _F32:
         """The augmented vector of a query not in the table (a changed article, a draft, a
-        reader's centroid), from its neighbours searched now.
-
-        Returns the vector and the searched pool: doc ids and their plain cosines.
-        """
+        reader's centroid), from its neighbours searched now."""
         found, sims = index.search(query[None, :].astype(np.float32), self.shape.pool + 1)
-        keep = (found[0] >= 0) & (found[0] != (-2 if doc is None else doc))
-        ids, cosine = found[0][keep][: self.shape.pool], sims[0][keep][: self.shape.pool]
+        return self._augment(query, doc, found[0], sims[0], index, lexical, words)
+
+    def _augment(
+        self,
+        query: _F32,
+        doc: int | None,
+        found: _I64,
+        sims: _F32,
+        index: VectorIndex,
+        lexical: LexicalIndex,
+        words: tuple[_I64, _F32] | None = None,
+    ) -> _F32:
+        keep = (found >= 0) & (found != (-2 if doc is None else doc))
+        ids, cosine = found[keep][: self.shape.pool], sims[keep][: self.shape.pool]
         if words is None:
             words = lexical.vector_of(np.array([] if doc is None else [doc], dtype=np.int64))
         best = hood_of(doc, ids, cosine, lexical.similarity(words, ids), self.shape)
         if len(best) == 0:
-            return query.astype(np.float32), ids, cosine
+            return query.astype(np.float32)
         vectors = index.reconstruct(best)[None, :, :]
-        vector = augmented(query[None, :].astype(np.float32), vectors, self.shape.beta)[0]
-        return vector, ids, cosine
+        vector: _F32 = augmented(query[None, :].astype(np.float32), vectors, self.shape.beta)[0]
+        return vector

@@ -9,6 +9,7 @@ finish on the version they started on and every answer names the version it came
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -95,6 +96,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine, app.state.cache, app.state.metrics, Weights.from_settings(settings)
         )
         app.state.reindexer = Reindexer(settings)
+        # What the engine loaded lives as long as the process: move it out of the garbage
+        # collector's sight, or every full collection walks each article's card (pauses that
+        # land on some unlucky request).
+        gc.freeze()
         follower.start()
         if settings.api_key is not None:
             # Writes embed text; loading the model now spares the first write a long wait.

@@ -43,6 +43,8 @@ __all__ = [
 ]
 
 _BATCH = 1024
+#: Changed articles augmented in one replay; more wait for the next table (see ``changed``).
+_AUGMENT_AT_ONCE = 1_000
 _I32 = npt.NDArray[np.int32]
 _I64 = npt.NDArray[np.int64]
 _F32 = npt.NDArray[np.float32]
@@ -305,14 +307,17 @@ class Neighbourhoods:
         keep = [d for d in self._fresh_docs.tolist() if d not in changed]
         current = [d for d in docs.tolist() if d < len(live) and live[d] and index.contains(d)]
         vectors = index.reconstruct(np.array(current, dtype=np.int64))
-        fresh_aug: list[_F32] = []
+        fresh_aug: list[_F32] = [v for v in vectors]
         if current:
-            # One search for the whole batch: a large replay must not hold lists up for long.
-            found, sims = index.search(vectors, self.shape.pool + 1)
-            fresh_aug = [
-                self._augment(vectors[i], doc, found[i], sims[i], index, lexical)
-                for i, doc in enumerate(current)
-            ]
+            # Lists wait while a replay runs, so a large one augments its first articles and
+            # keeps the rest as they are (about 1 ms each saved) until the next table, which a
+            # publish of that many changes computes anyway.
+            n = min(len(current), _AUGMENT_AT_ONCE)
+            found, sims = index.search(vectors[:n], self.shape.pool + 1)  # one batched search
+            for i in range(n):
+                fresh_aug[i] = self._augment(
+                    vectors[i], current[i], found[i], sims[i], index, lexical
+                )
         rows = np.zeros((len(keep) + len(current), index.dim), dtype=np.float32)
         if keep:
             rows[: len(keep)] = self._fresh_aug[[self._fresh_row[d] for d in keep]]

@@ -70,3 +70,15 @@ def test_cli_writes_the_file_and_says_how_many(sample_home: Path, tmp_path: Path
     lines = _lines(out)
     assert f"wrote {len(lines)} articles' lists" in result.output
     assert all(len(line["related"]) <= 3 for line in lines)  # type: ignore[arg-type]
+
+
+def test_worker_processes_write_what_one_process_writes(sample_home: Path, tmp_path: Path) -> None:
+    engine = Engine(make_settings(sample_home))
+    try:
+        alone = precompute(engine, tmp_path / "one.jsonl", batch=9, workers=1)
+        shared = precompute(engine, tmp_path / "two.jsonl", batch=9, workers=2)
+    finally:
+        engine.close()
+    assert alone.articles == shared.articles > 0
+    assert alone.sha256 == shared.sha256
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()

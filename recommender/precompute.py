@@ -110,8 +110,10 @@ def precompute(
     docs = np.flatnonzero(engine.columns.live).astype(np.int64)[:limit]
     chunks = [docs[start : start + batch] for start in range(0, len(docs), batch)]
     n_workers = min(workers or os.cpu_count() or 1, max(len(chunks), 1))
-    if request.explain:
-        n_workers = 1  # explanations read the catalogue, whose connection must not be forked
+    if request.explain or "fork" not in multiprocessing.get_all_start_methods():
+        # Explanations read the catalogue, whose connection must not be forked; and without
+        # fork (Windows) a worker would have to load the engine again.
+        n_workers = 1
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     digest = hashlib.sha256()

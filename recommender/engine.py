@@ -459,8 +459,8 @@ class Engine:
         request = request or ListRequest()
         docs: list[int] = []
         for article_id in article_ids:
-            doc = self.catalogue.doc_id_of(article_id)
-            if doc is None or doc >= len(self.columns.live) or not self.columns.live[doc]:
+            doc = self._live_doc(article_id)
+            if doc is None:
                 raise UnknownArticle(article_id)
             docs.append(doc)
         with self._lock:

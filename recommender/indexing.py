@@ -20,6 +20,7 @@ was computed; then, and on every rebuild, the table is computed afresh.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -111,14 +112,7 @@ def _kept_table(
 
 
 def _table_params(settings: Settings) -> dict[str, Any]:
-    shape = table_shape(settings)
-    return {
-        "neighbours": shape.neighbours,
-        "beta": shape.beta,
-        "hood_blend": shape.hood_blend,
-        "pool": shape.pool,
-        "depth": shape.depth,
-    }
+    return dataclasses.asdict(table_shape(settings))
 
 
 def rebuild_due(index: VectorIndex, settings: Settings) -> bool:

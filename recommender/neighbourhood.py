@@ -200,7 +200,7 @@ def build_table(
     n, dim = vectors.shape if vectors.ndim == 2 else (0, index.dim)
     pool = max(min(shape.pool, n - 1), 0)
     hood = np.full((n, min(shape.neighbours, pool)), -1, dtype=np.int32)
-    near = np.full((n, pool), -1, dtype=np.int64)
+    near = np.full((n, pool), -1, dtype=np.int32)  # doc ids, as in the table (half the memory)
     near_lexical = np.zeros((n, pool), dtype=np.float16)
     for start in range(0, n if pool else 0, _BATCH):
         stop = min(start + _BATCH, n)
@@ -307,7 +307,7 @@ class Neighbourhoods:
         keep = [d for d in self._fresh_docs.tolist() if d not in changed]
         current = [d for d in docs.tolist() if d < len(live) and live[d] and index.contains(d)]
         vectors = index.reconstruct(np.array(current, dtype=np.int64))
-        fresh_aug: list[_F32] = [v for v in vectors]
+        fresh_aug: list[_F32] = list(vectors)
         if current:
             # Lists wait while a replay runs, so a large one augments its first articles and
             # keeps the rest as they are (about 1 ms each saved) until the next table, which a

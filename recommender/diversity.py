@@ -30,7 +30,7 @@ class Diversified:
 
 def mmr(
     relevance: npt.NDArray[np.floating],
-    vectors: npt.NDArray[np.float32],
+    cosine: npt.NDArray[np.floating],
     k: int,
     lambda_: float,
 ) -> Diversified:
@@ -38,7 +38,8 @@ def mmr(
 
     Args:
         relevance: ``n`` relevance scores (the blended score).
-        vectors: ``(n, dim)`` unit vectors of the same items.
+        cosine: ``(n, n)`` cosines between the same items (the caller has them already: the
+            story grouping of a list needs the same matrix).
         k: how many to pick (fewer if there are fewer items).
         lambda_: in (0, 1]; 1 ranks by relevance alone.
 
@@ -52,8 +53,8 @@ def mmr(
     if not 0.0 < lambda_ <= 1.0:
         raise ValueError(f"mmr lambda must be in (0, 1], got {lambda_}")
     n = len(relevance)
-    if vectors.shape[0] != n:
-        raise ValueError(f"mmr got {n} relevance scores but {vectors.shape[0]} vectors")
+    if cosine.shape != (n, n):
+        raise ValueError(f"mmr got {n} relevance scores but a {cosine.shape} cosine matrix")
     k = max(0, min(k, n))
     rel = np.asarray(relevance, dtype=np.float64)
     if lambda_ == 1.0 or k <= 1:
@@ -61,13 +62,12 @@ def mmr(
         return Diversified(order.astype(np.int64), np.zeros(len(order)))
     weight = (1.0 - lambda_) / lambda_
     closest = np.zeros(n)  # max(0, highest cosine to anything picked so far)
-    available = np.ones(n, dtype=bool)
+    taken = np.zeros(n)  # -inf once picked
     order = np.empty(k, dtype=np.int64)
     penalty = np.empty(k)
     for step in range(k):
-        marginal = np.where(available, rel - weight * closest, -np.inf)
-        pick = int(np.argmax(marginal))  # first of equals: ties keep the relevance order
+        pick = int(np.argmax(rel - weight * closest + taken))  # first of equals: ties keep order
         order[step], penalty[step] = pick, weight * closest[pick]
-        available[pick] = False
-        closest = np.maximum(closest, vectors @ vectors[pick])
+        taken[pick] = -np.inf
+        np.maximum(closest, cosine[pick], out=closest)
     return Diversified(order, penalty)

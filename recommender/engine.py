@@ -36,7 +36,7 @@ from recommender.coreads import CoReads
 from recommender.diversity import mmr
 from recommender.embedding import Embedder, load_embedder, planned_backend
 from recommender.indexing import table_shape
-from recommender.lexical import TermVector
+from recommender.lexical import LexicalBlock, TermVector
 from recommender.neighbourhood import Neighbourhoods, NeighbourTable, NeighbourTableError
 from recommender.overrides import EditorialRules, place_pins
 from recommender.popularity import DecayedCounts, popularity_signal
@@ -133,6 +133,16 @@ class _Picked:
 
 
 @dataclass(frozen=True, slots=True)
+class _Popular:
+    """The popular articles of one generation, ready to score against any source."""
+
+    generation: int
+    docs: np.ndarray
+    vectors: np.ndarray  # augmented
+    words: LexicalBlock
+
+
+@dataclass(frozen=True, slots=True)
 class _Entry:
     doc: int
     similarity: float
@@ -170,7 +180,7 @@ class Engine:
         self._version: IndexVersion | None = None
         self._shape = table_shape(settings)
         self._hoods = Neighbourhoods(None, self._shape, 1)
-        self._popular_aug: tuple[int, np.ndarray] = (-1, np.zeros((0, 1), np.float32))
+        self._popular: _Popular | None = None
         self._seq = 0
         self._generation = 0
         self.columns = ArticleColumns()
@@ -602,42 +612,45 @@ class Engine:
         """
         assert self._index is not None  # checked by the caller
         candidate_rows = np.arange(n_pins, len(docs))
-        by_similarity = candidate_rows[np.argsort(-similarity[n_pins:], kind="stable")]
-        by_relevance = candidate_rows[np.argsort(-relevance[n_pins:], kind="stable")]
-        pool = np.unique(
-            np.concatenate([np.arange(n_pins), by_similarity[:pool_size], by_relevance[:pool_size]])
-        )
+        by_similarity = candidate_rows[np.argsort(-similarity[n_pins:], kind="stable")][:pool_size]
+        by_relevance = candidate_rows[np.argsort(-relevance[n_pins:], kind="stable")][:pool_size]
+        in_pool = np.zeros(len(docs), dtype=bool)
+        in_pool[:n_pins] = True
+        in_pool[by_similarity] = True
+        in_pool[by_relevance] = True
+        pool = np.flatnonzero(in_pool)
         sources = np.array(sorted(source_docs), dtype=np.int64)
         # The sources go first, so a story holding a source is labelled below len(sources).
         members = np.concatenate([sources, docs[pool]])
         member_vectors = self._index.reconstruct(members)
-        vectors = member_vectors[len(sources) :]
+        # One product serves both the story grouping and MMR's penalties.
+        cosine = member_vectors @ member_vectors.T
         labels = story_labels(
-            member_vectors, self.columns.title_key[members], self.settings.story_threshold
-        )[len(sources) :]
-        story = dict(zip(pool.tolist(), labels.tolist(), strict=True))
-        row_of = {row: i for i, row in enumerate(pool.tolist())}
-        claimed = {story[row] for row in range(n_pins)}
-        claimed |= set(range(len(sources)))  # copies of the source are never shown
+            cosine, self.columns.title_key[members], self.settings.story_threshold
+        )
+        # Each row's story and its place among the members (-1 outside the pool).
+        story = np.full(len(docs), -1, dtype=np.int64)
+        story[pool] = labels[len(sources) :]
+        member_of = np.full(len(docs), -1, dtype=np.int64)
+        member_of[pool] = np.arange(len(sources), len(members))
+        claimed = set(story[:n_pins].tolist())
+        claimed.update(range(len(sources)))  # copies of the source are never shown
 
         more: list[int] = []
-        for row in by_similarity[:pool_size].tolist():
+        for row, label in zip(by_similarity.tolist(), story[by_similarity].tolist(), strict=True):
             if len(more) >= request.k_more:
                 break
-            if story[row] not in claimed:
+            if label not in claimed:
                 more.append(row)
-                claimed.add(story[row])
+                claimed.add(label)
 
-        best: dict[int, int] = {}  # story -> its most relevant row
-        for row in by_relevance[:pool_size].tolist():
-            if story[row] not in claimed:
-                best.setdefault(story[row], row)
-        eligible = np.array(list(best.values()), dtype=np.int64)
+        # Each unclaimed story's most relevant row, in relevance order.
+        open_rows = by_relevance[[label not in claimed for label in story[by_relevance].tolist()]]
+        _, first = np.unique(story[open_rows], return_index=True)
+        eligible = open_rows[np.sort(first)]
+        at = member_of[eligible]
         chosen = mmr(
-            relevance[eligible],
-            vectors[[row_of[row] for row in eligible.tolist()]].reshape(-1, vectors.shape[1]),
-            request.k_related,
-            self.settings.mmr_lambda,
+            relevance[eligible], cosine[np.ix_(at, at)], request.k_related, self.settings.mmr_lambda
         )
         ranked = eligible[chosen.order].tolist()
         penalty = dict(zip(ranked, chosen.penalty.tolist(), strict=True))
@@ -677,16 +690,17 @@ class Engine:
             return found
         # What many read is a candidate for Related even when it is no close neighbour:
         # readers read the day's big stories whatever led them there.
-        popular, popular_aug = self._popular_augmented()
-        keep = _outside(popular, found.doc_ids) & _outside(popular, excluded_ids)
-        keep &= self._admissible(popular, request, now)
+        popular = self._popular_of_generation()
+        keep = _outside(popular.docs, found.doc_ids) & _outside(popular.docs, excluded_ids)
+        keep &= self._admissible(popular.docs, request, now)
         if not keep.any():
             return found
-        popular = popular[keep]
         return _Candidates(
-            np.concatenate([found.doc_ids, popular]),
-            np.concatenate([found.cosine, popular_aug[keep] @ found.query]).astype(np.float32),
-            np.concatenate([found.lexical, lexical.similarity(words, popular)]).astype(np.float32),
+            np.concatenate([found.doc_ids, popular.docs[keep]]),
+            np.concatenate([found.cosine, popular.vectors[keep] @ found.query]).astype(np.float32),
+            np.concatenate([found.lexical, lexical.score(words, popular.words)[keep]]).astype(
+                np.float32
+            ),
             found.query,
         )
 
@@ -707,7 +721,7 @@ class Engine:
         docs = docs[valid]
         keep = ~hoods.stale(docs) & self._admissible(docs, request, now)
         keep &= _outside(docs, excluded_ids)
-        query = hoods.augmented(np.array([doc], dtype=np.int64), index, self.columns.live)[0]
+        query = hoods.row_augmented(doc, row, index, self.columns.live)
         cosine = table.cosine[row][valid][keep].astype(np.float32)
         lexical = table.lexical[row][valid][keep].astype(np.float32)
         docs = docs[keep]
@@ -801,14 +815,22 @@ class Engine:
                     weights[doc] = weights.get(doc, 0.0) + weight / len(sources)
         return weights
 
-    def _popular_augmented(self) -> tuple[np.ndarray, np.ndarray]:
-        """The popular articles and their augmented vectors, computed once per change."""
+    def _popular_of_generation(self) -> _Popular:
+        """The popular articles with their augmented vectors and words, gathered once per
+        change: every list of Related scores them."""
         assert self._index is not None
-        key = self._generation  # grows whenever popularity or the catalogue changes
-        if self._popular_aug[0] != key:
-            vectors = self._hoods.augmented(self._popular_docs, self._index, self.columns.live)
-            self._popular_aug = (key, vectors)
-        return self._popular_docs, self._popular_aug[1]
+        popular = self._popular
+        # The generation grows whenever popularity or the catalogue changes.
+        if popular is None or popular.generation != self._generation:
+            docs = self._popular_docs
+            popular = _Popular(
+                self._generation,
+                docs,
+                self._hoods.augmented(docs, self._index, self.columns.live),
+                self.columns.lexical.block(docs),
+            )
+            self._popular = popular
+        return popular
 
     def _admissible(self, docs: np.ndarray, request: ListRequest, now: float) -> np.ndarray:
         """Which of ``docs`` are published and pass the request's section, language and age."""

@@ -105,6 +105,8 @@ def _kept_table(
         return None
     if table is None or current.manifest.params.get("table") != _table_params(settings):
         return None
+    if table.vectors is None and table.hood.shape[1]:
+        return None  # made before tables stored augmented vectors: make it again, with them
     changed = {change.doc_id for change in catalogue.changes_since(table.seq)}
     if len(changed) > settings.table_refresh_ratio * max(len(table), 1):
         return None

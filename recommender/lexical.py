@@ -21,6 +21,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TypeVar
 
 import numpy as np
@@ -28,7 +29,7 @@ import numpy.typing as npt
 
 from recommender.terms import words_of
 
-__all__ = ["LEAD_CHARS", "LexicalIndex", "TermVector"]
+__all__ = ["LEAD_CHARS", "LexicalBlock", "LexicalIndex", "TermVector"]
 
 #: How much of the body, after the title, is read: the lead says what an article is about.
 LEAD_CHARS = 600
@@ -36,6 +37,21 @@ K1, B = 1.2, 0.75  # BM25's usual constants; others did no better on Reuters TRA
 
 TermVector = tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]  # sorted ids, counts
 _T = TypeVar("_T", bound=np.generic)
+
+
+@dataclass(frozen=True, slots=True)
+class LexicalBlock:
+    """The words of a fixed list of articles, gathered for scoring (``LexicalIndex.block``).
+
+    ``row`` gives the article (its position in the list) of each gathered word, ``terms`` the
+    word ids and ``saturated`` BM25's term-frequency part of each, with the index's ``avgdl``
+    of the moment it was gathered.
+    """
+
+    size: int
+    row: npt.NDArray[np.int64]
+    terms: npt.NDArray[np.int64]
+    saturated: npt.NDArray[np.float64]
 
 
 class LexicalIndex:
@@ -194,15 +210,15 @@ class LexicalIndex:
         self, source: TermVector, doc_ids: npt.NDArray[np.int64]
     ) -> npt.NDArray[np.float32]:
         """``lexical(source, d)`` for each article ``d`` of ``doc_ids`` (0 if unknown)."""
-        out = np.zeros(len(doc_ids), dtype=np.float32)
-        source_ids, source_tf = source
-        if len(doc_ids) == 0 or len(source_ids) == 0:
-            return out
-        idf = self._idf(source_ids)
-        avgdl = self._total_tokens / max(self._count, 1)
-        self_match = float(np.sum(idf * _saturated(source_tf, float(source_tf.sum()), avgdl)))
-        if self_match <= 0.0:
-            return out
+        return self.score(source, self.block(doc_ids))
+
+    def block(self, doc_ids: npt.NDArray[np.int64]) -> LexicalBlock:
+        """The words of ``doc_ids`` gathered for :meth:`score`; valid until the index changes.
+
+        Gathering is most of the work of scoring, so a caller that scores many sources against
+        the same articles (the engine's popular candidates) gathers once.
+        """
+        doc_ids = np.asarray(doc_ids, dtype=np.int64)
         inside = doc_ids < len(self._present)
         lengths = np.zeros(len(doc_ids), dtype=np.int64)
         starts = np.zeros(len(doc_ids), dtype=np.int64)
@@ -211,15 +227,30 @@ class LexicalIndex:
         starts[inside] = self._start[doc_ids[inside]]
         tokens[inside] = self._tokens[doc_ids[inside]]
         rows = _slices(starts, lengths)
-        if len(rows) == 0:
-            return out
-        ids = self._terms[rows]
         row = np.repeat(np.arange(len(doc_ids)), lengths)
-        place = np.minimum(np.searchsorted(source_ids, ids), len(source_ids) - 1)
-        shared = source_ids[place] == ids
-        row, place = row[shared], place[shared]
-        scores = idf[place] * _saturated(self._weights[rows[shared]], tokens[row], avgdl)
-        out[:] = np.bincount(row, scores, minlength=len(doc_ids)) / self_match
+        avgdl = self._total_tokens / max(self._count, 1)
+        return LexicalBlock(
+            len(doc_ids),
+            row,
+            self._terms[rows],
+            _saturated(self._weights[rows], tokens[row], avgdl),
+        )
+
+    def score(self, source: TermVector, block: LexicalBlock) -> npt.NDArray[np.float32]:
+        """``lexical(source, d)`` for each article ``d`` gathered in ``block``."""
+        out = np.zeros(block.size, dtype=np.float32)
+        source_ids, source_tf = source
+        if len(block.terms) == 0 or len(source_ids) == 0:
+            return out
+        idf = self._idf(source_ids)
+        avgdl = self._total_tokens / max(self._count, 1)
+        self_match = float(np.sum(idf * _saturated(source_tf, float(source_tf.sum()), avgdl)))
+        if self_match <= 0.0:
+            return out
+        place = np.minimum(np.searchsorted(source_ids, block.terms), len(source_ids) - 1)
+        shared = source_ids[place] == block.terms
+        scores = idf[place[shared]] * block.saturated[shared]
+        out[:] = np.bincount(block.row[shared], scores, minlength=block.size) / self_match
         return out
 
     def _idf(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:

@@ -10,8 +10,9 @@ Two things are computed from the catalogue alone (no labels) when an index is bu
    ``hood_blend * cos(v_i, v_j) + (1 - hood_blend) * lexical(i, j)``, searched among the
    ``pool`` nearest by cosine. Articles of one topic share neighbours, so their augmented vectors
    move together and their cosine ranks same-topic articles higher (database-side augmentation:
-   Arandjelović & Zisserman, 2012; Radenović et al., 2018). Only ``N(i)`` is stored; ``v'`` is
-   recomputed from the index's vectors when needed.
+   Arandjelović & Zisserman, 2012; Radenović et al., 2018). ``N(i)`` and ``v'`` (in half
+   precision, 768 bytes an article at 384 dimensions) are stored; an article changed since is
+   augmented again when the change is applied.
 2. **The neighbour table.** For each article, the ``depth`` candidates of its ``pool`` nearest
    by cosine that are closest by augmented cosine, with that cosine and the lexical similarity.
    A list for a stored article then starts from its row: no index search and no word matching
@@ -71,7 +72,9 @@ class NeighbourTable:
 
     Row ``i`` belongs to the article ``sources[i]`` (doc ids, ascending). ``docs`` are its
     candidates, best first by augmented cosine, padded with -1; ``cosine`` and ``lexical`` are
-    their similarity parts; ``hood`` the neighbours its augmented vector is made from.
+    their similarity parts; ``hood`` the neighbours its augmented vector is made from, and
+    ``vectors`` that augmented vector (half precision; None in tables published before it was
+    stored, whose vectors are computed from ``hood`` when needed).
     """
 
     sources: _I64
@@ -80,6 +83,7 @@ class NeighbourTable:
     cosine: npt.NDArray[np.float16]
     lexical: npt.NDArray[np.float16]
     seq: int
+    vectors: npt.NDArray[np.float16] | None = None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -104,6 +108,7 @@ class NeighbourTable:
             "table_cosine": self.cosine,
             "table_lexical": self.lexical,
             "table_seq": np.array([self.seq], dtype=np.int64),
+            **({} if self.vectors is None else {"table_vectors": self.vectors}),
         }
 
     @classmethod
@@ -131,6 +136,7 @@ class NeighbourTable:
             and arrays["table_cosine"].shape == table.shape
             and arrays["table_lexical"].shape == table.shape
             and arrays["table_seq"].shape == (1,)
+            and ("table_vectors" not in arrays or arrays["table_vectors"].shape[:1] == (n,))
         )
         if not shapes_fit:
             raise NeighbourTableError(
@@ -146,6 +152,7 @@ class NeighbourTable:
             cosine=arrays["table_cosine"].view(np.ndarray),
             lexical=arrays["table_lexical"].view(np.ndarray),
             seq=int(arrays["table_seq"][0]),
+            vectors=arrays["table_vectors"].view(np.ndarray) if "table_vectors" in arrays else None,
         )
 
 
@@ -244,7 +251,18 @@ def build_table(
         table_lexical[start:stop] = np.where(
             ok, np.take_along_axis(near_lexical[start:stop], best, axis=1), 0.0
         )
-    return NeighbourTable(sources, hood, table_docs, table_cosine, table_lexical, seq)
+    return NeighbourTable(
+        sources,
+        hood,
+        table_docs,
+        table_cosine,
+        table_lexical,
+        seq,
+        # Stored, so that a list reads its source's augmented vector instead of gathering
+        # ``neighbours`` vectors to make it (the largest part of a list's time without it).
+        # Without neighbours they are the index's own vectors: nothing to store.
+        augmented_all.astype(np.float16) if hood.shape[1] else None,
+    )
 
 
 class Neighbourhoods:
@@ -337,6 +355,16 @@ class Neighbourhoods:
             fresh[:] = [self._fresh_row.get(d, -1) for d in docs.tolist()]
         use = np.zeros(len(docs), dtype=bool)
         hood = np.zeros((0, 0), dtype=np.int64)
+        if self.table is not None and self.table.vectors is not None:
+            rows = self.table.rows(docs)
+            use = (rows >= 0) & (fresh < 0) & ~self.stale(docs)
+            out = np.empty((len(docs), index.dim), dtype=np.float32)
+            out[use] = self.table.vectors[rows[use]]
+            if not use.all():
+                out[~use] = index.reconstruct(docs[~use])
+            if (fresh >= 0).any():
+                out[fresh >= 0] = self._fresh_aug[fresh[fresh >= 0]]
+            return out
         if self.table is not None and self.table.hood.shape[1]:
             rows = self.table.rows(docs)
             use = (rows >= 0) & (fresh < 0) & ~self.stale(docs)
@@ -353,6 +381,23 @@ class Neighbourhoods:
             around = vectors[len(docs) :].reshape(hood.shape[0], hood.shape[1], -1)
             out[use] = augmented(out[use], around, self.shape.beta)
         return out
+
+    def row_augmented(
+        self, doc: int, row: int, index: VectorIndex, live: npt.NDArray[np.bool_]
+    ) -> _F32:
+        """The augmented vector of ``doc`` from its valid table row ``row`` (see :meth:`row`):
+        :meth:`augmented` for one article, without its bookkeeping for many."""
+        assert self.table is not None  # a valid row says there is a table
+        if self.table.vectors is not None:
+            stored: _F32 = self.table.vectors[row].astype(np.float32)
+            return stored
+        hood = self.table.hood[row].astype(np.int64)
+        alive = (hood >= 0) & (hood < len(live))
+        alive[alive] = live[hood[alive]]
+        hood[~alive] = doc  # a neighbour since removed: itself, as in augmented()
+        vectors = index.reconstruct(np.concatenate(([doc], hood)))
+        made: _F32 = augmented(vectors[:1], vectors[None, 1:], self.shape.beta)[0]
+        return made
 
     def query_augmented(
         self,

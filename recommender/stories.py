@@ -52,14 +52,14 @@ def normalise_title(title: str) -> str:
 
 
 def story_labels(
-    vectors: npt.NDArray[np.float32],
+    cosine: npt.NDArray[np.floating],
     title_keys: npt.NDArray[np.int64],
     threshold: float,
 ) -> npt.NDArray[np.int64]:
     """Label each of ``n`` articles with its story: equal labels mean one story.
 
     Args:
-        vectors: ``(n, dim)`` unit vectors.
+        cosine: ``(n, n)`` cosines between the articles' unit vectors.
         title_keys: ``n`` integer codes of normalised titles; :data:`NO_TITLE_KEY` matches none.
         threshold: cosine at or above which two articles are copies of one another.
 
@@ -70,10 +70,14 @@ def story_labels(
     labels = np.arange(n, dtype=np.int64)
     if n < 2:
         return labels
-    same = (vectors @ vectors.T) >= threshold
-    keys = np.asarray(title_keys)
-    same |= (keys[:, None] == keys[None, :]) & (keys[:, None] != NO_TITLE_KEY)
+    same = cosine >= threshold
     np.fill_diagonal(same, True)
+    keys = np.asarray(title_keys)
+    titled = keys[keys != NO_TITLE_KEY].tolist()
+    if len(set(titled)) < len(titled):
+        same |= (keys[:, None] == keys[None, :]) & (keys[:, None] != NO_TITLE_KEY)
+    elif np.count_nonzero(same) == n:
+        return labels  # no copies at all, the common case: every article is its own story
     # Connected components by min-label propagation, vectorised: a per-pair union-find loop
     # in Python took milliseconds on pools full of copies. Each round gives every article the
     # smallest label among its copies, then jumps to that label's label, so chains settle in

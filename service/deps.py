@@ -12,19 +12,17 @@ from fastapi import Depends, Request
 
 from recommender.engine import Engine
 from service.metrics import Metrics
-from service.options import list_options
 from service.responses import ListAnswers
-from service.schemas import ListOptions
 from service.security import require_read, require_write
 
 __all__ = [
     "EngineDep",
-    "ListOptionsQuery",
     "ListsDep",
     "MetricsDep",
     "ReadAccess",
     "WriteAccess",
     "get_engine",
+    "get_lists",
 ]
 
 
@@ -49,9 +47,6 @@ async def get_lists(request: Request) -> ListAnswers:
 EngineDep = Annotated[Engine, Depends(get_engine)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ListsDep = Annotated[ListAnswers, Depends(get_lists)]
-#: The list options of the query string; document them with
-#: ``openapi_extra={"parameters": LIST_OPTION_PARAMETERS}`` (see :mod:`service.options`).
-ListOptionsQuery = Annotated[ListOptions, Depends(list_options)]
 
 #: Put in a route's or router's ``dependencies`` to apply the key rules of :mod:`security`.
 ReadAccess = Depends(require_read)

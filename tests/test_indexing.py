@@ -126,3 +126,27 @@ def test_rebuild_is_due_when_the_size_calls_for_another_kind(tmp_path: Path) -> 
     index = HNSWIndex(DIM)
     index.add(np.arange(3), np.vstack([_unit(i) for i in range(3)]))
     assert rebuild_due(index, settings)  # 3 articles: flat is the right kind now
+
+
+def test_a_table_made_before_vectors_were_stored_is_made_again_at_the_next_publish(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path, index_kind="flat", neighbours=2)
+    store = IndexStore(settings.index_root)
+    with Catalogue(settings.catalogue_path) as catalogue:
+        _upsert(catalogue, list(range(12)), settings)
+        first = publish_index(catalogue, store, settings)
+        # Publish the same index again as an older newsrec did: its table without vectors.
+        index, _ = store.load(first)
+        arrays = {k: np.array(v) for k, v in store.extras(first).items() if k != "table_vectors"}
+        store.publish(
+            index,
+            model=settings.model,
+            catalogue_seq=first.manifest.catalogue_seq,
+            params=first.manifest.params,
+            extras=arrays,
+        )
+        publish_index(catalogue, store, settings)  # nothing changed: a table would be kept
+    current = store.current()
+    assert current is not None
+    assert store.extras(current)["table_vectors"].shape == (12, DIM)

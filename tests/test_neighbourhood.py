@@ -75,6 +75,20 @@ def test_a_table_round_trips_through_its_arrays() -> None:
     assert again.seq == table.seq
 
 
+def test_a_table_stores_each_articles_augmented_vector() -> None:
+    # neighbours 1, beta 1: article 10's one neighbour is 11 (same words, cosine 0.995).
+    table = _tiny_table(TableShape(neighbours=1, beta=1.0, pool=3, depth=2))
+    row = table.row(10)
+    assert table.vectors is not None and row is not None
+    expected = augmented(unit(1, 0, 0)[None, :], unit(1, 0.1, 0)[None, None, :], beta=1.0)[0]
+    np.testing.assert_allclose(table.vectors[row].astype(np.float32), expected, atol=1e-3)
+
+
+def test_without_neighbours_a_table_stores_no_vectors_of_its_own() -> None:
+    # Augmented by nothing, they would be the index's vectors again.
+    assert _tiny_table(TableShape(neighbours=0, pool=3, depth=2)).vectors is None
+
+
 def test_an_incomplete_table_is_refused_naming_what_is_missing() -> None:
     arrays = _tiny_table(TableShape(neighbours=1, pool=3, depth=2)).to_arrays()
     del arrays["hood"]

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
 from recommender.engine import UnknownArticle
 from recommender.updates import unpublish_article, upsert_articles
 from recommender.views import article_view
-from service.deps import EngineDep, ListOptionsQuery, ListsDep, ReadAccess, WriteAccess
+from service.deps import EngineDep, ReadAccess, WriteAccess, get_lists
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, WRITE_RESPONSES, responses
-from service.options import LIST_OPTION_PARAMETERS
+from service.options import LIST_OPTION_PARAMETERS, list_options
 from service.responses import json_response
 from service.schemas import (
     ArticleDetailOut,
@@ -48,9 +48,7 @@ _PUT_RESULTS: dict[int | str, dict[str, Any]] = {
     responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
     openapi_extra={"parameters": LIST_OPTION_PARAMETERS},
 )
-async def get_related(
-    article_id: ArticleId, options: ListOptionsQuery, lists: ListsDep
-) -> Response:
+async def get_related(article_id: ArticleId, request: Request) -> Response:
     """More like this and Related for one published article.
 
     *More like this* ranks by similarity alone; *Related* ranks the rest by the blended score
@@ -58,11 +56,15 @@ async def get_related(
     answer names the index version it came from, in ``index_version`` and the
     ``X-Index-Version`` header; ``X-Cache`` says whether the cache answered.
     """
-    request = options.to_request(lists.weights)
+    # Read here, not declared as dependencies: on the busiest route FastAPI's solving of two
+    # more dependencies cost about a tenth of a cached answer. The options are documented by
+    # ``openapi_extra`` either way.
+    lists = await get_lists(request)
+    options = (await list_options(request)).to_request(lists.weights)
     return await lists.answer(
-        ("related", article_id, request),
-        lambda: lists.engine.related(article_id, request),
-        explain=request.explain,
+        ("related", article_id, options),
+        lambda: lists.engine.related(article_id, options),
+        explain=options.explain,
         in_thread=False,
     )
 

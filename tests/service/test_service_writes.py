@@ -158,7 +158,10 @@ def test_health_and_metrics_need_no_key(api: httpx.Client) -> None:
 def test_keys_never_reach_the_log(api: httpx.Client, write_server: LiveServer) -> None:
     api.get("/articles/sample-001", headers=READ)
     api.put("/articles/k-2", json={"title": "t"}, headers={"X-API-Key": "guess-" + WRITE_KEY})
-    log = write_server.log.read_text()
+    deadline = time.monotonic() + 5.0  # access lines are written in batches
+    while '"PUT /articles/k-2 401"' not in (log := write_server.log.read_text()):
+        assert time.monotonic() < deadline, "no access line for the refused write"
+        time.sleep(0.05)
     assert "request_id" in log
     assert WRITE_KEY not in log and READ_KEY not in log
 

@@ -3,8 +3,9 @@
 Two articles belong to the same story when their vectors are nearly identical (cosine at least
 ``story_threshold``) or when their normalised titles match; stories are the connected groups of
 that relation. Grouping runs on the few dozen candidates a list is built from, never over the
-whole catalogue, so it costs one small matrix product per request. Grouping the source
-article(s) with the candidates finds the copies of the source too: they share its story.
+whole catalogue, from the cosines between them (one small matrix product per request, which
+MMR reuses). Grouping the source article(s) with the candidates finds the copies of the source
+too: they share its story.
 
 A title is normalised by dropping wire re-issue markers (``UPDATE 1-``, ``Updated:``,
 ``REFILE-``, ``CORRECTED-``, ``CORRECTION-``, ``RPT-``), case, punctuation and extra spaces.

@@ -120,8 +120,8 @@ class RelatedLists:
 @dataclass(frozen=True, slots=True)
 class _Candidates:
     doc_ids: np.ndarray
-    cosine: np.ndarray  # of augmented vectors
-    lexical: np.ndarray
+    cosine: np.ndarray  # float32, of augmented vectors
+    lexical: np.ndarray  # float32
     query: np.ndarray  # the query's augmented vector
 
 
@@ -506,7 +506,8 @@ class Engine:
                 if doc is not None and doc not in blocked | exclude_docs:
                     pins.append((doc, pin.position or 1))
         pin_docs = np.array(list(dict.fromkeys(doc for doc, _ in pins)), dtype=np.int64)
-        pin_docs = pin_docs[self._admissible(pin_docs, request, now)]
+        if pins:
+            pin_docs = pin_docs[self._admissible(pin_docs, request, now)]
         excluded = exclude_docs | blocked | set(pin_docs.tolist())
         words = (
             self.columns.lexical.vector_of_text(*source_text)
@@ -517,12 +518,13 @@ class Engine:
         candidates = self._candidates(query, words, excluded, request, now, coread)
 
         # Pinned articles first, then the candidates: one row each in every array below.
-        docs = np.concatenate([pin_docs, candidates.doc_ids])
-        pin_cosine = self._hoods.augmented(pin_docs, index, self.columns.live) @ candidates.query
-        cosine = np.concatenate([pin_cosine, candidates.cosine]).astype(np.float32)
-        lexical = np.concatenate(
-            [self.columns.lexical.similarity(words, pin_docs), candidates.lexical]
-        ).astype(np.float32)
+        docs, cosine, lexical = candidates.doc_ids, candidates.cosine, candidates.lexical
+        if len(pin_docs):  # most lists have none: spare them the array work
+            docs = np.concatenate([pin_docs, docs])
+            pin_aug = self._hoods.augmented(pin_docs, index, self.columns.live)
+            cosine = np.concatenate([pin_aug @ candidates.query, cosine]).astype(np.float32)
+            pin_lexical = self.columns.lexical.similarity(words, pin_docs)
+            lexical = np.concatenate([pin_lexical, lexical]).astype(np.float32)
         # More like this is a topical list, Related a reading list: each blends meaning and
         # shared words in the share measured best for it (see recommender/settings.py).
         more_share = self.settings.lexical_weight

@@ -196,16 +196,19 @@ def related(
     w_sim: Annotated[float | None, typer.Option(min=0.0, help="Weight of similarity.")] = None,
     w_rec: Annotated[float | None, typer.Option(min=0.0, help="Weight of recency.")] = None,
     w_pop: Annotated[float | None, typer.Option(min=0.0, help="Weight of popularity.")] = None,
+    w_coread: Annotated[
+        float | None, typer.Option(min=0.0, help="Weight of co-reading (readers also read).")
+    ] = None,
 ) -> None:
     """Show More like this and Related for a published article (pins and blocks applied)."""
     from recommender.scoring import Weights
 
     settings = _settings(home)
     weights = None
-    if (w_sim, w_rec, w_pop) != (None, None, None):
-        weights = Weights.from_settings(settings).overridden(w_sim, w_rec, w_pop)
-        if weights.similarity + weights.recency + weights.popularity <= 0:
-            _fail("--w-sim, --w-rec and --w-pop must not all be 0", 2)
+    if (w_sim, w_rec, w_pop, w_coread) != (None, None, None, None):
+        weights = Weights.from_settings(settings).overridden(w_sim, w_rec, w_pop, w_coread)
+        if weights.total() <= 0:
+            _fail("--w-sim, --w-rec, --w-pop and --w-coread must not all be 0", 2)
     try:
         request = ListRequest(
             k_more=k,

@@ -67,6 +67,10 @@ class Weights:
         """The weights configured in ``settings``."""
         return cls(settings.w_sim, settings.w_rec, settings.w_pop, settings.w_coread)
 
+    def total(self) -> float:
+        """The sum of the weights; a blend needs it above 0."""
+        return self.similarity + self.recency + self.popularity + self.coread
+
     def overridden(
         self,
         similarity: float | None = None,

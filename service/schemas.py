@@ -101,6 +101,9 @@ class ListOptions(BaseModel):
     w_sim: float | None = Field(None, ge=0, le=100, description="Weight of similarity.")
     w_rec: float | None = Field(None, ge=0, le=100, description="Weight of recency.")
     w_pop: float | None = Field(None, ge=0, le=100, description="Weight of popularity.")
+    w_coread: float | None = Field(
+        None, ge=0, le=100, description="Weight of co-reading (readers of this also read)."
+    )
 
     def to_request(self, weights: Weights) -> ListRequest:
         """The engine's request for these options; ``weights`` are the configured ones.
@@ -110,10 +113,11 @@ class ListOptions(BaseModel):
         """
         k = 5 if self.k is None else self.k
         overridden = None
-        if (self.w_sim, self.w_rec, self.w_pop) != (None, None, None):
-            overridden = weights.overridden(self.w_sim, self.w_rec, self.w_pop)
-            if overridden.similarity + overridden.recency + overridden.popularity <= 0:
-                raise ListOptionsError("w_sim, w_rec and w_pop must not all be 0")
+        given = (self.w_sim, self.w_rec, self.w_pop, self.w_coread)
+        if given != (None, None, None, None):
+            overridden = weights.overridden(*given)
+            if overridden.total() <= 0:
+                raise ListOptionsError("w_sim, w_rec, w_pop and w_coread must not all be 0")
         try:
             return self._request(k, overridden)
         except ValueError as exc:

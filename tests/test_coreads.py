@@ -120,3 +120,22 @@ def test_what_the_sources_readers_also_read_leads_related_with_its_part_shown(
     assert [item.article.id for item in lists.related] == ["F", "B", "C"]
     assert lists.related[0].parts is not None
     assert (lists.related[0].parts["coread"], lists.related[1].parts["coread"]) == (1.0, 0.0)
+
+
+def test_a_requests_coread_weight_replaces_the_configured_one(tmp_path: Path) -> None:
+    docs = [
+        Doc("S", "Storm hits the coast", (1, 0, 0)),
+        Doc("B", "Storm damage counted", (0.9, 0.43589, 0)),
+        Doc("F", "Cup final tickets", (0, 0, 1)),
+    ]
+    settings = build_home(
+        tmp_path / "home", docs, **PLAIN, w_coread=2.0, popularity_refresh_seconds=0.0
+    )
+    engine = Engine(settings)
+    engine.record_events(_reads(("u1", "S"), ("u1", "F"), ("u2", "S"), ("u2", "F")))
+    engine.refresh()
+    weights = Weights.from_settings(settings).overridden(coread=0.0)
+    lists = engine.related("S", ListRequest(k_more=0, k_related=2, weights=weights))
+    engine.close()
+    # Without its co-read part F scores its cosine, 0, below B's 0.9.
+    assert [item.article.id for item in lists.related] == ["B", "F"]

@@ -130,6 +130,17 @@ class VectorIndexContract:
         np.testing.assert_allclose(got, VECS[[3, 1]])
         assert got.dtype == np.float32
 
+    def test_reconstruct_reads_old_and_new_vectors_after_many_adds(self) -> None:
+        # Thousands of adds move an index's storage; reads must follow it.
+        index = self.filled()
+        index.reconstruct(np.array([40]))
+        rng = np.random.default_rng(3)
+        more = rng.normal(size=(3000, 4)).astype(np.float32)
+        more /= np.linalg.norm(more, axis=1, keepdims=True)
+        index.add(np.arange(1000, 4000), more)
+        got = index.reconstruct(np.array([40, 1000, 3999]))
+        np.testing.assert_allclose(got, np.stack([VECS[3], more[0], more[-1]]))
+
     def test_reconstruct_of_a_missing_id_raises_key_error_naming_it(self) -> None:
         index = self.filled()
         index.remove(np.array([20]))

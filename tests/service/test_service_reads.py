@@ -104,7 +104,7 @@ def test_weight_overrides_reach_the_score(client: httpx.Client) -> None:
 
 
 def test_all_weights_zero_is_422(client: httpx.Client) -> None:
-    response = client.get(RELATED, params={"w_sim": 0, "w_rec": 0, "w_pop": 0})
+    response = client.get(RELATED, params={"w_sim": 0, "w_rec": 0, "w_pop": 0, "w_coread": 0})
     assert response.status_code == 422
     assert "w_sim" in response.json()["detail"][0]["msg"]
 

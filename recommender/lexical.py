@@ -228,12 +228,11 @@ class LexicalIndex:
         tokens[inside] = self._tokens[doc_ids[inside]]
         rows = _slices(starts, lengths)
         row = np.repeat(np.arange(len(doc_ids)), lengths)
-        avgdl = self._total_tokens / max(self._count, 1)
         return LexicalBlock(
             len(doc_ids),
             row,
             self._terms[rows],
-            _saturated(self._weights[rows], tokens[row], avgdl),
+            _saturated(self._weights[rows], tokens[row], self._avgdl()),
         )
 
     def score(self, source: TermVector, block: LexicalBlock) -> npt.NDArray[np.float32]:
@@ -243,8 +242,9 @@ class LexicalIndex:
         if len(block.terms) == 0 or len(source_ids) == 0:
             return out
         idf = self._idf(source_ids)
-        avgdl = self._total_tokens / max(self._count, 1)
-        self_match = float(np.sum(idf * _saturated(source_tf, float(source_tf.sum()), avgdl)))
+        self_match = float(
+            np.sum(idf * _saturated(source_tf, float(source_tf.sum()), self._avgdl()))
+        )
         if self_match <= 0.0:
             return out
         place = np.minimum(np.searchsorted(source_ids, block.terms), len(source_ids) - 1)
@@ -252,6 +252,9 @@ class LexicalIndex:
         scores = idf[place[shared]] * block.saturated[shared]
         out[:] = np.bincount(block.row[shared], scores, minlength=block.size) / self_match
         return out
+
+    def _avgdl(self) -> float:
+        return self._total_tokens / max(self._count, 1)
 
     def _idf(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
         df = np.maximum(self._df[ids], 0.0)

@@ -27,18 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from recommender.embedding import (
-    ModelUnavailable,
-    cpu_has_native_bf16,
-    resolve_model_path,
-    unit_rows,
-)
+from recommender.embedding import cpu_has_native_bf16, unit_rows
+from recommender.model_weights import ModelUnavailable, default_cache_dir, resolve_model_path
 from recommender.settings import BUNDLED_MODEL
 
 __all__ = [
     "EXPORT_FORMAT",
     "OpenVINOEmbedder",
-    "default_cache_dir",
     "ensure_export",
     "export_dir",
     "verified_export",
@@ -49,12 +44,6 @@ EXPORT_FORMAT = 1
 _MANIFEST = "export.json"
 _GRAPH_FILES = ("model.xml", "model.bin")
 _HASH_CHUNK = 1 << 20
-
-
-def default_cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/newsrec`` (``~/.cache/newsrec``): exports shared by every home."""
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "newsrec"
 
 
 def _source_key(model_path: Path) -> str:
@@ -72,7 +61,7 @@ def _source_key(model_path: Path) -> str:
 
 def export_dir(model: str, cache_dir: Path) -> Path:
     """The folder that holds (or will hold) the export of ``model`` under ``cache_dir``."""
-    return cache_dir / "openvino" / _source_key(Path(resolve_model_path(model)))
+    return cache_dir / "openvino" / _source_key(Path(resolve_model_path(model, cache_dir)))
 
 
 def _sha256(file: Path) -> str:
@@ -164,7 +153,7 @@ def ensure_export(model: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
     Raises:
         ModelUnavailable: the model cannot be exported (the message says why).
     """
-    model_path = resolve_model_path(model)
+    model_path = resolve_model_path(model, cache_dir)
     folder = export_dir(model, cache_dir)
     manifest = verified_export(folder)
     if manifest is not None:
@@ -223,7 +212,7 @@ class OpenVINOEmbedder:
         self._name = model
         self.cache_dir = cache_dir or default_cache_dir()
         folder, manifest = ensure_export(model, self.cache_dir)
-        path = resolve_model_path(model)
+        path = resolve_model_path(model, self.cache_dir)
         self._tokenizer: Any = AutoTokenizer.from_pretrained(path)
         window = _model_window(Path(path))
         self._max_length = min(max_seq_length, window)

@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     # --- embedding -----------------------------------------------------------------------
     model: str = Field(
         BUNDLED_MODEL,
-        description="Sentence-transformers model name or path; the default is bundled.",
+        description="Sentence-transformers model: a path, 'all-MiniLM-L6-v2' (bundled, the "
+        "default) or 'all-mpnet-base-v2' (after `make install-mpnet`; stronger, slower).",
     )
     max_seq_length: int = Field(256, ge=16, le=4096, description="Tokens embedded per article.")
     batch_size: int = Field(32, ge=1, le=4096)
@@ -54,7 +55,9 @@ class Settings(BaseSettings):
         "(exported from the installed weights on first use), else torch.",
     )
     model_cache: Path | None = Field(
-        None, description="Where model exports are kept (default $XDG_CACHE_HOME/newsrec)."
+        None,
+        description="Where OpenVINO exports and unpacked packaged models are kept "
+        "(default $XDG_CACHE_HOME/newsrec).",
     )
 
     # --- scoring (formula in recommender/scoring.py) ----------------------------------------

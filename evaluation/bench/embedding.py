@@ -30,6 +30,7 @@ from recommender.embedding import (
     resolve_model_path,
 )
 from recommender.engine import Engine
+from recommender.model_weights import MPNET, ModelUnavailable
 from recommender.requests import ListRequest
 from recommender.settings import BUNDLED_MODEL, load_settings
 
@@ -137,6 +138,36 @@ def _ndcg_rows(
     )
 
 
+def _model_rows(
+    report: Report, config: BenchConfig, sets: list[tuple[str, list[str]]], fast: Embedder
+) -> None:
+    """The bundled model against all-mpnet-base-v2, both on the fast path, same texts."""
+    try:
+        mpnet = load_embedder(load_settings(model=MPNET.name))
+    except ModelUnavailable as exc:
+        report.say(f"model comparison skipped: {exc}")
+        return
+    table = report.table(
+        "Embedding",
+        "Models on the fast path, same texts, interleaved repeats (README, Choosing the model)",
+        ["texts", "n", f"{BUNDLED_MODEL} texts/s", f"{MPNET.name} texts/s", "time ratio (median)"],
+    )
+    for label, texts in sets:
+        runs = interleaved(
+            [partial(fast.encode, texts), partial(mpnet.encode, texts)], config.repeats
+        )
+        ratios = [b / a for a, b in zip(runs[0].seconds, runs[1].seconds, strict=True)]
+        report.row(
+            table,
+            label,
+            len(texts),
+            runs[0].rate(len(texts)),
+            runs[1].rate(len(texts)),
+            statistics.median(ratios),
+        )
+    report.note(table, f"{mpnet.backend}; {MPNET.name} vectors have {mpnet.dim} dimensions")
+
+
 def embedding_section(report: Report, config: BenchConfig) -> Embedder:
     """Measure and report embedding speed and quality; returns the fast-path embedder."""
     fast = load_embedder(load_settings())
@@ -156,6 +187,7 @@ def embedding_section(report: Report, config: BenchConfig) -> Embedder:
         sample = sample_articles()
         sets = [("sample article", [t.text for t in sample][: config.embed_leads])]
     _speed_rows(report, config, sets, paths)
+    _model_rows(report, config, sets, fast)
     if data is not None and config.ndcg_sources:
         _ndcg_rows(report, config, data, fast, fp32)
     else:

@@ -24,7 +24,7 @@ from typing import Any
 
 from evaluation.datasets import Dataset, DatasetError, load_dataset
 from evaluation.runs import Qrels
-from evaluation.splits import in_first_part
+from evaluation.splits import in_first_part, seeded_sample
 from evaluation.tasks import ListTask
 
 __all__ = ["coread_task", "first_reads", "reader_sets", "run_coread"]
@@ -72,12 +72,26 @@ def _judgements(readers: Mapping[str, set[str]]) -> Qrels:
     return dict(qrels)
 
 
-def coread_task(dataset: Dataset, seed: int) -> ListTask:
+def _sampled(qrels: Qrels, limit: int | None, seed: int) -> Qrels:
+    chosen = seeded_sample(sorted(qrels), limit, seed, str)
+    return {source: qrels[source] for source in chosen}
+
+
+def coread_task(
+    dataset: Dataset,
+    seed: int,
+    *,
+    limit_sources: int | None = None,
+    tune_limit: int | None = None,
+) -> ListTask:
     """Build the co-read task of ``dataset`` (articles plus MIND impressions).
 
     Args:
         dataset: must hold impressions (a ``behaviors.tsv``).
-        seed: decides the reader halves, and the tuning and reported parts of half B.
+        seed: decides the reader halves, the tuning and reported parts of half B, and the
+            samples below.
+        limit_sources: report at most this many sources, a seeded sample.
+        tune_limit: tune on at most this many sources, a seeded sample.
 
     Raises:
         DatasetError: the dataset has no impressions.
@@ -93,7 +107,8 @@ def coread_task(dataset: Dataset, seed: int) -> ListTask:
             popularity[article] += 1.0
     tune_readers = {u: s for u, s in half_b.items() if in_first_part(u, seed, _TUNE_SALT)}
     report_readers = {u: s for u, s in half_b.items() if u not in tune_readers}
-    qrels = _judgements(report_readers)
+    qrels = _sampled(_judgements(report_readers), limit_sources, seed)
+    tune_qrels = _sampled(_judgements(tune_readers), tune_limit, seed + 1)
     notes: dict[str, Any] = {
         "readers": len(readers),
         "readers_half_a_popularity": len(half_a),
@@ -107,7 +122,7 @@ def coread_task(dataset: Dataset, seed: int) -> ListTask:
         protocol="coread",
         articles=dataset.articles,
         qrels=qrels,
-        tune_qrels=_judgements(tune_readers),
+        tune_qrels=tune_qrels,
         popularity=dict(popularity),
         reads=first_reads(dataset, set(half_a)),
         notes=notes,

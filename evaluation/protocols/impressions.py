@@ -29,7 +29,7 @@ from evaluation.datasets import Dataset, DatasetError
 from evaluation.metrics import impression_auc, impression_mrr, impression_ndcg
 from evaluation.protocols.coread import reader_sets
 from evaluation.runs import Qrels, Run
-from evaluation.splits import in_first_part
+from evaluation.splits import in_first_part, seeded_sample
 from evaluation.tasks import ListTask
 from recommender.popularity import log_popularity, popularity_reference
 from recommender.scoring import Weights, blend
@@ -103,8 +103,15 @@ def _cases(dataset: Dataset, users: set[str]) -> tuple[list[ImpressionCase], dic
     return cases, dict(dropped)
 
 
-def impressions_task(dataset: Dataset, seed: int, *, tune: bool = False) -> ImpressionTask:
-    """Build the impressions task of a MIND ``dataset``.
+def _case_id(case: ImpressionCase) -> str:
+    return case.impression_id
+
+
+def impressions_task(
+    dataset: Dataset, seed: int, *, tune: bool = False, limit: int | None = None
+) -> ImpressionTask:
+    """Build the impressions task of a MIND ``dataset``; ``limit`` caps the scored impressions
+    (a seeded sample).
 
     Raises:
         DatasetError: no impressions, or none left to score.
@@ -121,6 +128,7 @@ def impressions_task(dataset: Dataset, seed: int, *, tune: bool = False) -> Impr
             popularity[article] += 1.0
     tune_users = {u for u in half_b if tune and in_first_part(u, seed, _TUNE_SALT)}
     cases, dropped = _cases(dataset, half_b - tune_users)
+    cases = seeded_sample(cases, limit, seed, _case_id)
     tune_cases, _ = _cases(dataset, tune_users)
     if not cases:
         raise DatasetError(

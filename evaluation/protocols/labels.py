@@ -10,7 +10,6 @@ are judged, so no method is charged for articles it was not allowed to show.
 
 from __future__ import annotations
 
-import random
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +19,7 @@ import numpy as np
 from evaluation.candidates import CandidateRule
 from evaluation.datasets import Dataset, DatasetError, EvalArticle
 from evaluation.runs import Qrels
-from evaluation.splits import in_first_part
+from evaluation.splits import in_first_part, seeded_sample
 from evaluation.tasks import ListTask
 
 __all__ = ["labels_task"]
@@ -52,10 +51,8 @@ def _judgements(
     return qrels
 
 
-def _sample(articles: list[EvalArticle], limit: int | None, seed: int) -> list[EvalArticle]:
-    if limit is None or len(articles) <= limit:
-        return articles
-    return sorted(random.Random(seed).sample(articles, limit), key=lambda a: a.id)
+def _by_id(article: EvalArticle) -> str:
+    return article.id
 
 
 def labels_task(
@@ -107,8 +104,10 @@ def labels_task(
         how = "every labelled article is a source"
     if not reported:
         raise DatasetError(f"no labelled article in split {wanted!r}")
-    reported = _sample(reported, limit_sources, seed)
-    tuning = _sample(tuning, min(limit_sources or len(tuning), tune_limit or len(tuning)), seed + 1)
+    reported = seeded_sample(reported, limit_sources, seed, _by_id)
+    tuning = seeded_sample(
+        tuning, min(limit_sources or len(tuning), tune_limit or len(tuning)), seed + 1, _by_id
+    )
     qrels = _judgements(reported, candidates, rule)
     notes: dict[str, Any] = {
         "candidates": len(candidates),

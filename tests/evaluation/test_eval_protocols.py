@@ -154,6 +154,22 @@ def test_coread_never_reports_the_tuning_readers(tmp_path: Path) -> None:
     assert (task.qrels, task.tune_qrels) == ({}, {"N1": {"N2": 1}, "N2": {"N1": 1}})
 
 
+def test_coread_limits_sample_the_reported_and_tuning_sources(tmp_path: Path) -> None:
+    names = [f"U{i}" for i in range(200)]
+    reported = [u for u in names if not in_first_part(u, 0, "reader-half")]
+    folder = _write_mind(
+        tmp_path / "mind",
+        {u: ([f"N{1 + i % 5}"], [f"N{2 + i % 5}"], []) for i, u in enumerate(reported)},
+    )
+    dataset = load_dataset([folder], label_fields=())
+    whole = coread_task(dataset, seed=0)
+    assert len(whole.qrels) == 6 and len(whole.tune_qrels) == 6
+    task = coread_task(dataset, seed=0, limit_sources=2, tune_limit=3)
+    assert len(task.qrels) == 2 and len(task.tune_qrels) == 3
+    assert all(whole.qrels[source] == judged for source, judged in task.qrels.items())
+    assert task.qrels == coread_task(dataset, seed=0, limit_sources=2).qrels  # seeded
+
+
 def test_coread_needs_behaviors(tmp_path: Path) -> None:
     folder = _write_mind(tmp_path / "mind", {})
     (folder / "behaviors.tsv").unlink()
@@ -178,3 +194,13 @@ def test_impressions_keep_only_catalogue_candidates_of_half_b(tmp_path: Path) ->
         ("N4", "N5"),
         (1, 0),
     )
+
+
+def test_impressions_limit_samples_the_scored_impressions(tmp_path: Path) -> None:
+    names = [f"U{i}" for i in range(100)]
+    half_b = [u for u in names if not in_first_part(u, 0, "reader-half")][:4]
+    folder = _write_mind(tmp_path / "mind", {u: (["N1"], ["N2"], ["N3"]) for u in half_b})
+    dataset = load_dataset([folder], label_fields=())
+    assert len(impressions_task(dataset, seed=0).cases) == 4
+    limited = impressions_task(dataset, seed=0, limit=2).cases
+    assert len(limited) == 2 and len({case.user for case in limited}) == 2

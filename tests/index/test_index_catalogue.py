@@ -148,6 +148,22 @@ def test_changes_since_returns_later_changes_in_seq_order(cat: Catalogue) -> Non
     assert changes[-1].seq == cat.last_seq()
 
 
+def test_net_changes_keep_each_articles_latest_change(cat: Catalogue) -> None:
+    cat.upsert([rec("a")], {"a": vec(1, 0, 0)})
+    start = cat.last_seq()
+    assert cat.net_changes(start).count == 0 and cat.net_changes(start).last_seq == start
+    cat.upsert([rec("b"), rec("c")], {"b": vec(0, 1, 0), "c": vec(0, 0, 1)})
+    doc = {name: cat.doc_id_of(name) for name in "abc"}
+    cat.unpublish("a")
+    cat.unpublish("b")
+    cat.upsert([rec("b", title="back")], {"b": vec(0, 1, 0)})
+    net = cat.net_changes(start)
+    assert sorted(net.upserted) == sorted([doc["b"], doc["c"]])
+    assert net.deleted == [doc["a"]]
+    assert net.touched() == sorted(doc.values())
+    assert net.last_seq == cat.last_seq() and net.count == len(cat.changes_since(start))
+
+
 def test_last_seq_is_zero_for_a_new_catalogue(cat: Catalogue) -> None:
     assert cat.last_seq() == 0
     assert cat.changes_since(0) == []

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Literal
 
 import numpy as np
 
@@ -205,6 +206,8 @@ class Engine:
         self._coreads = CoReads(window=settings.coread_window, shrink=settings.coread_shrink)
         self._signals_lock = threading.Lock()
         self._popularity = np.zeros(0, dtype=np.float32)
+        self._popularity_counts = np.zeros(0, dtype=np.float64)
+        self._popularity_newest = 0.0
         self._popular_docs = np.zeros(0, dtype=np.int64)
         self._popularity_columns: ArticleColumns | None = None
         self._popularity_folded_at = -math.inf
@@ -319,13 +322,14 @@ class Engine:
                 counts,
                 columns.published_ts[:size],
                 newest,
-                method=self.settings.popularity_normalisation,
+                method=self._popularity_method(),
                 half_life_days=self.settings.popularity_half_life_days,
             )
             ranked = np.where(columns.live[:size], signal, 0.0)
             popular = np.argsort(-ranked, kind="stable")[: self.settings.popular_candidates]
             with self._lock:
                 self._popularity, self._has_popularity = signal, bool(np.any(counts > 0))
+                self._popularity_counts, self._popularity_newest = counts, newest
                 self._popular_docs = popular[ranked[popular] > 0].astype(np.int64)
                 self._popularity_columns, self._popularity_folded_at = columns, now
                 self._generation += 1
@@ -876,7 +880,28 @@ class Engine:
             half_life_after_days=self.settings.recency_half_life_after_days,
         )
 
+    def _popularity_method(self) -> Literal["log", "percentile"]:
+        method = self.settings.popularity_normalisation
+        return "percentile" if method == "candidates" else method
+
     def _popularity_of(self, docs: np.ndarray) -> np.ndarray:
+        """The popularity of ``docs``: read from every article's, or, with the normalisation
+        ``candidates``, worked out among ``docs`` themselves (a list's candidates).
+        """
+        if self.settings.popularity_normalisation == "candidates":
+            counts = self._popularity_counts
+            known = docs < len(counts)
+            among = np.zeros(len(docs), dtype=np.float64)
+            among[known] = counts[docs[known]]
+            published = np.full(len(docs), np.nan)
+            published[known] = self.columns.published_ts[docs[known]]
+            return popularity_signal(
+                among,
+                published,
+                self._popularity_newest,
+                method="percentile",
+                half_life_days=self.settings.popularity_half_life_days,
+            )
         values = self._popularity
         out = np.zeros(len(docs), dtype=np.float32)
         known = docs < len(values)

@@ -15,9 +15,10 @@
   with ``recency_reference = "now"`` (live pages) ``2 ** (-age / recency_half_life_now_days)``
   instead; see :mod:`recommender.recency`.
 - ``popularity``: the time-decayed count of views and clicks (half-life
-  ``popularity_half_life_days``) normalised into [0, 1] by log or percentile
-  (``popularity_normalisation``), never below a fading prior for articles too new to have
-  been read; see :mod:`recommender.popularity`.
+  ``popularity_half_life_days``) normalised into [0, 1] (``popularity_normalisation``): by log
+  or percentile over every article, or as a percentile among the list's own candidates, never
+  below a fading prior for articles too new to have been read; see
+  :mod:`recommender.popularity`.
 - ``coread``: "readers of this also read", the cosine of the candidate's and the source's
   reader sets in [0, 1), ``pairs / (sqrt(readers_source * readers_candidate) + coread_shrink)``
   over the events that name their reader (each reader's last ``coread_window`` reads pair

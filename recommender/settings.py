@@ -89,9 +89,11 @@ class Settings(BaseSettings):
     popularity_half_life_days: float = Field(
         3.0, gt=0.0, description="Half-life of a view or click in the popularity count."
     )
-    popularity_normalisation: Literal["log", "percentile"] = Field(
+    popularity_normalisation: Literal["log", "percentile", "candidates"] = Field(
         "percentile",
-        description="How counts become popularity in [0, 1] (recommender/popularity.py).",
+        description="How counts become popularity in [0, 1]: over every article ('log', "
+        "'percentile') or as a percentile among each list's candidates ('candidates'); "
+        "recommender/popularity.py.",
     )
     click_weight: float = Field(1.0, ge=0.0, description="What a click counts; a view counts 1.")
     popularity_refresh_seconds: float = Field(

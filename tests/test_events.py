@@ -23,7 +23,7 @@ from recommender.recency import SECONDS_PER_DAY
 from recommender.requests import ListRequest
 from recommender.scoring import Weights
 from tests.conftest import make_settings
-from tests.handmade import PLAIN, Doc, build_home
+from tests.handmade import PLAIN, STORM_DOCS, Doc, build_home
 
 T0 = datetime(2026, 9, 10, 12, tzinfo=UTC)
 
@@ -247,3 +247,36 @@ def test_events_command_fails_when_nothing_can_be_read(tmp_path: Path) -> None:
     path.write_text('{"article_id": "B"}\n', encoding="utf-8")
     result = CliRunner().invoke(app, ["events", str(path), "--home", str(tmp_path / "home")])
     assert result.exit_code == 2 and "events.jsonl:1" in result.output
+
+
+def test_candidate_popularity_is_a_percentile_among_the_lists_candidates(tmp_path: Path) -> None:
+    # S's nearest are B, C, D (read 1, 2 and 3 times), E and twelve unread fillers; three
+    # articles far from S were read far more. Over every article B, C and D sit at the bottom of
+    # the six read ones (mid-ranks 1/6, 2/6, 3/6); among S's candidates they spread over 1/3,
+    # 2/3 and 1.
+    near = [
+        Doc(d.id, d.title, (*d.vector, 0), popularity=count)
+        for d, count in zip(STORM_DOCS, (0.0, 1.0, 2.0, 3.0, 0.0), strict=True)
+    ]
+    # A list of 3 searches at least 4 x (3 + the source) nearest: B to E and the fillers.
+    fillers = [Doc(f"X{k}", f"Coast news {k}", (0.5, 0, 0.05 * k, 0.8)) for k in range(12)]
+    far = [
+        Doc(name, f"Unrelated story {name}", (0, 0, 0, 1), popularity=100.0 * i)
+        for i, name in enumerate(("F", "G", "H"), start=1)
+    ]
+    request = ListRequest(k_more=0, k_related=3, explain=True, weights=Weights(0.001, 0, 1))
+    found: dict[str, dict[str, float]] = {}
+    for method in ("percentile", "candidates"):
+        settings = build_home(
+            tmp_path / method,
+            near + fillers + far,
+            **{**POPULAR, "popularity_normalisation": method, "candidates": 10},
+            popular_candidates=0,
+            coread_candidates=0,
+        )
+        engine = Engine(settings)
+        related = engine.related("S", request).related
+        engine.close()
+        found[method] = {i.article.id: i.parts["popularity"] for i in related}
+    assert found["percentile"] == pytest.approx({"D": 3 / 6, "C": 2 / 6, "B": 1 / 6}, abs=1e-5)
+    assert found["candidates"] == pytest.approx({"D": 1.0, "C": 2 / 3, "B": 1 / 3}, abs=1e-5)

@@ -29,7 +29,7 @@ from evaluation.datasets import Dataset, DatasetError
 from evaluation.metrics import impression_auc, impression_mrr, impression_ndcg
 from evaluation.protocols.coread import reader_sets
 from evaluation.runs import Qrels, Run
-from evaluation.splits import in_first_part, seeded_sample
+from evaluation.splits import hash_unit, in_first_part, seeded_sample
 from evaluation.tasks import ListTask
 from recommender.popularity import log_popularity, popularity_reference
 from recommender.scoring import Weights, blend
@@ -84,6 +84,9 @@ def _cases(dataset: Dataset, users: set[str]) -> tuple[list[ImpressionCase], dic
         shown = [(c, 1) for c in impression.clicked if c in known] + [
             (c, 0) for c in impression.skipped if c in known
         ]
+        # Equal scores keep candidate order, so that order must not follow the labels: a fixed
+        # shuffle per impression instead of clicked-first (which gave ties to the clicks).
+        shown.sort(key=lambda item: hash_unit(item[0], 0, f"order {impression.impression_id}"))
         if not history:
             dropped["no_history_in_catalogue"] += 1
         elif not any(label for _, label in shown):

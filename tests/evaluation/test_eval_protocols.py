@@ -204,3 +204,15 @@ def test_impressions_limit_samples_the_scored_impressions(tmp_path: Path) -> Non
     assert len(impressions_task(dataset, seed=0).cases) == 4
     limited = impressions_task(dataset, seed=0, limit=2).cases
     assert len(limited) == 2 and len({case.user for case in limited}) == 2
+
+
+def test_impression_candidates_are_not_ordered_by_their_labels(tmp_path: Path) -> None:
+    # Equal scores keep candidate order; clicked-first order would hand every tie to a click.
+    names = [f"U{i}" for i in range(200)]
+    half_b = [u for u in names if not in_first_part(u, 0, "reader-half")][:40]
+    folder = _write_mind(
+        tmp_path / "mind", {u: (["N1"], ["N2"], ["N3", "N4", "N5"]) for u in half_b}
+    )
+    cases = impressions_task(load_dataset([folder], label_fields=()), seed=0).cases
+    clicked_first = sum(case.labels[0] == 1 for case in cases)
+    assert len(cases) == 40 and 0 < clicked_first < 20

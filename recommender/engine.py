@@ -889,12 +889,12 @@ class Engine:
         ``candidates``, worked out among ``docs`` themselves (a list's candidates).
         """
         if self.settings.popularity_normalisation == "candidates":
-            counts = self._popularity_counts
-            known = docs < len(counts)
+            counts, published_ts = self._popularity_counts, self.columns.published_ts
+            known = docs < min(len(counts), len(published_ts))
             among = np.zeros(len(docs), dtype=np.float64)
             among[known] = counts[docs[known]]
             published = np.full(len(docs), np.nan)
-            published[known] = self.columns.published_ts[docs[known]]
+            published[known] = published_ts[docs[known]]
             return popularity_signal(
                 among,
                 published,

@@ -64,5 +64,13 @@ bench: install
 bench-full: install
 	nice $(PY) -m evaluation.bench --full --out .
 
+# The README's evaluation figures: Reuters TEST topics, MIND co-reading and MIND impressions.
+DATA ?= ../shared/data
+OUT  ?= out
+evaluate: install
+	$(NEWSREC) evaluate $(DATA)/reuters21578.jsonl.gz --protocol labels --split test --out $(OUT)/labels
+	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol coread --out $(OUT)/coread
+	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol impressions --out $(OUT)/impressions
+
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache test-output

@@ -203,7 +203,12 @@ class Engine:
         self._counts = DecayedCounts(
             half_life_days=settings.popularity_half_life_days, click_weight=settings.click_weight
         )
-        self._coreads = CoReads(window=settings.coread_window, shrink=settings.coread_shrink)
+        self._coreads = CoReads(
+            window=settings.coread_window,
+            shrink=settings.coread_shrink,
+            partners=settings.coread_partners,
+            readers=settings.coread_readers,
+        )
         self._signals_lock = threading.Lock()
         self._popularity = np.zeros(0, dtype=np.float32)
         self._popularity_counts = np.zeros(0, dtype=np.float64)

@@ -111,6 +111,14 @@ class Settings(BaseSettings):
     coread_shrink: float = Field(
         2.0, ge=0.0, description="Readers added to a co-read weight's denominator (coreads.py)."
     )
+    coread_partners: int = Field(
+        200, ge=1, le=100_000, description="Most co-read articles kept per article (coreads.py)."
+    )
+    coread_readers: int = Field(
+        200_000,
+        ge=1,
+        description="Most recently active readers whose recent reads are kept (coreads.py).",
+    )
     lexical_weight: float = Field(
         0.3, ge=0.0, le=1.0, description="Share of shared words (BM25) in More like this."
     )

@@ -46,6 +46,7 @@ def test_weight_is_shared_readers_over_root_of_reader_counts_plus_shrink(tmp_pat
         ("c", pytest.approx(1 / (math.sqrt(3) + 1))),
     ]
     assert (coreads.readers("a"), coreads.pairs("b", "c"), coreads.last_seq) == (3, 1, 6)
+    assert coreads.pair_count() == 6  # a-b, a-c and b-c, both ways
 
 
 def test_a_reread_counts_only_after_it_left_the_readers_recent_reads(tmp_path: Path) -> None:
@@ -139,3 +140,35 @@ def test_a_requests_coread_weight_replaces_the_configured_one(tmp_path: Path) ->
     engine.close()
     # Without its co-read part F scores its cosine, 0, below B's 0.9.
     assert [item.article.id for item in lists.related] == ["B", "F"]
+
+
+def test_an_article_keeps_its_most_co_read_partners(tmp_path: Path) -> None:
+    # s is read with p1 by 3 readers, with p2 by 2, and once each with f0..f9; at 2 partners
+    # kept, s's partners are pruned to the two most co-read whenever it holds more than 4.
+    reads = [(f"u{i}", "s") for i in range(3)] + [(f"u{i}", "p1") for i in range(3)]
+    reads += [(f"v{i}", "s") for i in range(2)] + [(f"v{i}", "p2") for i in range(2)]
+    reads += [(f"w{i}", "s") for i in range(10)] + [(f"w{i}", f"f{i}") for i in range(10)]
+    coreads = CoReads(window=10, shrink=0.0, partners=2)
+    with EventStore(tmp_path / "catalogue.sqlite") as store:
+        store.add(_reads(*reads))
+        _fold(coreads, store)
+    kept = [article for article, _ in coreads.neighbours("s")]
+    assert len(kept) <= 4 and kept[:2] == ["p1", "p2"]
+    assert (coreads.pairs("s", "p1"), coreads.pairs("s", "p2"), coreads.readers("s")) == (3, 2, 15)
+
+
+def test_the_reader_idle_longest_starts_a_new_window(tmp_path: Path) -> None:
+    # Two readers are kept: a reads x; b reads x; a reads y (a is now the most recent); c reads
+    # x, so b, idle the longest, is dropped; b's read of y then pairs with nothing.
+    coreads = CoReads(window=10, shrink=0.0, readers=2)
+    with EventStore(tmp_path / "catalogue.sqlite") as store:
+        store.add(_reads(("a", "x"), ("b", "x"), ("a", "y"), ("c", "x"), ("b", "y")))
+        _fold(coreads, store)
+    assert coreads.pairs("x", "y") == 1  # only a's; without the bound b's would make it 2
+    assert coreads.readers("y") == 2
+
+
+@pytest.mark.parametrize("name", ["partners", "readers"])
+def test_a_bound_below_one_is_refused_by_name(name: str) -> None:
+    with pytest.raises(ValueError, match=name):
+        CoReads(window=5, shrink=1.0, **{name: 0})

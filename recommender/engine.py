@@ -66,6 +66,15 @@ def _outside(docs: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.asarray(ordered[at] != docs)
 
 
+def _gathered(values: np.ndarray, docs: np.ndarray, fill: float) -> np.ndarray:
+    """``values[doc]`` for each of ``docs``, ``fill`` for docs past the end of ``values`` (added
+    since it was computed)."""
+    out = np.full(len(docs), fill, dtype=values.dtype)
+    known = docs < len(values)
+    out[known] = values[docs[known]]
+    return out
+
+
 def _weights_of(docs: np.ndarray, weights: dict[int, float]) -> np.ndarray:
     """``weights[doc]`` for each of ``docs`` (0 for those without one), as float32."""
     out = np.zeros(len(docs), dtype=np.float32)
@@ -894,24 +903,14 @@ class Engine:
         ``candidates``, worked out among ``docs`` themselves (a list's candidates).
         """
         if self.settings.popularity_normalisation == "candidates":
-            counts, published_ts = self._popularity_counts, self.columns.published_ts
-            known = docs < min(len(counts), len(published_ts))
-            among = np.zeros(len(docs), dtype=np.float64)
-            among[known] = counts[docs[known]]
-            published = np.full(len(docs), np.nan)
-            published[known] = published_ts[docs[known]]
             return popularity_signal(
-                among,
-                published,
+                _gathered(self._popularity_counts, docs, 0.0),
+                _gathered(self.columns.published_ts, docs, np.nan),
                 self._popularity_newest,
                 method="percentile",
                 half_life_days=self.settings.popularity_half_life_days,
             )
-        values = self._popularity
-        out = np.zeros(len(docs), dtype=np.float32)
-        known = docs < len(values)
-        out[known] = values[docs[known]]
-        return out
+        return _gathered(self._popularity, docs, 0.0)
 
     def _live_doc(self, article_id: str) -> int | None:
         doc = self.columns.doc_ids.get(article_id)

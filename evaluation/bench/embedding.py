@@ -20,7 +20,7 @@ import numpy.typing as npt
 from evaluation.bench.config import BenchConfig
 from evaluation.bench.corpora import mind_leads, reuters_stories, sample_articles
 from evaluation.bench.homes import build_home
-from evaluation.bench.report import Report
+from evaluation.bench.report import Report, Table
 from evaluation.bench.timing import interleaved
 from recommender.embedding import (
     Embedder,
@@ -57,18 +57,23 @@ def _speed_rows(
     config: BenchConfig,
     sets: list[tuple[str, list[str]]],
     paths: list[tuple[str, Callable[[Sequence[str]], Any]]],
-) -> None:
+    *,
+    title: str = "Texts per second, same texts, interleaved repeats",
+    ratio: tuple[int, int, str] = (0, -1, "fast / fp32 (median ratio)"),
+) -> Table:
+    """One row per text set: each path's texts per second, and the median ratio of the time
+    of path ``ratio[0]`` to that of path ``ratio[1]`` over the interleaved repeats."""
+    slower, faster, ratio_label = ratio
     table = report.table(
-        "Embedding",
-        "Texts per second, same texts, interleaved repeats",
-        ["texts", "n", *[f"{name} texts/s" for name, _ in paths], "fast / fp32 (median ratio)"],
+        "Embedding", title, ["texts", "n", *[f"{name} texts/s" for name, _ in paths], ratio_label]
     )
     report.note(table, f"median of {config.repeats} interleaved repeats after one warm-up each")
     for label, texts in sets:
         runs = interleaved([partial(f, texts) for _, f in paths], config.repeats)
         rates = [run.rate(len(texts)) for run in runs]
-        ratios = [a / b for a, b in zip(runs[0].seconds, runs[-1].seconds, strict=True)]
+        ratios = [a / b for a, b in zip(runs[slower].seconds, runs[faster].seconds, strict=True)]
         report.row(table, label, len(texts), *rates, statistics.median(ratios))
+    return table
 
 
 def _ndcg_rows(
@@ -147,24 +152,15 @@ def _model_rows(
     except ModelUnavailable as exc:
         report.say(f"model comparison skipped: {exc}")
         return
-    table = report.table(
-        "Embedding",
-        "Models on the fast path, same texts, interleaved repeats (README, Choosing the model)",
-        ["texts", "n", f"{BUNDLED_MODEL} texts/s", f"{MPNET.name} texts/s", "time ratio (median)"],
+    table = _speed_rows(
+        report,
+        config,
+        sets,
+        [(BUNDLED_MODEL, fast.encode), (MPNET.name, mpnet.encode)],
+        title="Models on the fast path, same texts, interleaved repeats "
+        "(README, Choosing the model)",
+        ratio=(1, 0, "time ratio (median)"),
     )
-    for label, texts in sets:
-        runs = interleaved(
-            [partial(fast.encode, texts), partial(mpnet.encode, texts)], config.repeats
-        )
-        ratios = [b / a for a, b in zip(runs[0].seconds, runs[1].seconds, strict=True)]
-        report.row(
-            table,
-            label,
-            len(texts),
-            runs[0].rate(len(texts)),
-            runs[1].rate(len(texts)),
-            statistics.median(ratios),
-        )
     report.note(table, f"{mpnet.backend}; {MPNET.name} vectors have {mpnet.dim} dimensions")
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from index import Catalogue
-from recommender.articles import embedding_text
+from recommender.ingestion.articles import embedding_text
 from recommender.settings import Settings
 
 __all__ = ["Corpus", "load_corpus"]

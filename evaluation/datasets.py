@@ -15,10 +15,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from recommender.articles import InvalidArticle, article_from_mapping
-from recommender.ingest import expand_paths
-from recommender.mind import Impression, is_behaviors_file, read_behaviors
-from recommender.readers import RowProblem, UnreadableFile, detect_format, read_rows
+from recommender.ingestion.articles import InvalidArticle, article_from_mapping
+from recommender.ingestion.files import RowProblem, UnreadableFile, detect_format, read_rows
+from recommender.ingestion.ingest import expand_paths
+from recommender.ingestion.mind import Impression, is_behaviors_file, read_behaviors
 
 __all__ = [
     "DEFAULT_LABEL_FIELDS",

@@ -1,4 +1,4 @@
-"""newsrec's own lists, produced by the real :class:`~recommender.engine.Engine` of the home.
+"""newsrec's own lists, made by the real :class:`~recommender.serving.engine.Engine` of the home.
 
 *More like this* is asked for alone (``k_related=0``) and *Related* alone (``k_more=0``), so each
 list ranks the whole candidate pool rather than what the other list left over.
@@ -14,9 +14,9 @@ from tqdm import tqdm
 from evaluation.candidates import CandidateRule
 from evaluation.corpus import Corpus
 from evaluation.runs import Run
-from recommender.engine import Engine
-from recommender.requests import MAX_K, ListRequest
-from recommender.scoring import Weights
+from recommender.ranking.scoring import Weights
+from recommender.serving.engine import Engine
+from recommender.serving.requests import MAX_K, ListRequest
 
 __all__ = ["ListName", "engine_run"]
 
@@ -56,7 +56,7 @@ def engine_run(
         source_ids, desc=which, unit=" lists", disable=not progress, leave=False
     )
     for source in sources:
-        lists = engine.related(source, request)
+        lists = engine.lists_for(source, request)
         items = lists.more_like_this if which == "more_like_this" else lists.related
         source_ts = corpus.published_ts[corpus.row_of[source]]
         kept = [

@@ -23,6 +23,15 @@ from evaluation.candidates import CandidateRule
 from evaluation.datasets import DEFAULT_LABEL_FIELDS, Dataset, load_dataset
 from evaluation.engine_lists import engine_run
 from evaluation.figures import run_figures
+from evaluation.harness import (
+    BASELINES,
+    METHOD_NOTES,
+    MethodResult,
+    Workbench,
+    default_methods,
+    evaluate_methods,
+    open_workbench,
+)
 from evaluation.metrics import accuracy
 from evaluation.protocols.coread import coread_task
 from evaluation.protocols.impressions import (
@@ -55,16 +64,7 @@ from evaluation.sweeps import (
     write_settings_file,
 )
 from evaluation.tasks import ListTask
-from evaluation.workbench import (
-    BASELINES,
-    METHOD_NOTES,
-    MethodResult,
-    Workbench,
-    default_methods,
-    evaluate_methods,
-    open_workbench,
-)
-from recommender.scoring import Weights
+from recommender.ranking.scoring import Weights
 
 __all__ = ["PROTOCOLS", "EvaluationConfig", "Protocol", "run_evaluation"]
 
@@ -330,9 +330,7 @@ def _impressions_protocol(
                 raise ValueError("the sweep has no tuning impressions")
 
             def objective(overrides: dict[str, float]) -> float:
-                weights = Weights(
-                    overrides["w_sim"], overrides.get("w_rec", 0.0), overrides.get("w_pop", 0.0)
-                )
+                weights = Weights.from_settings(settings.model_copy(update=overrides))
                 run = impression_run(
                     "related", itask.tune_cases, corpus, settings, seed=config.seed, weights=weights
                 )
@@ -365,7 +363,7 @@ def _impressions_protocol(
                 corpus,
                 settings,
                 seed=config.seed,
-                weights=Weights(best["w_sim"], best.get("w_rec", 0.0), best.get("w_pop", 0.0)),
+                weights=Weights.from_settings(settings.model_copy(update=best)),
             )
             runs["related_tuned"] = (run, time.perf_counter() - t0)
         methods: dict[str, MethodResult] = {}

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.embedding import Embedder
+from recommender.embedding.embedder import Embedder
 
 __all__ = ["CACHE_FORMAT_VERSION", "CachingEmbedder", "cache_key"]
 
@@ -37,7 +37,7 @@ def _checksum(keys: np.ndarray, vectors: np.ndarray) -> str:
 
 
 class CachingEmbedder:
-    """An :class:`~recommender.embedding.Embedder` that looks texts up before embedding them.
+    """An :class:`~recommender.embedding.embedder.Embedder` that looks texts up before embedding.
 
     The real model is loaded (by ``load``) only when some text is missing from the cache.
     """

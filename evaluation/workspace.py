@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from evaluation.datasets import EvalArticle
-from recommender.embedding import Embedder
-from recommender.events import record_events
-from recommender.ingest import ingest
+from recommender.embedding.embedder import Embedder
+from recommender.ingestion.events import record_events
+from recommender.ingestion.ingest import ingest
 from recommender.settings import Settings
 
 __all__ = ["WorkspaceError", "prepare_home"]

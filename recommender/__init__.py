@@ -1,7 +1,7 @@
 """newsrec's recommender: articles, embedding, scoring, the engine and the CLI."""
 
-from recommender.engine import Engine, ListItem, RelatedLists, UnknownArticle
-from recommender.requests import ListRequest
+from recommender.serving.engine import Engine, ListItem, RelatedLists, UnknownArticle
+from recommender.serving.requests import ListRequest
 from recommender.settings import Settings, load_settings
 
 __all__ = [

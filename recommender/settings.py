@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         "(default $XDG_CACHE_HOME/newsrec).",
     )
 
-    # --- scoring (formula in recommender/scoring.py) ----------------------------------------
+    # --- scoring (formula in recommender/ranking/scoring.py) ---------------------------------
     # Defaults chosen by measurement (README, "Defaults from evidence"): w_pop, w_coread, the
     # popularity and co-read settings on MIND co-reading (tuning readers of `newsrec evaluate
     # --protocol coread --sweep`, evaluation/sweeps.py's COREAD_SPACE); w_rec, the
@@ -93,7 +93,7 @@ class Settings(BaseSettings):
         "percentile",
         description="How counts become popularity in [0, 1]: over every article ('log', "
         "'percentile') or as a percentile among each list's candidates ('candidates'); "
-        "recommender/popularity.py.",
+        "recommender/signals/popularity.py.",
     )
     click_weight: float = Field(1.0, ge=0.0, description="What a click counts; a view counts 1.")
     popularity_refresh_seconds: float = Field(
@@ -135,7 +135,7 @@ class Settings(BaseSettings):
         25, ge=10, le=1_000, description="Best candidates grouped into stories and diversified."
     )
 
-    # --- neighbourhoods (recommender/neighbourhood.py), chosen on Reuters TRAIN sources -------
+    # --- neighbourhoods (recommender/signals/neighbourhood.py), chosen on Reuters TRAIN sources
     neighbours: int = Field(
         30, ge=0, le=1_000, description="Neighbours each article's augmented vector is made from."
     )
@@ -156,7 +156,7 @@ class Settings(BaseSettings):
         "rebuilds it.",
     )
 
-    # --- vector index (recommender/indexing.py) ----------------------------------------------
+    # --- vector index (recommender/operations/indexing.py) ------------------------------------
     index_kind: Literal["auto", "flat", "hnsw"] = Field(
         "auto", description="'auto': exact search below hnsw_threshold articles, HNSW from it."
     )

@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 from index.events import EventStore
-from recommender.coreads import CoReads
+from recommender.signals.coreads import CoReads
 
 
 def main() -> None:

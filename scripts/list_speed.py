@@ -18,8 +18,8 @@ import statistics
 import time
 from pathlib import Path
 
-from recommender.engine import Engine
-from recommender.requests import ListRequest
+from recommender.serving.engine import Engine
+from recommender.serving.requests import ListRequest
 from recommender.settings import load_settings
 
 
@@ -40,13 +40,13 @@ def main() -> None:
     request = ListRequest(k_more=10, k_related=10)
     for engine in engines.values():  # warm caches and lazily built state
         for source in sources[:200]:
-            engine.related(source, request)
+            engine.lists_for(source, request)
     per_list: dict[str, list[float]] = {spec: [] for spec in engines}
     for _ in range(args.rounds):
         for spec, engine in engines.items():
             start = time.perf_counter()
             for source in sources:
-                engine.related(source, request)
+                engine.lists_for(source, request)
             per_list[spec].append((time.perf_counter() - start) / len(sources) * 1000)
     base = per_list[args.homes[0]]
     for spec, times in per_list.items():

@@ -34,10 +34,10 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from recommender.engine import Engine
-from recommender.requests import ListRequest
+from recommender.serving.engine import Engine
+from recommender.serving.requests import ListRequest
 from recommender.settings import Settings
-from recommender.stories import normalise_title
+from recommender.signals.stories import normalise_title
 
 REUTERS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reuters21578.jsonl.gz"
 
@@ -71,7 +71,7 @@ def _measure(
     request = ListRequest(k_more=5, k_related=5)
     for source_id in sources:
         started = time.perf_counter()
-        lists = engine.related(source_id, request)
+        lists = engine.lists_for(source_id, request)
         timings.append(time.perf_counter() - started)
         assert lists.source is not None
         source_topics = topics[source_id]

@@ -41,9 +41,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from ranx import Qrels, Run, evaluate
 
-from recommender.engine import Engine
-from recommender.requests import ListRequest
-from recommender.scoring import Weights
+from recommender.ranking.scoring import Weights
+from recommender.serving.engine import Engine
+from recommender.serving.requests import ListRequest
 from recommender.settings import Settings
 
 REUTERS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "reuters21578.jsonl.gz"
@@ -101,7 +101,7 @@ def _lists(
     index = engine._index
     assert index is not None
     for source in sources:
-        lists = engine.related(source, request)
+        lists = engine.lists_for(source, request)
         items = lists.more_like_this if which == "more" else lists.related
         out[source] = [i.article.id for i in items]
         if len(items) > 1:

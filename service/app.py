@@ -19,11 +19,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from index import StorageError
-from recommender.engine import Engine
-from recommender.scoring import Weights
+from recommender.ranking.scoring import Weights
+from recommender.serving.engine import Engine
+from recommender.serving.threads import one_thread_per_request
 from recommender.settings import Settings, load_settings
-from recommender.threads import one_thread_per_request
-from service.access import INDEX_VERSION_HEADER, AccessMiddleware
+from service.access_log import INDEX_VERSION_HEADER, AccessMiddleware
 from service.cache import ResponseCache
 from service.errors import install_error_handlers
 from service.limits import BodySizeLimit
@@ -34,6 +34,7 @@ from service.reindex import Reindexer
 from service.responses import CACHE_HEADER, ListAnswers
 from service.routes import admin, articles, demo, events, health, metrics, related
 from service.security import API_KEY_HEADER
+from service.workload import ListWork
 
 __all__ = ["create_app"]
 
@@ -92,8 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             target=_follow_catalogue, args=(engine, stop), name="newsrec-follow", daemon=True
         )
         app.state.engine = engine
+        work = ListWork(retry_after_seconds=settings.retry_after_seconds)
         app.state.lists = ListAnswers(
-            engine, app.state.cache, app.state.metrics, Weights.from_settings(settings)
+            engine, app.state.cache, app.state.metrics, Weights.from_settings(settings), work
         )
         app.state.reindexer = Reindexer(settings)
         # What the engine loaded lives as long as the process: move it out of the garbage
@@ -118,6 +120,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             follower.join(timeout=5)
             app.state.reindexer.join(timeout=30)
+            work.close()
             engine.close()
             _log.info("stopped serving %s", settings.home)
 

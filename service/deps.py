@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from recommender.engine import Engine
+from recommender.serving.engine import Engine
 from service.metrics import Metrics
 from service.responses import ListAnswers
 from service.security import require_read, require_write

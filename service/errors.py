@@ -17,11 +17,12 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from index import LockedError
-from recommender.articles import InvalidArticle
-from recommender.embedding import ModelUnavailable
-from recommender.engine import UnknownArticle
-from recommender.updates import InvalidBatch
+from recommender.embedding.embedder import ModelUnavailable
+from recommender.ingestion.articles import InvalidArticle
+from recommender.ingestion.updates import InvalidBatch
+from recommender.serving.engine import UnknownArticle
 from service.schemas import ListOptionsError, ProblemOut
+from service.workload import Busy
 
 __all__ = [
     "AUTH_RESPONSES",
@@ -80,6 +81,11 @@ async def _locked(request: Request, exc: Exception) -> JSONResponse:
     return _problem(503, str(exc), **{"Retry-After": str(LOCK_RETRY_SECONDS)})
 
 
+async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    retry_after = exc.retry_after_seconds if isinstance(exc, Busy) else 1
+    return _problem(503, str(exc), **{"Retry-After": str(retry_after)})
+
+
 async def _model_unavailable(request: Request, exc: Exception) -> JSONResponse:
     return _problem(503, f"the embedding model cannot be loaded: {exc}")
 
@@ -132,6 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(UnknownArticle, _unknown_article)
     app.add_exception_handler(LockedError, _locked)
+    app.add_exception_handler(Busy, _busy)
     app.add_exception_handler(ModelUnavailable, _model_unavailable)
     app.add_exception_handler(InvalidArticle, _invalid_article)
     app.add_exception_handler(ListOptionsError, _invalid_options)

@@ -25,7 +25,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from recommender.engine import Engine
+from recommender.serving.engine import Engine
 
 __all__ = ["CONTENT_TYPE", "MULTIPROC_ENV", "Metrics"]
 

@@ -11,9 +11,9 @@ import threading
 from dataclasses import dataclass
 
 from index import Catalogue, IndexStore, StorageError, WriterLock
-from recommender.indexing import publish_index
+from recommender.ingestion.updates import LOCK_WAIT_SECONDS
+from recommender.operations.indexing import publish_index
 from recommender.settings import Settings
-from recommender.updates import LOCK_WAIT_SECONDS
 
 __all__ = ["ReindexState", "Reindexer"]
 

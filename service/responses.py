@@ -12,15 +12,15 @@ from collections.abc import Callable, Hashable
 from typing import Any
 
 import orjson
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from recommender.engine import Engine, RelatedLists
-from recommender.scoring import Weights
-from recommender.views import lists_view
-from service.access import INDEX_VERSION_HEADER
+from recommender.ranking.scoring import Weights
+from recommender.serving.engine import Engine, RelatedLists
+from recommender.serving.views import lists_view
+from service.access_log import INDEX_VERSION_HEADER
 from service.cache import CachedResponse, ResponseCache
 from service.metrics import Metrics
+from service.workload import ListWork
 
 __all__ = ["CACHE_HEADER", "JSONBytes", "ListAnswers", "encode_json", "json_response"]
 
@@ -57,13 +57,20 @@ class ListAnswers:
     """
 
     def __init__(
-        self, engine: Engine, cache: ResponseCache, metrics: Metrics, weights: Weights
+        self,
+        engine: Engine,
+        cache: ResponseCache,
+        metrics: Metrics,
+        weights: Weights,
+        work: ListWork,
     ) -> None:
-        """Answer from ``engine`` through ``cache``; ``weights`` are the configured ones."""
+        """Answer from ``engine`` through ``cache``, computing on ``work``'s threads;
+        ``weights`` are the configured ones."""
         self.engine = engine
         self.cache = cache
         self.metrics = metrics
         self.weights = weights
+        self.work = work
 
     async def answer(
         self,
@@ -71,28 +78,30 @@ class ListAnswers:
         compute: Callable[[], RelatedLists],
         *,
         explain: bool,
-        in_thread: bool,
+        cost: int,
     ) -> Response:
         """Both lists as JSON, from the cache when this request was answered in this generation.
 
         ``key`` must hold everything that shapes the answer. ``X-Cache`` says whether the cache
-        answered (``hit``) or the engine did (``miss``). ``compute`` runs on the event loop,
-        unless ``in_thread`` (for work that may take long, such as embedding a draft): a list
-        from stored vectors takes less time than handing it to a thread and back.
+        answered (``hit``) or the engine did (``miss``). A cached answer is sent from the event
+        loop; ``compute`` runs on a thread of :class:`~service.workload.ListWork`, admitted by
+        its ``cost`` (:func:`~service.workload.list_cost`), so that no list holds up the loop.
+
+        Raises:
+            Busy: the work of this cost cannot be admitted now (answered with 503).
         """
         generation = self.engine.generation  # read first: see ResponseCache.put
         try:
             cached = self.cache.get(key, generation)
         except TypeError:  # an option that cannot be a key: answer without the cache
-            lists = await _run(compute, in_thread)
-            view = lists_view(lists, explain=explain)
-            return json_response(view, index_version=lists.index_version)
+            cached = None
+            key = None
         if cached is None:
             self.metrics.cache_misses.inc()
-            lists = await _run(compute, in_thread)
-            body = encode_json(lists_view(lists, explain=explain))
-            cached = CachedResponse(body, lists.index_version)
-            self.cache.put(key, generation, cached)
+            # Serialising 150 explained items takes time too: done on the same thread.
+            cached = await self.work.run(lambda: _encoded(compute(), explain), cost)
+            if key is not None:
+                self.cache.put(key, generation, cached)
             result = "miss"
         else:
             self.metrics.cache_hits.inc()
@@ -102,5 +111,5 @@ class ListAnswers:
         )
 
 
-async def _run(compute: Callable[[], RelatedLists], in_thread: bool) -> RelatedLists:
-    return await run_in_threadpool(compute) if in_thread else compute()
+def _encoded(lists: RelatedLists, explain: bool) -> CachedResponse:
+    return CachedResponse(encode_json(lists_view(lists, explain=explain)), lists.index_version)

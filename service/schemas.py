@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from recommender.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS, InvalidArticle
-from recommender.requests import MAX_K, ListRequest
-from recommender.scoring import Weights
+from recommender.ingestion.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS, InvalidArticle
+from recommender.ranking.scoring import Weights
+from recommender.serving.requests import MAX_K, ListRequest
 
 __all__ = [
     "MAX_BATCH_ARTICLES",
@@ -295,7 +295,7 @@ class ArticleIn(BaseModel):
     popularity: float | None = Field(None, ge=0, description="A count of reads, if known.")
 
     def fields_with_id(self, article_id: str) -> dict[str, Any]:
-        """The article as the validator of :mod:`recommender.articles` takes it.
+        """The article as the validator of :mod:`recommender.ingestion.articles` takes it.
 
         Raises:
             InvalidArticle: the body names another id than ``article_id``.

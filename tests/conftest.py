@@ -16,8 +16,8 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from recommender.embedding import Embedder, SentenceTransformerEmbedder
-from recommender.ingest import ingest
+from recommender.embedding.embedder import Embedder, SentenceTransformerEmbedder
+from recommender.ingestion.ingest import ingest
 from recommender.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from index import ArticleRecord, Catalogue, IndexStore
-from recommender.indexing import publish_index
+from recommender.operations.indexing import publish_index
 from recommender.settings import Settings
 from tests.conftest import make_settings
 

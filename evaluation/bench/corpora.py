@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from recommender.articles import embedding_text
+from recommender.ingestion.articles import embedding_text
 
 __all__ = [
     "MIND_FILE",

@@ -22,16 +22,16 @@ from evaluation.bench.corpora import mind_leads, reuters_stories, sample_article
 from evaluation.bench.homes import build_home
 from evaluation.bench.report import Report, Table
 from evaluation.bench.timing import interleaved
-from recommender.embedding import (
+from recommender.embedding.embedder import (
     Embedder,
     SentenceTransformerEmbedder,
     cpu_has_native_bf16,
     load_embedder,
     resolve_model_path,
 )
-from recommender.engine import Engine
-from recommender.model_weights import MPNET, ModelUnavailable
-from recommender.requests import ListRequest
+from recommender.embedding.model_weights import MPNET, ModelUnavailable
+from recommender.serving.engine import Engine
+from recommender.serving.requests import ListRequest
 from recommender.settings import BUNDLED_MODEL, load_settings
 
 __all__ = ["embedding_section", "plain_fp32"]
@@ -112,7 +112,7 @@ def _ndcg_rows(
             for source in judged:
                 if source.id not in qrels:
                     continue
-                lists = engine.related(source.id, ListRequest(k_more=_K, k_related=_K))
+                lists = engine.lists_for(source.id, ListRequest(k_more=_K, k_related=_K))
                 for list_name, items in (
                     ("more_like_this", lists.more_like_this),
                     ("related", lists.related),

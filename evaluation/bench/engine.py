@@ -1,8 +1,8 @@
 """Engine time per list and ``newsrec precompute`` throughput on a large home.
 
-Engine time is what :meth:`recommender.engine.Engine.related` takes in-process for one random
-published article: index search, filters, blended scoring, stories, diversity and fetching the
-shown articles, as a request would run it (one BLAS thread, :mod:`recommender.threads`).
+Engine time is what :meth:`recommender.serving.engine.Engine.lists_for` takes in-process for one
+random published article: index search, filters, blended scoring, stories, diversity and fetching
+the shown articles, as a request would run it (one BLAS thread, :mod:`recommender.serving.threads`).
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import numpy as np
 
 from evaluation.bench.config import BenchConfig
 from evaluation.bench.report import Report
-from recommender.engine import Engine
-from recommender.precompute import precompute
-from recommender.requests import ListRequest
+from recommender.operations.precompute import precompute
+from recommender.serving.engine import Engine
+from recommender.serving.requests import ListRequest
+from recommender.serving.threads import one_thread_per_request
 from recommender.settings import Settings
-from recommender.threads import one_thread_per_request
 
 __all__ = ["engine_section"]
 
@@ -31,7 +31,7 @@ def _time_lists(
     wall, cpu = [], []
     for article_id in ids:
         start, start_cpu = time.perf_counter(), time.thread_time()
-        engine.related(article_id, request)
+        engine.lists_for(article_id, request)
         wall.append(time.perf_counter() - start)
         cpu.append(time.thread_time() - start_cpu)
     return wall, cpu

@@ -21,8 +21,8 @@ import numpy.typing as npt
 
 from evaluation.bench.corpora import NewsText
 from index import Catalogue, IndexStore, WriterLock
-from recommender.articles import article_from_mapping
-from recommender.indexing import publish_index
+from recommender.ingestion.articles import article_from_mapping
+from recommender.operations.indexing import publish_index
 from recommender.settings import Settings, load_settings
 
 __all__ = ["HOME_MARKER", "build_home", "home_settings", "synthetic_articles"]

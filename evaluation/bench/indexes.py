@@ -20,7 +20,7 @@ import numpy.typing as npt
 from evaluation.bench.config import BenchConfig
 from evaluation.bench.report import Report, Table
 from index import Catalogue, IndexStore, VectorIndex, make_index
-from recommender.indexing import index_params
+from recommender.operations.indexing import index_params
 from recommender.settings import Settings, load_settings
 
 __all__ = ["Method", "index_section", "methods"]

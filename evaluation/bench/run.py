@@ -27,7 +27,7 @@ from evaluation.bench.machine import machine_facts
 from evaluation.bench.report import RESULTS_NAME, Report, Table
 from evaluation.bench.service import memory_rows, service_section
 from evaluation.bench.vectors import cached_vectors
-from recommender.embedding import Embedder, load_embedder
+from recommender.embedding.embedder import Embedder, load_embedder
 from recommender.settings import Settings, load_settings
 
 __all__ = ["COMMANDS", "SECTIONS", "run_benchmarks"]

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from recommender.embedding import Embedder
+from recommender.embedding.embedder import Embedder
 
 __all__ = ["CACHE_FORMAT", "cached_vectors"]
 

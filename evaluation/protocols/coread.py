@@ -147,7 +147,7 @@ def run_coread(
     beyond-accuracy ones. The evaluation home goes to ``out`` (a temporary folder if ``None``);
     embeddings are cached in ``cache_dir`` (default: ``~/.cache/newsrec-eval``).
     """
-    from evaluation.workbench import evaluate_list_task, temporary_out
+    from evaluation.harness import evaluate_list_task, temporary_out
 
     dataset = load_dataset([news_path, behaviors_path], label_fields=())
     task = coread_task(dataset, seed)

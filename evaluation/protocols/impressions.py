@@ -9,7 +9,7 @@ MRR, nDCG@5 and nDCG@10 (the MIND paper's definitions), then averaged.
 
 Methods: ``random``; ``most_popular``; ``tfidf`` (cosine to the mean TF-IDF of the history);
 ``embedding`` (cosine to the profile, which is also what *More like this* ranks by); and
-``related``, newsrec's formula of :mod:`recommender.scoring` with the profile as the source
+``related``, newsrec's formula of :mod:`recommender.ranking.scoring` with the profile as the source
 (MIND has no publish times, so recency contributes nothing).
 """
 
@@ -31,9 +31,9 @@ from evaluation.protocols.coread import reader_sets
 from evaluation.runs import Qrels, Run
 from evaluation.splits import hash_unit, in_first_part, seeded_sample
 from evaluation.tasks import ListTask
-from recommender.popularity import log_popularity, popularity_reference
-from recommender.scoring import Weights, blend
+from recommender.ranking.scoring import Weights, blend
 from recommender.settings import Settings
+from recommender.signals.popularity import log_popularity, popularity_reference
 
 __all__ = [
     "IMPRESSION_FIGURES",

@@ -6,9 +6,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
-from recommender.engine import UnknownArticle
-from recommender.updates import unpublish_article, upsert_articles
-from recommender.views import article_view
+from recommender.ingestion.updates import unpublish_article, upsert_articles
+from recommender.serving.engine import UnknownArticle
+from recommender.serving.views import article_view
 from service.deps import EngineDep, ReadAccess, WriteAccess, get_lists
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, WRITE_RESPONSES, responses
 from service.options import LIST_OPTION_PARAMETERS, list_options
@@ -23,6 +23,7 @@ from service.schemas import (
     UnpublishOut,
     UpsertOut,
 )
+from service.workload import list_cost
 
 __all__ = ["router"]
 
@@ -63,9 +64,9 @@ async def get_related(article_id: ArticleId, request: Request) -> Response:
     options = (await list_options(request)).to_request(lists.weights)
     return await lists.answer(
         ("related", article_id, options),
-        lambda: lists.engine.related(article_id, options),
+        lambda: lists.engine.lists_for(article_id, options),
         explain=options.explain,
-        in_thread=False,
+        cost=list_cost(options),
     )
 
 

@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from recommender.requests import MAX_K
+from recommender.serving.requests import MAX_K
 from service.deps import EngineDep, ReadAccess
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
 

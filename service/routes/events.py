@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 
-from recommender.events import event_from_mapping
+from recommender.ingestion.events import event_from_mapping
 from service.deps import EngineDep, WriteAccess
 from service.errors import WRITE_RESPONSES, responses
 from service.schemas import EventsIn, EventsOut

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from service.access import INDEX_VERSION_HEADER
+from service.access_log import INDEX_VERSION_HEADER
 from service.deps import EngineDep
 
 __all__ = ["router"]
@@ -17,8 +17,11 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/livez")
-def livez() -> dict[str, str]:
-    """The process is up."""
+async def livez() -> dict[str, str]:
+    """The process is up.
+
+    Answered on the event loop: a thread pool busy with other work must not delay it.
+    """
     return {"status": "ok"}
 
 

@@ -7,10 +7,11 @@ from collections.abc import Callable
 
 from fastapi import APIRouter, Response
 
-from recommender.engine import RelatedLists
+from recommender.serving.engine import RelatedLists
 from service.deps import ListsDep, ReadAccess
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
 from service.schemas import RelatedIn, RelatedOut
+from service.workload import list_cost
 
 __all__ = ["router"]
 
@@ -42,14 +43,14 @@ async def post_related(query: RelatedIn, lists: ListsDep) -> Response:
         text = query.text
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         key: tuple[object, ...] = ("text", digest, request)
-        compute = lambda: engine.like_text(text, request)  # noqa: E731
+        compute = lambda: engine.lists_for_text(text, request)  # noqa: E731
     else:
         ids = tuple(query.ids or ())
         key = ("ids", ids, request)
-        compute = lambda: engine.like_articles(ids, request)  # noqa: E731
+        compute = lambda: engine.lists_for_articles(ids, request)  # noqa: E731
     return await lists.answer(
         key,
         compute,
         explain=request.explain,
-        in_thread=query.text is not None,  # embedding a draft takes milliseconds
+        cost=list_cost(request, text=query.text is not None),
     )

@@ -16,7 +16,7 @@ from evaluation.protocols.labels import labels_task
 from evaluation.splits import in_first_part
 from evaluation.workspace import prepare_home
 from index.events import EventStore
-from recommender.embedding import Embedder
+from recommender.embedding.embedder import Embedder
 
 
 def _write_reuters_like(path: Path) -> Path:

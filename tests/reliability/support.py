@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from index import Catalogue, IndexStore, WriterLock
-from recommender.articles import article_from_mapping
-from recommender.doctor import examine
-from recommender.engine import Engine
-from recommender.indexing import publish_index
-from recommender.requests import ListRequest
+from recommender.ingestion.articles import article_from_mapping
+from recommender.operations.doctor import examine
+from recommender.operations.indexing import publish_index
+from recommender.serving.engine import Engine
+from recommender.serving.requests import ListRequest
 from tests.conftest import make_settings
 
 #: Ids of sample articles whose lists are compared before and after a fault.
@@ -137,7 +137,7 @@ def served(home: Path, probe_ids: Sequence[str] = PROBE_IDS) -> Served:
     try:
         lists = {}
         for article_id in probe_ids:
-            got = engine.related(article_id, ListRequest(k_more=5, k_related=5))
+            got = engine.lists_for(article_id, ListRequest(k_more=5, k_related=5))
             lists[article_id] = (
                 tuple(i.article.id for i in got.more_like_this),
                 tuple(i.article.id for i in got.related),

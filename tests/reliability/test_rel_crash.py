@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from index import Catalogue, IndexStore, WriterLock
-from recommender.embedding import Embedder
-from recommender.indexing import publish_index
-from recommender.ingest import ingest
+from recommender.embedding.embedder import Embedder
+from recommender.ingestion.ingest import ingest
+from recommender.operations.indexing import publish_index
 from tests.conftest import make_settings
 from tests.reliability.conftest import SYNTHETIC_ARTICLES
 from tests.reliability.support import (

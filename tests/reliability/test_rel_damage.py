@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from index import Catalogue, IndexStore, StorageError, WriterLock
-from recommender.doctor import examine
-from recommender.engine import Engine
-from recommender.indexing import publish_index
+from recommender.operations.doctor import examine
+from recommender.operations.indexing import publish_index
+from recommender.serving.engine import Engine
 from tests.conftest import LiveServer, make_settings
 from tests.reliability.support import invoke_newsrec
 

@@ -25,9 +25,9 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from index import ArticleRecord, Catalogue
-from recommender.articles import MAX_TITLE_CHARS, InvalidArticle, article_from_mapping
-from recommender.embedding import Embedder
-from recommender.ingest import ingest
+from recommender.embedding.embedder import Embedder
+from recommender.ingestion.articles import MAX_TITLE_CHARS, InvalidArticle, article_from_mapping
+from recommender.ingestion.ingest import ingest
 from tests.conftest import make_settings
 
 FIELDS = ("id", "title", "body", "abstract", "url", "section", "tags", "language")

@@ -12,11 +12,11 @@ from typing import Any
 
 import pytest
 
-from recommender.embedding import Embedder
-from recommender.engine import Engine, UnknownArticle
-from recommender.ingest import ingest
-from recommender.requests import ListRequest
-from recommender.views import lists_view
+from recommender.embedding.embedder import Embedder
+from recommender.ingestion.ingest import ingest
+from recommender.serving.engine import Engine, UnknownArticle
+from recommender.serving.requests import ListRequest
+from recommender.serving.views import lists_view
 from tests.conftest import make_settings
 from tests.reliability.support import sample_rows, write_jsonl
 
@@ -46,7 +46,7 @@ def test_without_any_popularity_or_events_lists_come_back_and_say_so(
 ) -> None:
     engine = _engine_over(tmp_path, embedder, _without("popularity"))
     engines.append(engine)
-    view = lists_view(engine.related("sample-001", ListRequest(k_more=5, k_related=5)))
+    view = lists_view(engine.lists_for("sample-001", ListRequest(k_more=5, k_related=5)))
     assert len(view["more_like_this"]) == 5 and len(view["related"]) == 5
     assert view["signals_missing"] == ["popularity"]
 
@@ -56,7 +56,7 @@ def test_without_publish_dates_lists_come_back_and_say_recency_is_missing(
 ) -> None:
     engine = _engine_over(tmp_path, embedder, _without("published_at"))
     engines.append(engine)
-    view = lists_view(engine.related("sample-001", ListRequest(k_more=5, k_related=5)))
+    view = lists_view(engine.lists_for("sample-001", ListRequest(k_more=5, k_related=5)))
     assert len(view["more_like_this"]) == 5 and len(view["related"]) == 5
     assert "recency" in view["signals_missing"]
     assert all(item["published_at"] is None for item in view["related"])
@@ -67,7 +67,7 @@ def test_a_draft_over_undated_articles_says_recency_is_missing(
 ) -> None:
     engine = _engine_over(tmp_path, embedder, _without("published_at"))
     engines.append(engine)
-    view = lists_view(engine.like_text("Storm floods the harbour", ListRequest()))
+    view = lists_view(engine.lists_for_text("Storm floods the harbour", ListRequest()))
     assert view["related"]
     assert "recency" in view["signals_missing"]
 
@@ -77,7 +77,7 @@ def test_an_empty_catalogue_answers_a_draft_with_empty_lists_naming_the_missing_
 ) -> None:
     engine = _engine_over(tmp_path, embedder, [])
     engines.append(engine)
-    view = lists_view(engine.like_text("Storm floods the harbour", ListRequest()))
+    view = lists_view(engine.lists_for_text("Storm floods the harbour", ListRequest()))
     assert (view["more_like_this"], view["related"]) == ([], [])
     assert view["signals_missing"] == ["index"]
 
@@ -88,7 +88,7 @@ def test_an_empty_catalogue_answers_an_id_with_a_clear_unknown_article(
     engine = _engine_over(tmp_path, embedder, [])
     engines.append(engine)
     with pytest.raises(UnknownArticle, match="no published article with id 'sample-001'"):
-        engine.related("sample-001")
+        engine.lists_for("sample-001")
 
 
 def test_a_single_article_gets_empty_lists_that_say_there_was_nothing_to_compare(
@@ -96,7 +96,7 @@ def test_a_single_article_gets_empty_lists_that_say_there_was_nothing_to_compare
 ) -> None:
     engine = _engine_over(tmp_path, embedder, sample_rows()[:1])
     engines.append(engine)
-    view = lists_view(engine.related("sample-001", ListRequest(k_more=5, k_related=5)))
+    view = lists_view(engine.lists_for("sample-001", ListRequest(k_more=5, k_related=5)))
     assert view["article"]["id"] == "sample-001"
     assert (view["more_like_this"], view["related"]) == ([], [])
     assert "candidates" in view["signals_missing"]
@@ -107,7 +107,7 @@ def test_two_articles_recommend_each_other(
 ) -> None:
     engine = _engine_over(tmp_path, embedder, sample_rows()[:2])
     engines.append(engine)
-    view = lists_view(engine.related("sample-001", ListRequest(k_more=5, k_related=5)))
+    view = lists_view(engine.lists_for("sample-001", ListRequest(k_more=5, k_related=5)))
     ids = [item["id"] for item in view["more_like_this"] + view["related"]]
     assert ids == ["sample-002"]
     assert "candidates" not in view["signals_missing"]

@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 
 from index import Catalogue, IndexStore, WriterLock
-from recommender.articles import article_from_mapping, embedding_text
-from recommender.embedding import Embedder
-from recommender.indexing import publish_index
+from recommender.embedding.embedder import Embedder
+from recommender.ingestion.articles import article_from_mapping, embedding_text
+from recommender.operations.indexing import publish_index
 from tests.conftest import make_settings
 from tests.service.servers import start
 

@@ -1,4 +1,4 @@
-"""The live write path under the service (recommender.updates) and the engine's swap."""
+"""The live write path under the service (recommender.ingestion.updates) and the engine's swap."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from index import Catalogue, IndexStore, LockedError, WriterLock
-from recommender.embedding import Embedder
-from recommender.engine import Engine, UnknownArticle
-from recommender.indexing import publish_index
-from recommender.updates import InvalidBatch, unpublish_article, upsert_articles
+from recommender.embedding.embedder import Embedder
+from recommender.ingestion.updates import InvalidBatch, unpublish_article, upsert_articles
+from recommender.operations.indexing import publish_index
+from recommender.serving.engine import Engine, UnknownArticle
 from tests.conftest import make_settings
 
 DRONES = {
@@ -32,7 +32,7 @@ def engine(sample_home: Path, embedder: Embedder) -> Iterator[Engine]:
 
 
 def listed(engine: Engine, source: str) -> set[str]:
-    lists = engine.related(source)
+    lists = engine.lists_for(source)
     return {item.article.id for item in lists.more_like_this + lists.related}
 
 

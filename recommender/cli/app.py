@@ -1,0 +1,81 @@
+"""The ``newsrec`` Typer app and what every command shares: the home option, output, errors.
+
+Every failure ends with one line on stderr saying what is wrong and where, and a non-zero exit
+code: 1 for a failed job, 2 for a bad command line or bad input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+
+from index import StorageError
+from recommender.serving.engine import Engine
+from recommender.serving.requests import MAX_K
+from recommender.settings import Settings, SettingsFileError, load_settings
+
+if TYPE_CHECKING:
+    pass
+
+__all__ = [
+    "HomeOption",
+    "KOption",
+    "app",
+    "console",
+    "error_console",
+    "fail",
+    "open_engine",
+    "say_error",
+    "settings_for",
+]
+
+app = typer.Typer(
+    name="newsrec",
+    help="Related-article recommendations for news sites: ingest, query, serve, evaluate.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+error_console = Console(stderr=True)
+
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home", help="Home directory (default ./.newsrec, or $NEWSREC_HOME).", show_default=False
+    ),
+]
+
+
+def say_error(message: str) -> None:
+    error_console.print(f"newsrec: error: {message}", markup=False, highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    say_error(message)
+    raise typer.Exit(code)
+
+
+def settings_for(home: Path | None, **overrides: Any) -> Settings:
+    try:
+        return load_settings(home=home, **overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "settings"
+        fail(f"setting {where}: {first['msg']}", 2)
+    except SettingsFileError as exc:
+        fail(str(exc), 2)
+
+
+def open_engine(settings: Settings) -> Engine:
+    try:
+        return Engine(settings)
+    except StorageError as exc:
+        fail(str(exc))
+
+
+KOption = Annotated[int, typer.Option("-k", "--k", min=0, max=MAX_K, help="Items per list.")]

@@ -1,0 +1,112 @@
+"""``newsrec ingest`` and ``newsrec events``: articles and reading events into a home."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from index import StorageError
+from recommender.cli.app import (
+    HomeOption,
+    app,
+    console,
+    error_console,
+    fail,
+    settings_for,
+)
+
+
+def _parse_map(pairs: list[str]) -> dict[str, str]:
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, target = pair.partition("=")
+        if not sep or not source or not target:
+            fail(f"--map {pair!r}: expected SOURCE=TARGET, e.g. headline=title", 2)
+        mapping[source] = target
+    return mapping
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="JSONL(.gz), CSV, Parquet or MIND files.")],
+    home: HomeOption = None,
+    map_: Annotated[
+        list[str], typer.Option("--map", help="Rename a column: SOURCE=TARGET (repeatable).")
+    ] = [],  # noqa: B006 - Typer reads the default, it is never mutated
+    wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
+) -> None:
+    """Add or update articles; bad rows are reported and skipped, the good ones land."""
+    from index import LockedError
+    from recommender.embedding.embedder import load_embedder
+    from recommender.ingestion.ingest import ingest as run_ingest
+
+    settings = settings_for(home)
+    mapping = _parse_map(map_)
+    try:
+        report = run_ingest(
+            paths,
+            settings,
+            lambda: load_embedder(settings),
+            mapping=mapping,
+            progress=sys.stderr.isatty(),
+            lock_wait=wait,
+        )
+    except LockedError as exc:
+        fail(str(exc))
+    for problem in report.problems[:50]:
+        error_console.print(f"rejected {problem}", markup=False, highlight=False, soft_wrap=True)
+    if len(report.problems) > 50:
+        error_console.print(f"... and {len(report.problems) - 50} more rejected rows", markup=False)
+    for message in report.unreadable:
+        error_console.print(f"unreadable {message}", markup=False, highlight=False, soft_wrap=True)
+    summary = (
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
+        f"rejected {report.rejected} in {report.seconds:.1f}s; index {report.index_version}"
+    )
+    if report.clicks_applied or report.unknown_click_ids:
+        summary += (
+            f"; {report.clicks_applied} clicks applied, "
+            f"{report.unknown_click_ids} unknown news ids skipped"
+        )
+    console.print(summary, markup=False, highlight=False)
+    if report.nothing_read:
+        fail("nothing could be read from " + ", ".join(str(p) for p in paths))
+
+
+@app.command()
+def events(
+    paths: Annotated[
+        list[Path], typer.Argument(help="JSONL(.gz)/CSV/Parquet events or MIND behaviors.tsv.")
+    ],
+    home: HomeOption = None,
+) -> None:
+    """Record reading events (views, clicks) that feed popularity.
+
+    Each row: article_id, kind (view or click), at (ISO 8601), optionally user and id. An event
+    with an id is stored once however often it is read; a MIND behaviors.tsv gives its clicks.
+    """
+    from recommender.ingestion.events import record_events
+
+    settings = settings_for(home)
+    try:
+        report = record_events(paths, settings.catalogue_path)
+    except StorageError as exc:
+        fail(str(exc))
+    for problem in report.problems[:50]:
+        error_console.print(f"rejected {problem}", markup=False, highlight=False, soft_wrap=True)
+    if len(report.problems) > 50:
+        error_console.print(f"... and {len(report.problems) - 50} more rejected rows", markup=False)
+    for message in report.unreadable:
+        error_console.print(f"unreadable {message}", markup=False, highlight=False, soft_wrap=True)
+    console.print(
+        f"stored {report.added} events, {report.already_stored} already stored, "
+        f"rejected {report.rejected}; {report.unknown_articles} for articles not in the "
+        "catalogue (kept: they count once the article arrives)",
+        markup=False,
+        highlight=False,
+    )
+    if report.nothing_read:
+        fail("no event could be read from " + ", ".join(str(p) for p in paths), 2)

@@ -1,0 +1,165 @@
+"""Running a home: ``status``, ``doctor``, ``reindex``, ``precompute`` and ``serve``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from index import StorageError
+from recommender.cli.app import (
+    HomeOption,
+    KOption,
+    app,
+    console,
+    fail,
+    open_engine,
+    settings_for,
+)
+from recommender.serving.requests import ListRequest
+from recommender.settings import Settings
+
+
+@app.command()
+def status(
+    home: HomeOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    check: Annotated[
+        bool, typer.Option("--check", help="Run `newsrec doctor` first; exit 1 if unhealthy.")
+    ] = False,
+) -> None:
+    """Counts, model, embedding path and index version of a home."""
+    if check:
+        _run_doctor(settings_for(home), as_json=False, quiet_when_healthy=True)
+    engine = open_engine(settings_for(home))
+    info = engine.status()
+    if as_json:
+        console.print_json(json.dumps(info, default=str))
+        return
+    for key, value in info.items():
+        console.print(f"{key:>20}: {value}", markup=False, highlight=False)
+
+
+def _run_doctor(settings: Settings, *, as_json: bool, quiet_when_healthy: bool) -> None:
+    from recommender.operations.doctor import examine
+
+    checkup = examine(settings)
+    if as_json:
+        console.print_json(
+            json.dumps(
+                {
+                    "home": str(checkup.home),
+                    "healthy": checkup.healthy,
+                    "problems": [
+                        {"severity": f.severity, "message": f.message, "fix": f.fix}
+                        for f in checkup.findings
+                    ],
+                    "facts": checkup.facts,
+                },
+                default=str,
+            )
+        )
+    else:
+        for finding in checkup.findings:
+            console.print(str(finding), markup=False, highlight=False, soft_wrap=True)
+        if not (quiet_when_healthy and checkup.healthy and not checkup.findings):
+            facts = ", ".join(f"{k} {v}" for k, v in checkup.facts.items() if k != "home")
+            verdict = "healthy" if checkup.healthy else "UNHEALTHY"
+            console.print(
+                f"{checkup.home}: {verdict}; {facts}", markup=False, highlight=False, soft_wrap=True
+            )
+    if not checkup.healthy:
+        raise typer.Exit(1)
+
+
+@app.command()
+def doctor(
+    home: HomeOption = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check the catalogue and index files of a home; one line per problem, exit 1 if unhealthy."""
+    _run_doctor(settings_for(home), as_json=as_json, quiet_when_healthy=False)
+
+
+@app.command()
+def reindex(home: HomeOption = None) -> None:
+    """Rebuild the vector index from the catalogue and publish it as a new version."""
+    from index import Catalogue, IndexStore, LockedError, WriterLock
+    from recommender.operations.indexing import publish_index
+
+    settings = settings_for(home)
+    try:
+        with (
+            WriterLock(settings.home, purpose="reindex"),
+            Catalogue(settings.catalogue_path) as catalogue,
+        ):
+            version = publish_index(
+                catalogue, IndexStore(settings.index_root), settings, rebuild=True
+            )
+    except LockedError as exc:
+        fail(str(exc))
+    except StorageError as exc:
+        fail(str(exc))
+    console.print(
+        f"published {version.name}: {version.manifest.count} vectors "
+        f"({version.manifest.kind} index)",
+        markup=False,
+    )
+
+
+@app.command()
+def precompute(
+    out: Annotated[Path, typer.Option("--out", "-o", help="JSON lines file (.gz: gzipped).")],
+    k: KOption = 5,
+    home: HomeOption = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=256, help="Processes (default: one per core).")
+    ] = None,
+) -> None:
+    """Write both lists of every published article, one JSON line each, for caches and CDNs."""
+    from recommender.operations.precompute import precompute as run_precompute
+    from recommender.serving.threads import one_thread_per_request
+
+    engine = open_engine(settings_for(home))
+    one_thread_per_request()
+    try:
+        report = run_precompute(
+            engine,
+            out,
+            ListRequest(k_more=k, k_related=k),
+            progress=sys.stderr.isatty(),
+            workers=workers,
+        )
+    except OSError as exc:
+        fail(f"{out}: cannot write ({exc.strerror or exc})")
+    finally:
+        engine.close()
+    console.print(
+        f"wrote {report.articles} articles' lists to {report.path} in {report.seconds:.1f}s "
+        f"({report.per_second:,.0f}/s); index {report.index_version}; sha256 {report.sha256}",
+        markup=False,
+        highlight=False,
+    )
+
+
+@app.command()
+def serve(
+    home: HomeOption = None,
+    host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+) -> None:
+    """Run the HTTP service (uvicorn); Ctrl-C or SIGTERM lets requests in flight finish."""
+    from service.server import serve as serve_http
+
+    settings = settings_for(home, host=host, port=port)
+    open_engine(settings).close()  # refuse to start on a damaged home, with the reason
+    console.print(
+        f"newsrec serving {settings.home} on http://{settings.host}:{settings.port} "
+        f"with {workers} worker(s) (try http://{settings.host}:{settings.port}/docs)",
+        markup=False,
+    )
+    serve_http(settings, workers=workers)

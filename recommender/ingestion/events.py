@@ -1,0 +1,173 @@
+"""Reading events into the event store: ``newsrec events PATH`` and MIND ``behaviors.tsv`` clicks.
+
+An event file is JSONL (optionally gzipped), CSV or Parquet with one event per row::
+
+    {"article_id": "sample-001", "kind": "view", "at": "2026-09-01T07:28:00Z", "user": "u40"}
+
+``kind`` is ``view`` or ``click``; ``at`` is ISO 8601 (a time without a zone is UTC); ``user``
+and ``id`` are optional. An event with an ``id``, or with a ``user`` (one reader, one article,
+one instant), is stored once however often its file is read; anonymous events without an id
+count each time they are read.
+A MIND ``behaviors.tsv`` gives one click per clicked impression, at the impression's time, keyed
+by impression and news id so that reading the file again adds nothing. Bad rows are reported
+with their file and line and skipped; events for articles not (yet) in the catalogue are kept,
+so they count as soon as the article arrives, and reported.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, cast
+
+from index import Catalogue
+from index.events import EVENT_KINDS, Event, EventStore
+from recommender.ingestion.articles import InvalidArticle, parse_datetime
+from recommender.ingestion.files import Row, RowProblem, UnreadableFile, read_rows
+from recommender.ingestion.mind import is_behaviors_file, read_behaviors
+
+__all__ = ["EventReport", "event_from_mapping", "read_events", "record_events"]
+
+_BATCH = 10_000
+
+
+@dataclass
+class EventReport:
+    """What recording event files did."""
+
+    added: int = 0
+    already_stored: int = 0
+    rejected: int = 0
+    unknown_articles: int = 0
+    problems: list[RowProblem] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_read(self) -> bool:
+        """True when not one event could be read from any file."""
+        return self.added == 0 and self.already_stored == 0
+
+
+def event_from_mapping(raw: Mapping[str, Any]) -> Event:
+    """Validate one event row (a JSON object, CSV row, ...).
+
+    Raises:
+        InvalidArticle: naming the first field that is missing or wrong.
+    """
+    article_id = raw.get("article_id")
+    if isinstance(article_id, int) and not isinstance(article_id, bool):
+        article_id = str(article_id)
+    if not isinstance(article_id, str) or not article_id.strip():
+        raise InvalidArticle("article_id: missing or not text")
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or kind.strip().lower() not in EVENT_KINDS:
+        raise InvalidArticle(f"kind: expected one of {', '.join(EVENT_KINDS)}, got {kind!r}")
+    at = parse_datetime(raw.get("at"), "at")
+    if at is None:
+        raise InvalidArticle("at: missing")
+    user = _optional_text(raw, "user")
+    key = _optional_text(raw, "id")
+    if key is None and user is not None:
+        # One reader cannot read one article twice in the same instant: such a row is the same
+        # event read again, so re-reading a file adds nothing.
+        key = f"{article_id.strip()}|{kind.strip().lower()}|{at.isoformat()}|{user}"
+    return Event(
+        article_id=article_id.strip(),
+        kind=cast(Literal["view", "click"], kind.strip().lower()),
+        at=at,
+        user=user,
+        key=key,
+    )
+
+
+def _optional_text(raw: Mapping[str, Any], name: str) -> str | None:
+    value = raw.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise InvalidArticle(f"{name}: expected text, got {type(value).__name__}")
+    return value.strip() or None
+
+
+def read_events(path: Path) -> Iterator[Event | RowProblem]:
+    """Yield each event of an event file or MIND ``behaviors.tsv``, or a problem per bad row.
+
+    Raises:
+        UnreadableFile: the file as a whole cannot be read.
+    """
+    if is_behaviors_file(path):
+        for item in read_behaviors(path):
+            if isinstance(item, RowProblem):
+                yield item
+                continue
+            for news_id in item.clicked:
+                yield Event(
+                    news_id, "click", item.time, item.user, f"mind:{item.impression_id}:{news_id}"
+                )
+        return
+    rows: Iterable[Row | RowProblem]
+    name = path.name.lower().removesuffix(".gz")
+    rows = _read_csv(path) if name.endswith(".csv") else read_rows(path)
+    for row in rows:
+        if isinstance(row, RowProblem):
+            yield row
+            continue
+        try:
+            yield event_from_mapping(row.fields)
+        except InvalidArticle as exc:
+            yield RowProblem(row.source, row.line, str(exc))
+
+
+def _read_csv(path: Path) -> Iterator[Row | RowProblem]:
+    if not path.is_file():
+        raise UnreadableFile(f"{path}: no such file")
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or not {"article_id", "kind", "at"} <= set(reader.fieldnames):
+            raise UnreadableFile(
+                f"{path}: CSV header must name article_id, kind and at "
+                f"(found {', '.join(reader.fieldnames or [])})"
+            )
+        for record in reader:
+            if None in record or any(value is None for value in record.values()):
+                yield RowProblem(str(path), reader.line_num, "cell count differs from the header")
+                continue
+            yield Row(str(path), reader.line_num, record)
+
+
+def record_events(paths: Sequence[Path], catalogue_path: Path) -> EventReport:
+    """Read event files and store their events beside the catalogue at ``catalogue_path``."""
+    report = EventReport()
+    with EventStore(catalogue_path) as store, Catalogue(catalogue_path) as catalogue:
+        for path in paths:
+            try:
+                batch: list[Event] = []
+                for item in read_events(path):
+                    if isinstance(item, RowProblem):
+                        report.rejected += 1
+                        report.problems.append(item)
+                        continue
+                    batch.append(item)
+                    if len(batch) >= _BATCH:
+                        _store(store, catalogue, batch, report)
+                        batch = []
+                _store(store, catalogue, batch, report)
+            except UnreadableFile as exc:
+                report.unreadable.append(str(exc))
+    return report
+
+
+def _store(
+    store: EventStore, catalogue: Catalogue, batch: list[Event], report: EventReport
+) -> None:
+    if not batch:
+        return
+    added = store.add(batch)
+    report.added += added
+    report.already_stored += len(batch) - added
+    known = catalogue.content_hashes({event.article_id for event in batch})
+    report.unknown_articles += sum(1 for event in batch if event.article_id not in known)

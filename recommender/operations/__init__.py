@@ -1,0 +1,1 @@
+"""Running a home: keeping the index in step, precomputing lists, and the doctor."""

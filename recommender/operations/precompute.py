@@ -1,0 +1,175 @@
+"""``newsrec precompute``: both lists of every published article, one JSON line each.
+
+For caches and CDNs that serve lists without asking the engine. Each line is exactly what
+``GET /articles/{id}/related`` answers for that article
+(:func:`recommender.serving.views.lists_view`),
+made by the engine's own list code. The only difference from serving is that the work is split
+over ``workers`` processes (forked from the loaded engine, so its index, neighbour table and
+columns are shared, not copied), each writing its share of the articles to a part file; the
+parts are joined in doc id order.
+
+The file is written under a temporary name and renamed into place when complete, so a reader
+never sees half a file; a ``.gz`` name is written gzip-compressed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import multiprocessing
+import os
+import shutil
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import orjson
+
+from recommender.serving.engine import Engine
+from recommender.serving.requests import ListRequest
+from recommender.serving.threads import one_thread_per_process
+from recommender.serving.views import lists_view
+
+__all__ = ["PrecomputeReport", "precompute"]
+
+#: Articles per task handed to a worker: large enough that hand-offs cost nothing, small
+#: enough that the work spreads evenly and progress moves.
+BATCH = 2_048
+
+# The engine of the precompute running in this process; forked workers inherit it.
+_JOB: tuple[Engine, ListRequest] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrecomputeReport:
+    """What a precompute wrote."""
+
+    path: Path
+    articles: int
+    seconds: float
+    index_version: str
+    sha256: str  # of the uncompressed lines, so a .gz and a plain file of one run agree
+
+    @property
+    def per_second(self) -> float:
+        """Articles written per second."""
+        return self.articles / self.seconds if self.seconds > 0 else float("inf")
+
+
+def _open(path: Path, *, compress: bool) -> gzip.GzipFile | BinaryIO:
+    if compress:
+        # Level 1: the lists are written faster than gzip could squeeze them at level 9.
+        return gzip.GzipFile(path, "wb", compresslevel=1, mtime=0)
+    return path.open("wb")
+
+
+def _write_part(docs: np.ndarray, part: Path) -> tuple[int, str]:
+    """Write the lists of ``docs`` to ``part``; returns how many and the index version."""
+    assert _JOB is not None  # set before the workers were forked
+    engine, request = _JOB
+    cards = engine.columns.cards
+    sources = [cards[doc] for doc in docs.tolist() if doc in cards]
+    written, version = 0, engine.index_version
+    with part.open("wb") as handle:
+        for lists in engine.lists_for_many(sources, request):
+            handle.write(orjson.dumps(lists_view(lists, explain=request.explain)) + b"\n")
+            written += 1
+            version = lists.index_version
+    return written, version
+
+
+def precompute(
+    engine: Engine,
+    out: Path,
+    request: ListRequest | None = None,
+    *,
+    batch: int = BATCH,
+    limit: int | None = None,
+    progress: bool = False,
+    workers: int | None = None,
+) -> PrecomputeReport:
+    """Write both lists of every published article in ``engine`` to ``out`` as JSON lines.
+
+    ``limit`` stops after that many articles (the first by doc id), e.g. to time a sample;
+    ``workers`` is the number of processes (default: one per core).
+
+    Raises:
+        ValueError: ``batch`` or ``workers`` is not positive.
+        OSError: ``out`` cannot be written (its folder is created if missing).
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be a positive number of articles, got {batch}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    global _JOB
+    request = request or ListRequest()
+    started = time.perf_counter()
+    docs = np.flatnonzero(engine.columns.live).astype(np.int64)[:limit]
+    chunks = [docs[start : start + batch] for start in range(0, len(docs), batch)]
+    n_workers = min(workers or os.cpu_count() or 1, max(len(chunks), 1))
+    if request.explain or "fork" not in multiprocessing.get_all_start_methods():
+        # Explanations read the catalogue, whose connection must not be forked; and without
+        # fork (Windows) a worker would have to load the engine again.
+        n_workers = 1
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    digest = hashlib.sha256()
+    written = 0
+    version = engine.index_version
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(docs), desc="precompute", unit="article")
+    parts = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-", dir=out.parent))
+    _JOB = (engine, request)
+    try:
+        files = [parts / f"{i:06d}.jsonl" for i in range(len(chunks))]
+        if n_workers == 1:
+            results = []
+            for chunk, file in zip(chunks, files, strict=True):
+                results.append(_write_part(chunk, file))
+                if bar is not None:
+                    bar.update(len(chunk))
+        else:
+            # fork: the workers start with the loaded engine instead of loading it again.
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(
+                n_workers, mp_context=context, initializer=one_thread_per_process
+            ) as pool:
+                futures = [
+                    pool.submit(_write_part, chunk, file)
+                    for chunk, file in zip(chunks, files, strict=True)
+                ]
+                results = []
+                for chunk, future in zip(chunks, futures, strict=True):
+                    results.append(future.result())
+                    if bar is not None:
+                        bar.update(len(chunk))
+        with _open(tmp, compress=out.suffix == ".gz") as handle:
+            for file, (count, part_version) in zip(files, results, strict=True):
+                with file.open("rb") as part:
+                    while block := part.read(1 << 20):
+                        digest.update(block)
+                        handle.write(block)
+                written += count
+                version = part_version if count else version
+            handle.flush()
+        with tmp.open("rb") as synced:
+            os.fsync(synced.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        _JOB = None
+        shutil.rmtree(parts, ignore_errors=True)
+        if bar is not None:
+            bar.close()
+    return PrecomputeReport(
+        out, written, time.perf_counter() - started, version, digest.hexdigest()
+    )

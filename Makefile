@@ -38,7 +38,7 @@ demo: install
 	$(NEWSREC) events --home $(DEMO_HOME) $(SAMPLE_EVENTS)
 	@echo
 	@echo "Try: http://$(HOST):$(PORT)/articles/sample-001/related?k=5&explain=true"
-	@echo "     http://$(HOST):$(PORT)/demo/articles/sample-002   (an article page with both boxes)"
+	@echo "     http://$(HOST):$(PORT)/demo/articles/sample-002   (an article page with its three boxes)"
 	@echo "     http://$(HOST):$(PORT)/docs"
 	$(NEWSREC) serve --home $(DEMO_HOME) --host $(HOST) --port $(PORT)
 

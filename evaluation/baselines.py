@@ -16,7 +16,7 @@ from sklearn.preprocessing import normalize
 
 from evaluation.candidates import CandidateRule
 from evaluation.corpus import Corpus
-from evaluation.runs import Run, top_k
+from evaluation.runs import Run, ranked, top_k
 
 __all__ = [
     "Bm25Scorer",
@@ -156,7 +156,10 @@ def scorer_run(
     k: int,
     rule: CandidateRule | None = None,
 ) -> Run:
-    """Top-``k`` lists of ``scorer`` for each source, never holding the source itself."""
+    """Top-``k`` lists of ``scorer`` for each source, never holding the source itself.
+
+    Equal scores keep candidate order; the lists are scored by rank (:func:`ranked`).
+    """
     rule = rule or CandidateRule()
     run: Run = {}
     rows = corpus.rows(list(source_ids))
@@ -165,7 +168,5 @@ def scorer_run(
         scores = scorer.scores(batch)
         best = top_k(scores, k, rule.mask(corpus.published_ts, batch))
         for i, row in enumerate(batch.tolist()):
-            run[corpus.ids[row]] = [
-                (corpus.ids[c], float(scores[i, c])) for c in best[i].tolist() if c >= 0
-            ]
+            run[corpus.ids[row]] = ranked([corpus.ids[c] for c in best[i].tolist() if c >= 0])
     return run

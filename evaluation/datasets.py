@@ -69,7 +69,11 @@ class EvalArticle:
 
 @dataclass(frozen=True)
 class Dataset:
-    """Articles (in file order, unique ids), optional MIND impressions, and provenance."""
+    """Articles (in file order, unique ids), optional MIND impressions, and provenance.
+
+    ``behaviors`` are the MIND ``behaviors.tsv`` files the impressions came from: protocols
+    hand their reads to the engine through the product's event loader, from these files.
+    """
 
     articles: tuple[EvalArticle, ...]
     impressions: tuple[Impression, ...]
@@ -77,6 +81,7 @@ class Dataset:
     files: tuple[dict[str, Any], ...]
     fingerprint: str
     problems: tuple[str, ...] = field(default_factory=tuple)
+    behaviors: tuple[Path, ...] = field(default_factory=tuple)
     _by_id: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -130,8 +135,12 @@ def _label_values(value: Any, name: str, source: str) -> set[str]:
 
 
 def _mind_mapping(label_fields: Sequence[str]) -> dict[str, str]:
-    # The MIND reader files a row's category under "section"; when category is a label it is
-    # renamed back, so that stripping label fields removes it from what the engine sees.
+    # The MIND reader files a row's category under "section" and its subcategory under "tags";
+    # when either is a label they are renamed back, so that stripping label fields removes them
+    # from what the engine sees (a subcategory's category is stripped with it: it narrows the
+    # candidates to the right group).
+    if "subcategory" in label_fields:
+        return {"section": "category", "tags": "subcategory"}
     return {"section": "category"} if "category" in label_fields else {}
 
 
@@ -186,6 +195,7 @@ def load_dataset(
     problems: list[str] = []
     articles: dict[str, EvalArticle] = {}
     impressions: list[Impression] = []
+    behaviors: list[Path] = []
     files: list[dict[str, Any]] = []
     fields = tuple(label_fields)
     for path in expand_paths(list(paths)):
@@ -196,6 +206,7 @@ def load_dataset(
         )
         try:
             if is_behaviors_file(path):
+                behaviors.append(path)
                 for item in read_behaviors(path):
                     if isinstance(item, RowProblem):
                         problems.append(str(item))
@@ -219,4 +230,5 @@ def load_dataset(
         files=tuple(files),
         fingerprint=digest.hexdigest()[:16],
         problems=tuple(problems),
+        behaviors=tuple(behaviors),
     )

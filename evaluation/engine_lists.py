@@ -1,7 +1,12 @@
-"""newsrec's own lists, made by the real :class:`~recommender.serving.engine.Engine` of the home.
+"""newsrec's own lists, asked of the home's :class:`~recommender.serving.engine.Engine` exactly as
+``GET /articles/{id}/related`` asks for them.
 
-*More like this* is asked for alone (``k_related=0``) and *Related* alone (``k_more=0``), so each
-list ranks the whole candidate pool rather than what the other list left over.
+Each list is asked for alone (the other lengths 0), so it ranks the whole candidate pool rather
+than what another list left over; that is the answer of ``?k_more=0&k_related=10&k_popular=0``
+and so on. ``related+popular`` is what a page shows when it asks for both at once: Related's
+items, then Popular's (which never repeats what Related shows), half the length each.
+Settings (weights included) are the engine's own: a sweep opens an engine over a settings copy,
+so every setting, whatever its name, reaches the lists through the path that serves readers.
 """
 
 from __future__ import annotations
@@ -13,14 +18,47 @@ from tqdm import tqdm
 
 from evaluation.candidates import CandidateRule
 from evaluation.corpus import Corpus
-from evaluation.runs import Run
-from recommender.ranking.scoring import Weights
-from recommender.serving.engine import Engine
+from evaluation.runs import Run, ranked
+from recommender.serving.engine import Engine, RelatedLists
 from recommender.serving.requests import MAX_K, ListRequest
 
-__all__ = ["ListName", "engine_run"]
+__all__ = ["ENGINE_LISTS", "ListName", "engine_run", "list_request", "served_ids"]
 
-ListName = Literal["more_like_this", "related"]
+ListName = Literal["more_like_this", "related", "popular", "related+popular"]
+#: The engine lists an evaluation can score.
+ENGINE_LISTS: tuple[ListName, ...] = ("more_like_this", "related", "popular", "related+popular")
+
+
+def list_request(which: ListName, k: int) -> ListRequest:
+    """The request that gives list ``which`` at length ``k`` (the HTTP query's ``k_*`` values).
+
+    Raises:
+        ValueError: an unknown list, or ``k`` outside 1 .. ``MAX_K``.
+    """
+    if not 1 <= k <= MAX_K:
+        raise ValueError(f"k must be between 1 and {MAX_K} for engine lists, got {k}")
+    if which == "more_like_this":
+        return ListRequest(k_more=k, k_related=0, k_popular=0)
+    if which == "related":
+        return ListRequest(k_more=0, k_related=k, k_popular=0)
+    if which == "popular":
+        return ListRequest(k_more=0, k_related=0, k_popular=k)
+    if which == "related+popular":
+        return ListRequest(k_more=0, k_related=(k + 1) // 2, k_popular=k // 2)
+    raise ValueError(f"unknown engine list {which!r}; expected one of {ENGINE_LISTS}")
+
+
+def served_ids(lists: RelatedLists, which: ListName) -> list[str]:
+    """The article ids of list ``which`` in ``lists``, in the order served."""
+    if which == "more_like_this":
+        items = lists.more_like_this
+    elif which == "related":
+        items = lists.related
+    elif which == "popular":
+        items = lists.popular
+    else:
+        items = [*lists.related, *lists.popular]
+    return [item.article.id for item in items]
 
 
 def engine_run(
@@ -31,38 +69,28 @@ def engine_run(
     which: ListName,
     *,
     rule: CandidateRule | None = None,
-    weights: Weights | None = None,
     progress: bool = False,
 ) -> Run:
     """One engine list per source, cut to ``k`` after the candidate rule is applied.
 
     With a time rule the engine is asked for ``MAX_K`` items and the disallowed ones are dropped,
     so a list can come out shorter than ``k`` when few earlier or nearby articles are similar.
+    Lists are scored by their served rank (:func:`evaluation.runs.ranked`).
 
     Raises:
-        ValueError: ``k`` above ``MAX_K``.
+        ValueError: ``k`` above ``MAX_K`` or an unknown list.
     """
-    if not 1 <= k <= MAX_K:
-        raise ValueError(f"k must be between 1 and {MAX_K} for engine lists, got {k}")
     rule = rule or CandidateRule()
-    asked = MAX_K if rule.restricts else k
-    request = (
-        ListRequest(k_more=asked, k_related=0, weights=weights)
-        if which == "more_like_this"
-        else ListRequest(k_more=0, k_related=asked, weights=weights)
-    )
+    request = list_request(which, MAX_K if rule.restricts else k)
     run: Run = {}
     sources: Iterable[str] = tqdm(
         source_ids, desc=which, unit=" lists", disable=not progress, leave=False
     )
     for source in sources:
-        lists = engine.lists_for(source, request)
-        items = lists.more_like_this if which == "more_like_this" else lists.related
+        served = served_ids(engine.lists_for(source, request), which)
         source_ts = corpus.published_ts[corpus.row_of[source]]
         kept = [
-            (item.article.id, item.score)
-            for item in items
-            if rule.allows(corpus.published_ts[corpus.row_of[item.article.id]], source_ts)
+            doc for doc in served if rule.allows(corpus.published_ts[corpus.row_of[doc]], source_ts)
         ]
-        run[source] = kept[:k]
+        run[source] = ranked(kept[:k])
     return run

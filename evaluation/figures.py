@@ -16,6 +16,7 @@ from evaluation.metrics import (
     mean_popularity_percentile,
     median_time_gap_days,
     story_duplicate_share,
+    top_read_share,
 )
 from evaluation.runs import Qrels, Run
 
@@ -41,7 +42,8 @@ def run_figures(
 
     Names: ``ndcg@k``, ``precision@k``, ``recall@k``, ``hit_rate@k``, ``mrr``, and per ``k``
     ``coverage@k``, ``diversity@k``, ``time_gap_days@k``, ``story_duplicates@k``,
-    ``popularity_percentile@k``; plus ``queries`` (judged sources) and ``short_lists@k``.
+    ``popularity_percentile@k``, ``top_read_share@k`` (lists holding one of the site's 10
+    most-read articles); plus ``queries`` (judged sources) and ``short_lists@k``.
     """
     per_query = accuracy(run, qrels, ks)
     figures: dict[str, float | None] = {
@@ -60,6 +62,7 @@ def run_figures(
         figures[f"popularity_percentile@{k}"] = mean_popularity_percentile(
             run, k, corpus.popularity, corpus.row_of
         )
+        figures[f"top_read_share@{k}"] = top_read_share(run, k, corpus.popularity, corpus.ids)
         figures[f"short_lists@{k}"] = float(
             sum(1 for items in run.values() if len(items) < k)
         ) / max(len(run), 1)

@@ -24,13 +24,14 @@ from evaluation.baselines import (
 )
 from evaluation.corpus import Corpus, load_corpus
 from evaluation.duplicates import StoryJudge
-from evaluation.engine_lists import engine_run
+from evaluation.engine_lists import ENGINE_LISTS, ListName, engine_run
 from evaluation.figures import RunFigures, run_figures
+from evaluation.reading import log_events, read_counts
 from evaluation.runs import Qrels, Run
 from evaluation.tasks import ListTask
 from evaluation.vector_cache import CachingEmbedder
 from evaluation.workspace import prepare_home
-from recommender.embedding.embedder import load_embedder
+from recommender.embedding.embedder import load_embedder, planned_backend
 from recommender.serving.engine import Engine
 from recommender.settings import Settings
 
@@ -52,8 +53,8 @@ __all__ = [
 
 #: Baselines ranked beside newsrec in every list protocol.
 BASELINES = ("random", "most_popular", "tfidf", "bm25", "embedding")
-#: newsrec's own lists.
-NEWSREC_METHODS = ("more_like_this", "related")
+#: newsrec's own lists, as the engine serves them.
+NEWSREC_METHODS: tuple[ListName, ...] = ENGINE_LISTS
 #: One line per method for reports.
 METHOD_NOTES = {
     "random": "baseline: random order",
@@ -61,8 +62,10 @@ METHOD_NOTES = {
     "tfidf": "baseline: TF-IDF cosine (scikit-learn), the search engine's more-like-this",
     "bm25": "baseline: Okapi BM25 with the source's terms as the query",
     "embedding": "baseline: cosine of the stored embeddings, nothing else",
-    "more_like_this": "newsrec More like this (engine, k_related=0)",
-    "related": "newsrec Related (engine, k_more=0), settings as configured",
+    "more_like_this": "newsrec More like this (engine, k_more only)",
+    "related": "newsrec Related (engine, k_related only), settings as configured",
+    "popular": "newsrec Popular (engine, k_popular only)",
+    "related+popular": "newsrec Related then Popular, half the length each, as a page shows them",
     "related_tuned": "newsrec Related with the sweep's best settings",
 }
 #: Where embeddings are cached between runs unless another folder is named.
@@ -116,13 +119,16 @@ class Workbench:
             self.scorers[name] = builders[name]()
         return self.scorers[name]
 
+    def settings_with(self, overrides: Mapping[str, Any]) -> Settings:
+        """This home's settings with ``overrides`` (any setting, by name), validated."""
+        return Settings(**{**self.settings.model_dump(), **overrides, "home": self.settings.home})
+
     def engine_for(self, overrides: Mapping[str, Any]) -> Engine:
-        """An engine over the same home with other settings (for sweeps)."""
+        """An engine over the same home with other settings (for sweeps); the engine builds
+        its weights from them, as a service started with those settings would."""
         if not overrides:
             return self.engine
-        values = self.settings.model_dump()
-        values.update(overrides)
-        return Engine(Settings(**values), embedder=self.embedder)
+        return Engine(self.settings_with(overrides), embedder=self.embedder)
 
     def close(self) -> None:
         """Release the catalogue."""
@@ -156,19 +162,21 @@ def open_workbench(
         model=probe.model,
         max_seq_length=probe.max_seq_length,
         load=lambda: load_embedder(probe),
+        backend=planned_backend(probe),
     )
     settings = prepare_home(
         task.articles,
         out / "home",
         embedder=embedder,
         popularity=task.popularity,
-        reads=task.reads,
+        events=task.events,
         settings_overrides=overrides,
         progress=progress,
     )
     corpus = load_corpus(settings)
-    if task.reads:  # the engine counts them from events; baselines count the same reads
-        counts = np.array([task.popularity.get(i, 0.0) for i in corpus.ids], dtype=np.float64)
+    if task.events is not None:  # baselines count the reads the engine was given
+        reads = read_counts(log_events([settings.home / task.events.name]))
+        counts = np.array([reads.get(i, 0.0) for i in corpus.ids], dtype=np.float64)
         corpus = dataclasses.replace(corpus, popularity=counts)
     engine = Engine(settings, embedder=embedder)
     judge = StoryJudge(corpus.titles, corpus.vectors, corpus.row_of)
@@ -187,16 +195,17 @@ def method_run(
     progress: bool = False,
 ) -> Run:
     """The lists of method ``name`` for ``sources``."""
-    if name in NEWSREC_METHODS:
-        return engine_run(
-            engine or bench.engine,
-            bench.corpus,
-            sources,
-            k,
-            "more_like_this" if name == "more_like_this" else "related",
-            rule=task.rule,
-            progress=progress,
-        )
+    for which in NEWSREC_METHODS:
+        if name == which:
+            return engine_run(
+                engine or bench.engine,
+                bench.corpus,
+                sources,
+                k,
+                which,
+                rule=task.rule,
+                progress=progress,
+            )
     return scorer_run(bench.scorer(name, seed), bench.corpus, sources, k, task.rule)
 
 
@@ -223,9 +232,11 @@ def evaluate_methods(
 
 
 def default_methods(task: ListTask) -> list[str]:
-    """Every baseline (most popular only when there are counts) and both newsrec lists."""
-    names = [m for m in BASELINES if m != "most_popular" or any(task.popularity.values())]
-    return [*names, *NEWSREC_METHODS]
+    """Every baseline and newsrec list; most popular, Popular and Related+Popular only when
+    the engine has reads to count."""
+    read = task.events is not None or any(task.popularity.values())
+    popular = ("most_popular", "popular", "related+popular")
+    return [m for m in (*BASELINES, *NEWSREC_METHODS) if read or m not in popular]
 
 
 def evaluate_list_task(

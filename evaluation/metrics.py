@@ -1,7 +1,8 @@
-"""Figures of a run: accuracy per query (checked against ranx) and beyond-accuracy measures.
+"""Figures of a run: accuracy per query (computed by ranx) and beyond-accuracy measures.
 
-Accuracy, for a query with ranked list ``d_1 .. d_n``, grades ``rel(d)`` (0 = not relevant) and
-``R`` relevant documents in all:
+Accuracy comes from ranx (Bassani, ECIR 2022), whose definitions are trec_eval's. For a query
+with ranked list ``d_1 .. d_n``, grades ``rel(d)`` (0 = not relevant) and ``R`` relevant
+documents in all:
 
 - ``precision@k = |{i <= k : rel(d_i) > 0}| / k``
 - ``recall@k    = |{i <= k : rel(d_i) > 0}| / R``
@@ -10,9 +11,9 @@ Accuracy, for a query with ranked list ``d_1 .. d_n``, grades ``rel(d)`` (0 = no
   ``IDCG@k`` the DCG of the ideal ordering of the judged grades (Järvelin & Kekäläinen, 2002)
 - ``mrr         = 1 / min{i : rel(d_i) > 0}``, 0 when no relevant document is listed
 
-These are the definitions of ranx (Bassani, ECIR 2022) and trec_eval; the tests check agreement
-with ranx to 1e-9. Queries without any relevant document are left out (as trec_eval does), and
-a query missing from the run counts as an empty list (all zeros).
+Queries without any relevant document are left out (as trec_eval does), and a query missing
+from the run counts as an empty list (all zeros). Runs must hold strictly decreasing scores
+(:func:`evaluation.runs.ranked`), so ranx reads each list in the order it was served.
 """
 
 from __future__ import annotations
@@ -21,8 +22,11 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from ranx import Qrels as RanxQrels
+from ranx import Run as RanxRun
+from ranx import evaluate as ranx_evaluate
 
-from evaluation.runs import Qrels, Run
+from evaluation.runs import Qrels, Run, check_ranked
 
 __all__ = [
     "accuracy",
@@ -30,17 +34,18 @@ __all__ = [
     "catalogue_coverage",
     "impression_auc",
     "impression_mrr",
-    "impression_ndcg",
     "intra_list_diversity",
     "judged_queries",
     "mean_popularity_percentile",
     "median_time_gap_days",
+    "ranx_figures",
     "story_duplicate_share",
+    "top_read_share",
 ]
 
 
 def accuracy_names(ks: Sequence[int]) -> list[str]:
-    """The accuracy figure names for cut-offs ``ks``, in report order."""
+    """The accuracy figure names for cut-offs ``ks``, in report order (ranx's metric names)."""
     names = [f"{m}@{k}" for m in ("ndcg", "precision", "recall", "hit_rate") for k in ks]
     return [*names, "mrr"]
 
@@ -50,38 +55,37 @@ def judged_queries(qrels: Qrels) -> list[str]:
     return sorted(q for q, docs in qrels.items() if any(r > 0 for r in docs.values()))
 
 
-def accuracy(run: Run, qrels: Qrels, ks: Sequence[int]) -> dict[str, np.ndarray]:
-    """Per-query accuracy figures, aligned with :func:`judged_queries` of ``qrels``.
+def ranx_figures(run: Run, qrels: Qrels, names: Sequence[str]) -> dict[str, np.ndarray]:
+    """Per-query values of ranx metrics ``names``, aligned with :func:`judged_queries`.
 
     Raises:
-        ValueError: a cut-off below 1.
+        ValueError: a list whose scores do not strictly decrease.
+    """
+    check_ranked(run)
+    queries = judged_queries(qrels)
+    listed = {q: dict(run[q]) for q in queries if run.get(q)}
+    if not listed:  # ranx cannot hold a run of empty lists; every figure is 0
+        return {name: np.zeros(len(queries)) for name in names}
+    judged = RanxQrels.from_dict({q: dict(qrels[q]) for q in queries})
+    lists = RanxRun.from_dict(listed)
+    values = ranx_evaluate(judged, lists, list(names), return_mean=False, make_comparable=True)
+    if len(names) == 1:  # ranx returns the bare array for a single metric
+        values = {names[0]: values}
+    position = {q: i for i, q in enumerate(judged.keys())}
+    order = np.array([position[q] for q in queries], dtype=np.int64)
+    return {name: np.asarray(values[name], dtype=np.float64)[order] for name in names}
+
+
+def accuracy(run: Run, qrels: Qrels, ks: Sequence[int]) -> dict[str, np.ndarray]:
+    """Per-query accuracy figures (by ranx), aligned with :func:`judged_queries` of ``qrels``.
+
+    Raises:
+        ValueError: a cut-off below 1, or a run whose scores do not strictly decrease.
     """
     for k in ks:
         if k < 1:
             raise ValueError(f"cut-off k must be at least 1, got {k}")
-    queries = judged_queries(qrels)
-    out = {name: np.zeros(len(queries)) for name in accuracy_names(ks)}
-    top = max(ks, default=1)
-    discounts = 1.0 / np.log2(np.arange(2, top + 2))
-    for qi, qid in enumerate(queries):
-        judged = qrels[qid]
-        grades = sorted((r for r in judged.values() if r > 0), reverse=True)
-        relevant = len(grades)
-        listed = [judged.get(doc, 0) for doc, _ in run.get(qid, [])]
-        gains = np.array([max(g, 0) for g in listed[:top]], dtype=np.float64)
-        hits = gains > 0
-        ideal = np.array(grades[:top], dtype=np.float64)
-        for k in ks:
-            found = int(hits[:k].sum())
-            dcg = float((gains[:k] * discounts[: len(gains[:k])]).sum())
-            idcg = float((ideal[:k] * discounts[: len(ideal[:k])]).sum())
-            out[f"ndcg@{k}"][qi] = dcg / idcg
-            out[f"precision@{k}"][qi] = found / k
-            out[f"recall@{k}"][qi] = found / relevant
-            out[f"hit_rate@{k}"][qi] = 1.0 if found else 0.0
-        first = next((i for i, g in enumerate(listed, start=1) if g > 0), None)
-        out["mrr"][qi] = 1.0 / first if first else 0.0
-    return out
+    return ranx_figures(run, qrels, accuracy_names(ks))
 
 
 def _lists(run: Run, k: int) -> list[list[str]]:
@@ -168,14 +172,26 @@ def mean_popularity_percentile(
     return float(np.mean(listed)) if listed else None
 
 
+def top_read_share(
+    run: Run, k: int, popularity: np.ndarray, ids: Sequence[str], top: int = 10
+) -> float | None:
+    """Share of top-``k`` lists holding at least one of the site's ``top`` most-read articles.
+
+    ``popularity`` holds each article's read count, aligned with ``ids``; ties at the cut are
+    broken by position. Returns ``None`` without reads or without lists.
+    """
+    if popularity.size == 0 or not float(popularity.max()) > 0 or not run:
+        return None
+    order = np.argsort(-popularity, kind="stable")[:top]
+    most_read = {ids[int(i)] for i in order if popularity[int(i)] > 0}
+    lists = _lists(run, k)
+    return sum(1 for items in lists if most_read.intersection(items)) / len(lists)
+
+
 # --- MIND impressions -------------------------------------------------------------------------
-# The definitions of the MIND evaluation script (Wu et al., ACL 2020), one impression at a time:
-# labels are 1 for clicked and 0 for shown-but-skipped candidates.
-
-
-def _ranked_labels(labels: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    order = np.argsort(-scores, kind="stable")
-    return labels[order]
+# The definitions of the MIND evaluation script (Wu et al., ACL 2020) that ranx lacks, one
+# impression at a time: labels are 1 for clicked and 0 for shown-but-skipped candidates. (MIND's
+# nDCG with 0/1 labels is ranx's ndcg, which the impressions protocol uses.)
 
 
 def impression_auc(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -194,19 +210,8 @@ def impression_auc(labels: np.ndarray, scores: np.ndarray) -> float:
 
 def impression_mrr(labels: np.ndarray, scores: np.ndarray) -> float:
     """MIND's MRR: the mean over clicked items of 1 / their rank."""
-    ranked = _ranked_labels(labels, scores).astype(np.float64)
+    ranked = labels[np.argsort(-scores, kind="stable")].astype(np.float64)
     clicked = ranked.sum()
     if clicked == 0:
         raise ValueError("MRR needs at least one clicked candidate")
     return float((ranked / np.arange(1, ranked.size + 1)).sum() / clicked)
-
-
-def impression_ndcg(labels: np.ndarray, scores: np.ndarray, k: int) -> float:
-    """MIND's nDCG@k: gains ``2**label - 1``, discount ``log2(rank + 1)``."""
-    ranked = _ranked_labels(labels, scores)[:k].astype(np.float64)
-    ideal = np.sort(labels)[::-1][:k].astype(np.float64)
-    discounts = np.log2(np.arange(2, ranked.size + 2))
-    best = float(((2**ideal - 1) / discounts[: ideal.size]).sum())
-    if best == 0:
-        raise ValueError("nDCG needs at least one clicked candidate")
-    return float(((2**ranked - 1) / discounts).sum()) / best

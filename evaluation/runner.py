@@ -8,42 +8,22 @@ the reported sources with every method, and writes the lists (``runs/*.trec``), 
 
 from __future__ import annotations
 
+import platform
 import shlex
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
-from evaluation.candidates import CandidateRule
-from evaluation.datasets import DEFAULT_LABEL_FIELDS, Dataset, load_dataset
-from evaluation.engine_lists import engine_run
-from evaluation.figures import run_figures
-from evaluation.harness import (
-    BASELINES,
-    METHOD_NOTES,
-    MethodResult,
-    Workbench,
-    default_methods,
-    evaluate_methods,
-    open_workbench,
-)
-from evaluation.metrics import accuracy
-from evaluation.protocols.coread import coread_task
-from evaluation.protocols.impressions import (
-    IMPRESSION_FIGURES,
-    IMPRESSION_METHODS,
-    ImpressionTask,
-    impression_qrels,
-    impression_run,
-    impressions_task,
-    score_impressions,
-)
-from evaluation.protocols.labels import labels_task
+from evaluation.config import EvaluationConfig
+from evaluation.datasets import Dataset, load_dataset
+from evaluation.harness import METHOD_NOTES, MethodResult
+from evaluation.protocols import PROTOCOLS, Outcome, protocol_named
 from evaluation.report import (
     code_version,
     plot_impressions,
@@ -52,66 +32,27 @@ from evaluation.report import (
     write_report,
     write_results,
 )
-from evaluation.runs import Qrels, Run, write_qrels, write_run
+from evaluation.runs import Qrels, write_qrels, write_run
 from evaluation.significance import bootstrap_ci, paired_test
-from evaluation.sweeps import (
-    SWEEP_SPACE,
-    SWEEP_SPACES,
-    SweepKind,
-    SweepResult,
-    run_sweep,
-    sweep_configs,
-    write_settings_file,
-)
-from evaluation.tasks import ListTask
-from recommender.ranking.scoring import Weights
+from evaluation.sweeps import SweepResult, write_settings_file
+from recommender.embedding.embedder import planned_backend
+from recommender.settings import Settings
 
-__all__ = ["PROTOCOLS", "EvaluationConfig", "Protocol", "run_evaluation"]
+__all__ = ["PROTOCOLS", "EvaluationConfig", "run_evaluation"]
 
-Protocol = Literal["labels", "coread", "impressions"]
-PROTOCOLS: tuple[Protocol, ...] = ("labels", "coread", "impressions")
 _LARGE_QRELS = 200_000  # judged pairs above which qrels are gzipped
-_RECENCY_SETTINGS = ("w_rec", "recency_half_life_before_days", "recency_half_life_after_days")
-# MIND news carry no dates and impressions are scored as a whole, so only the weights matter.
-_NOT_IN_IMPRESSIONS = (*_RECENCY_SETTINGS, "story_threshold", "mmr_lambda")
-
-
-@dataclass(frozen=True)
-class EvaluationConfig:
-    """Everything one ``newsrec evaluate`` run needs; see the CLI for each option's meaning."""
-
-    datasets: tuple[Path, ...]
-    protocol: Protocol
-    out: Path
-    ks: tuple[int, ...] = (5, 10, 20)
-    seed: int = 0
-    sweep: SweepKind | None = None
-    trials: int = 20
-    split: str | None = "TEST"
-    limit_sources: int | None = None
-    tune_sources: int | None = 500
-    before_source: bool = False
-    window_days: float | None = None
-    label_fields: tuple[str, ...] = DEFAULT_LABEL_FIELDS
-    settings_overrides: Mapping[str, Any] = field(default_factory=dict)
-    cache_dir: Path | None = None
-    progress: bool = False
-    command: str = ""
-
-    def __post_init__(self) -> None:
-        if self.protocol not in PROTOCOLS:
-            raise ValueError(f"protocol must be one of {PROTOCOLS}, got {self.protocol!r}")
-        if not self.ks or any(k < 1 for k in self.ks):
-            raise ValueError(f"cut-offs must be positive integers, got {self.ks}")
-        if self.trials < 1:
-            raise ValueError(f"trials must be at least 1, got {self.trials}")
-        if self.limit_sources is not None and self.limit_sources < 1:
-            raise ValueError(f"limit_sources must be at least 1, got {self.limit_sources}")
-
-    @property
-    def main_k(self) -> int:
-        """The cut-off of the headline figure: 10 when asked for, else the largest."""
-        return 10 if 10 in self.ks else max(self.ks)
+#: Libraries whose versions can change a figure; recorded in results.json.
+_LIBRARIES = (
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "ranx",
+    "faiss-cpu",
+    "torch",
+    "transformers",
+    "sentence-transformers",
+    "openvino",
+)
 
 
 def _now() -> str:
@@ -177,260 +118,64 @@ def _sweep_payload(
     }
 
 
-def _recompute_snippet(main: str, qrels_file: str) -> str:
+def _recompute_snippet(metrics: Sequence[str], qrels_file: str, runs: Sequence[str]) -> str:
+    if qrels_file.endswith(".gz"):  # ranx reads plain TREC files only
+        load = [
+            "import gzip",
+            "with gzip.open('" + qrels_file + "', 'rt') as f:",
+            "    pairs = [line.split() for line in f if line.strip()]",
+            "judged = {}",
+            "for q, _, d, r in pairs:",
+            "    judged.setdefault(q, {})[d] = int(r)",
+            "qrels = Qrels.from_dict(judged)",
+        ]
+    else:
+        load = [f"qrels = Qrels.from_file('{qrels_file}', kind='trec')"]
     return "\n".join(
         [
+            "# In the output folder; needs only ranx.",
             "from ranx import Qrels, Run, evaluate",
-            "from evaluation.runs import read_qrels, read_run  # or any TREC reader",
-            f"qrels = Qrels.from_dict(read_qrels('{qrels_file}'))",
-            "run = Run.from_dict({q: dict(items) for q, items in "
-            "read_run('runs/related.trec').items()})",
-            f"print(evaluate(qrels, run, '{main}'))",
+            *load,
+            f"metrics = {list(metrics)!r}",
+            "figures = {}",
+            f"for name in {list(runs)!r}:",
+            "    run = Run.from_file(f'runs/{name}.trec', kind='trec')",
+            "    figures[name] = evaluate(qrels, run, metrics, make_comparable=True)",
+            "    print(name, figures[name])",
         ]
     )
 
 
-def _list_protocol(
-    config: EvaluationConfig, dataset: Dataset, started: tuple[float, str]
-) -> dict[str, Any]:
-    tune = config.sweep is not None
-    if config.protocol == "labels":
-        task: ListTask = labels_task(
-            dataset,
-            split=config.split,
-            rule=CandidateRule(config.before_source, config.window_days),
-            limit_sources=config.limit_sources,
-            tune=tune,
-            tune_limit=config.tune_sources,
-            seed=config.seed,
-        )
-    else:
-        task = coread_task(
-            dataset,
-            config.seed,
-            limit_sources=config.limit_sources,
-            tune_limit=config.tune_sources,
-        )
-    bench = open_workbench(
-        task,
-        config.out,
-        settings_overrides=config.settings_overrides,
-        cache_dir=config.cache_dir,
-        progress=config.progress,
-    )
-    main = f"ndcg@{config.main_k}"
-    try:
-        sweep_result = None
-        best_weights: dict[str, float] | None = None
-        if tune:
-            sweep_result = _sweep_lists(config, bench, task, main)
-            best_weights = sweep_result.best.config
-        chosen = default_methods(task)
-        methods = evaluate_methods(
-            bench, task, chosen, task.qrels, config.ks, config.seed, progress=config.progress
-        )
-        if best_weights is not None:
-            methods["related_tuned"] = _tuned_lists(config, bench, task, best_weights)
-        settings = bench.settings.model_dump(mode="json", exclude={"api_key", "read_key"})
-        catalogue = len(bench.corpus)
-    finally:
-        bench.close()
-    return _finish(
-        config,
-        dataset,
-        task.notes | {"catalogue": catalogue},
-        settings,
-        methods,
-        task.qrels,
-        main,
-        sweep_result,
-        len(task.tune_sources),
-        started,
-        list_protocol=True,
-    )
-
-
-def _sweep_lists(
-    config: EvaluationConfig, bench: Workbench, task: ListTask, main: str
-) -> SweepResult:
-    sources = task.tune_sources
-    if not sources:
-        raise ValueError("the sweep has no tuning sources (no judged source in the tuning fold)")
-    k = config.main_k
-
-    def objective(overrides: dict[str, float]) -> float:
-        engine = bench.engine_for(overrides)
+def _versions() -> dict[str, str | None]:
+    found: dict[str, str | None] = {"python": platform.python_version()}
+    for name in _LIBRARIES:
         try:
-            run = engine_run(engine, bench.corpus, sources, k, "related", rule=task.rule)
-        finally:
-            if engine is not bench.engine:
-                engine.close()
-        return float(accuracy(run, task.tune_qrels, [k])[main].mean())
-
-    # Without publish times recency is 0 for every candidate: its settings change nothing.
-    undated = not np.isfinite(bench.corpus.published_ts).any()
-    configs = sweep_configs(
-        config.sweep or "random",
-        config.trials,
-        config.seed,
-        fixed=config.settings_overrides,
-        exclude=_RECENCY_SETTINGS if undated else (),
-        space=SWEEP_SPACES.get(config.protocol, SWEEP_SPACE),
-    )
-    return run_sweep(
-        configs,
-        objective,
-        kind=config.sweep or "random",
-        objective_name=main,
-        progress=config.progress,
-    )
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = None
+    return found
 
 
-def _tuned_lists(
-    config: EvaluationConfig, bench: Workbench, task: ListTask, best: dict[str, float]
-) -> MethodResult:
-    engine = bench.engine_for(best)
-    try:
-        started = time.perf_counter()
-        run = engine_run(
-            engine, bench.corpus, task.sources, max(config.ks), "related", rule=task.rule
-        )
-        seconds = time.perf_counter() - started
-    finally:
-        engine.close()
-    figures = run_figures(run, task.qrels, config.ks, bench.corpus, bench.judge)
-    return MethodResult("related_tuned", run, figures.per_query, figures.figures, seconds)
-
-
-def _impressions_protocol(
-    config: EvaluationConfig, dataset: Dataset, started: tuple[float, str]
-) -> dict[str, Any]:
-    itask: ImpressionTask = impressions_task(
-        dataset, config.seed, tune=config.sweep is not None, limit=config.limit_sources
-    )
-    bench = open_workbench(
-        itask.list_task,
-        config.out,
-        settings_overrides=config.settings_overrides,
-        cache_dir=config.cache_dir,
-        progress=config.progress,
-    )
-    try:
-        corpus, settings = bench.corpus, bench.settings
-        tfidf = bench.scorer("tfidf", config.seed)
-        names = [
-            m
-            for m in IMPRESSION_METHODS
-            if m != "most_popular" or any(itask.list_task.popularity.values())
-        ]
-        sweep_result = None
-        runs: dict[str, tuple[Run, float]] = {}
-        if config.sweep is not None:
-            if not itask.tune_cases:
-                raise ValueError("the sweep has no tuning impressions")
-
-            def objective(overrides: dict[str, float]) -> float:
-                weights = Weights.from_settings(settings.model_copy(update=overrides))
-                run = impression_run(
-                    "related", itask.tune_cases, corpus, settings, seed=config.seed, weights=weights
-                )
-                return float(score_impressions(run, itask.tune_cases)["auc"].mean())
-
-            configs = sweep_configs(
-                config.sweep,
-                config.trials,
-                config.seed,
-                fixed=config.settings_overrides,
-                exclude=_NOT_IN_IMPRESSIONS,
-            )
-            sweep_result = run_sweep(
-                configs,
-                objective,
-                kind=config.sweep,
-                objective_name="auc",
-                progress=config.progress,
-            )
-        for name in names:
-            t0 = time.perf_counter()
-            run = impression_run(name, itask.cases, corpus, settings, seed=config.seed, tfidf=tfidf)  # type: ignore[arg-type]
-            runs[name] = (run, time.perf_counter() - t0)
-        if sweep_result is not None:
-            best = sweep_result.best.config
-            t0 = time.perf_counter()
-            run = impression_run(
-                "related",
-                itask.cases,
-                corpus,
-                settings,
-                seed=config.seed,
-                weights=Weights.from_settings(settings.model_copy(update=best)),
-            )
-            runs["related_tuned"] = (run, time.perf_counter() - t0)
-        methods: dict[str, MethodResult] = {}
-        for name, (run, seconds) in runs.items():
-            per_query = score_impressions(run, itask.cases)
-            figures: dict[str, float | None] = {n: float(v.mean()) for n, v in per_query.items()}
-            figures["queries"] = float(len(itask.cases))
-            methods[name] = MethodResult(name, run, dict(per_query), figures, seconds)
-        settings_dump = settings.model_dump(mode="json", exclude={"api_key", "read_key"})
-    finally:
-        bench.close()
-    return _finish(
-        config,
-        dataset,
-        dict(itask.notes),
-        settings_dump,
-        methods,
-        impression_qrels(itask.cases),
-        "auc",
-        sweep_result,
-        len(itask.tune_cases),
-        started,
-        list_protocol=False,
-    )
+def _embedding(settings: Settings) -> dict[str, Any]:
+    # The resolved path, never "auto": it names the vectors' cache folder too, so every vector
+    # of the run was computed this way (or on the torch fallback, which logs a warning).
+    return {
+        "model": settings.model,
+        "backend": planned_backend(settings),
+        "max_seq_length": settings.max_seq_length,
+    }
 
 
 def _finish(
     config: EvaluationConfig,
     dataset: Dataset,
-    notes: dict[str, Any],
-    settings: dict[str, Any],
-    methods: dict[str, MethodResult],
-    qrels: Qrels,
-    main: str,
-    sweep: SweepResult | None,
-    tuning: int,
+    outcome: Outcome,
     started: tuple[float, str],
-    *,
-    list_protocol: bool,
 ) -> dict[str, Any]:
     out = config.out
-    files = _write_lists(out, methods, qrels)
-    if list_protocol:
-        headline = [f"ndcg@{k}" for k in config.ks] + [
-            f"precision@{config.main_k}",
-            f"recall@{config.main_k}",
-            f"hit_rate@{config.main_k}",
-            "mrr",
-        ]
-        beyond = [
-            f"{m}@{config.main_k}"
-            for m in (
-                "coverage",
-                "diversity",
-                "time_gap_days",
-                "story_duplicates",
-                "popularity_percentile",
-                "short_lists",
-            )
-        ]
-        baselines: Sequence[str] = BASELINES
-    else:
-        headline, beyond, baselines = (
-            list(IMPRESSION_FIGURES),
-            [],
-            ("random", "most_popular", "tfidf", "embedding"),
-        )
+    methods, main = outcome.methods, outcome.main_metric
+    files = _write_lists(out, methods, outcome.qrels)
+    sweep = outcome.sweep
     sweep_payload = None
     if sweep is not None:
         settings_file = out / "best_settings.toml"
@@ -443,7 +188,15 @@ def _finish(
             f"Load with NEWSREC_SETTINGS_FILE={settings_file.name}",
         )
         files["best settings"] = settings_file.name
-        sweep_payload = _sweep_payload(sweep, settings_file, tuning, out)
+        sweep_payload = _sweep_payload(sweep, settings_file, outcome.tuning, out)
+    resolved = Settings(
+        home=out / "home",
+        **{
+            name: outcome.settings[name]
+            for name in ("model", "max_seq_length", "embed_backend", "embed_precision")
+            if name in outcome.settings
+        },
+    )
     results: dict[str, Any] = {
         "protocol": config.protocol,
         "command": config.command or " ".join(shlex.quote(a) for a in sys.argv),
@@ -452,30 +205,32 @@ def _finish(
         "seed": config.seed,
         "ks": list(config.ks),
         "dataset": dataset.summary(),
-        "protocol_notes": notes,
-        "settings": settings,
+        "protocol_notes": outcome.notes,
+        "settings": outcome.settings,
+        "embedding": _embedding(resolved),
+        "versions": _versions(),
         "main_metric": main,
-        "headline_metrics": headline,
-        "beyond_metrics": beyond,
+        "headline_metrics": outcome.headline,
+        "beyond_metrics": outcome.beyond,
         "methods": {
             name: {
                 "figures": m.figures,
-                "ci": _confidence(m.per_query, headline, config.seed),
+                "ci": _confidence(m.per_query, outcome.headline, config.seed),
                 "seconds": round(m.seconds, 3),
                 "about": METHOD_NOTES.get(name, ""),
                 "run_file": files[f"run {name}"],
             }
             for name, m in methods.items()
         },
-        "significance": _significance(methods, main, config.seed, baselines),
+        "significance": _significance(methods, main, config.seed, outcome.baselines),
         "sweep": sweep_payload,
         "files": files,
-        "recompute": _recompute_snippet(main, files["qrels"]),
+        "recompute": _recompute_snippet(outcome.ranx_metrics, files["qrels"], list(methods)),
     }
     plots: list[Path] = []
     (out / "plots").mkdir(exist_ok=True)
     figures = {name: m.figures for name, m in methods.items()}
-    if list_protocol:
+    if outcome.plot == "lists":
         plots.append(
             plot_metric_vs_k(
                 figures,
@@ -488,30 +243,13 @@ def _finish(
         plots.append(
             plot_impressions(
                 figures,
-                IMPRESSION_FIGURES,
+                outcome.headline,
                 out / "plots" / "impressions.png",
                 title="MIND impressions",
             )
         )
     if sweep_payload is not None:
-        for x, y, name in (
-            ("w_pop", "w_rec", "sweep_w_pop_w_rec.png"),
-            ("w_pop", "w_coread", "sweep_w_pop_w_coread.png"),
-            (
-                "recency_half_life_before_days",
-                "recency_half_life_after_days",
-                "sweep_half_lives.png",
-            ),
-        ):
-            heat = plot_sweep_heatmap(
-                sweep_payload["trials"],
-                x,
-                y,
-                out / "plots" / name,
-                objective=sweep.objective if sweep else main,
-            )
-            if heat is not None:
-                plots.append(heat)
+        plots += _sweep_plots(sweep_payload, out, sweep, main)
     for plot in plots:
         files[f"plot {plot.stem}"] = str(plot.relative_to(out))
     results["seconds"] = time.perf_counter() - started[0]
@@ -521,17 +259,37 @@ def _finish(
     return results
 
 
+def _sweep_plots(
+    payload: dict[str, Any], out: Path, sweep: SweepResult | None, main: str
+) -> list[Path]:
+    plots: list[Path] = []
+    for x, y, name in (
+        ("w_pop", "w_rec", "sweep_w_pop_w_rec.png"),
+        ("w_pop", "w_coread", "sweep_w_pop_w_coread.png"),
+        ("recency_half_life_before_days", "recency_half_life_after_days", "sweep_half_lives.png"),
+    ):
+        heat = plot_sweep_heatmap(
+            payload["trials"],
+            x,
+            y,
+            out / "plots" / name,
+            objective=sweep.objective if sweep else main,
+        )
+        if heat is not None:
+            plots.append(heat)
+    return plots
+
+
 def run_evaluation(config: EvaluationConfig) -> dict[str, Any]:
     """Run ``config`` and write its files under ``config.out``; returns ``results.json``'s data.
 
     Raises:
         evaluation.datasets.DatasetError: a dataset that cannot serve the protocol.
-        ValueError: options that do not fit together (e.g. a sweep without tuning sources).
+        ValueError: an unknown protocol, or options that do not fit together (e.g. a sweep
+            without tuning sources).
     """
+    protocol = protocol_named(config.protocol)
     started = (time.perf_counter(), _now())
     config.out.mkdir(parents=True, exist_ok=True)
-    labels = config.label_fields if config.protocol == "labels" else ()
-    dataset = load_dataset(list(config.datasets), label_fields=labels)
-    if config.protocol == "impressions":
-        return _impressions_protocol(config, dataset, started)
-    return _list_protocol(config, dataset, started)
+    dataset = load_dataset(list(config.datasets), label_fields=protocol.label_fields(config))
+    return _finish(config, dataset, protocol.run(config, dataset), started)

@@ -4,6 +4,9 @@ A *run* maps each query id to its ranked list of ``(doc id, score)``; *qrels* ma
 to its judged documents and their relevance grade. Both are written in the TREC formats every
 IR toolkit reads (``qid Q0 doc rank score tag`` and ``qid 0 doc rel``), so a run's figures can
 be recomputed without newsrec, e.g. with ranx or trec_eval.
+
+Scores in a run are strictly decreasing down each list, ties already broken by the order the
+list was served in (:func:`ranked`), so every tool reads the lists in the same order.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from __future__ import annotations
 import gzip
 import os
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -21,6 +24,8 @@ __all__ = [
     "Qrels",
     "Run",
     "RunFileError",
+    "check_ranked",
+    "ranked",
     "read_qrels",
     "read_run",
     "top_k",
@@ -34,6 +39,31 @@ Qrels = dict[str, dict[str, int]]
 
 class RunFileError(ValueError):
     """A run or qrels file that cannot be read; the message names the file and line."""
+
+
+def ranked(docs: Sequence[str]) -> list[tuple[str, float]]:
+    """``docs`` in the order served, scored ``n, n - 1, ..., 1``.
+
+    A list's own scores may tie (equal baseline scores) or rise (an editor's pin, the diversity
+    penalty): scoring by the served rank keeps that order in every tool that re-sorts by score.
+    """
+    n = len(docs)
+    return [(doc, float(n - i)) for i, doc in enumerate(docs)]
+
+
+def check_ranked(run: Mapping[str, Sequence[tuple[str, float]]]) -> None:
+    """Refuse a run whose scores do not strictly decrease down some list.
+
+    Raises:
+        ValueError: naming the first query and rank where a score does not drop.
+    """
+    for qid, items in run.items():
+        for rank in range(1, len(items)):
+            if not items[rank][1] < items[rank - 1][1]:
+                raise ValueError(
+                    f"run query {qid!r}: score at rank {rank + 1} ({items[rank][1]}) does not "
+                    f"drop below rank {rank}'s ({items[rank - 1][1]}); build lists with ranked()"
+                )
 
 
 def top_k(scores: np.ndarray, k: int, allowed: np.ndarray | None = None) -> np.ndarray:
@@ -75,12 +105,18 @@ def _open_write(path: Path) -> tuple[IO[str], str]:
 
 
 def write_run(run: Mapping[str, Iterable[tuple[str, float]]], path: Path, tag: str) -> None:
-    """Write ``run`` as a TREC run file (``.gz`` compresses), via a temporary name."""
+    """Write ``run`` as a TREC run file (``.gz`` compresses), via a temporary name.
+
+    Raises:
+        ValueError: a list whose scores do not strictly decrease (see :func:`ranked`).
+    """
+    lists = {qid: list(items) for qid, items in run.items()}
+    check_ranked(lists)
     path.parent.mkdir(parents=True, exist_ok=True)
     out, tmp = _open_write(path)
     with out:
-        for qid in sorted(run):
-            for rank, (doc, score) in enumerate(run[qid], start=1):
+        for qid in sorted(lists):
+            for rank, (doc, score) in enumerate(lists[qid], start=1):
                 out.write(f"{qid} Q0 {doc} {rank} {score:.9g} {tag}\n")
     os.replace(tmp, path)
 
@@ -96,7 +132,8 @@ def write_qrels(qrels: Mapping[str, Mapping[str, int]], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _lines(path: Path) -> Iterable[tuple[int, list[str]]]:
+def _lines(path: Path | str) -> Iterable[tuple[int, list[str]]]:
+    path = Path(path)
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8") as handle:
@@ -107,7 +144,7 @@ def _lines(path: Path) -> Iterable[tuple[int, list[str]]]:
         raise RunFileError(f"{path}: cannot read ({exc})") from exc
 
 
-def read_run(path: Path) -> Run:
+def read_run(path: Path | str) -> Run:
     """Read a TREC run file back; lists keep their rank order."""
     ranked: dict[str, list[tuple[int, str, float]]] = {}
     for number, cells in _lines(path):
@@ -121,7 +158,7 @@ def read_run(path: Path) -> Run:
     return {qid: [(d, s) for _, d, s in sorted(items)] for qid, items in ranked.items()}
 
 
-def read_qrels(path: Path) -> Qrels:
+def read_qrels(path: Path | str) -> Qrels:
     """Read a TREC qrels file back."""
     qrels: Qrels = {}
     for number, cells in _lines(path):

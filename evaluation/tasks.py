@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from evaluation.candidates import CandidateRule
 from evaluation.datasets import EvalArticle
+from evaluation.reading import EventLog
 from evaluation.runs import Qrels
 
 __all__ = ["ListTask"]
@@ -19,16 +19,16 @@ class ListTask:
     """One related-list evaluation: each source article gets a list, judged by ``qrels``.
 
     Attributes:
-        protocol: ``labels`` or ``coread``.
+        protocol: the protocol's registered name.
         articles: the candidates, as ingested into the evaluation home (labels stripped).
         qrels: judgements of the reported sources (query id = source article id).
         tune_qrels: judgements of the sources a sweep may tune on (disjoint from ``qrels``).
         rule: candidate restriction around each source's publish time.
-        popularity: counts of reads the engine may see (never from the judged readers);
-            handed to it as a static count per article unless ``reads`` are given, and ranked
-            by the most-popular baseline.
-        reads: reads the engine may see, ``{reader: {article: first read}}`` in reading order;
-            handed to it as click events naming the reader (popularity and co-reading).
+        popularity: static counts per article handed to the engine with the articles (none
+            when ``events`` are given: the engine then counts the events itself).
+        events: the reading log the engine may see (never the judged readers' reads), recorded
+            in the evaluation home as ``newsrec events`` records it; its read counts are what
+            the most-popular baseline ranks.
         notes: protocol figures for the report (sizes, skipped rows, how folds were made).
     """
 
@@ -38,7 +38,7 @@ class ListTask:
     tune_qrels: Qrels
     rule: CandidateRule = field(default_factory=CandidateRule)
     popularity: dict[str, float] = field(default_factory=dict)
-    reads: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    events: EventLog | None = None
     notes: dict[str, Any] = field(default_factory=dict)
 
     @property

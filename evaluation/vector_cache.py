@@ -49,15 +49,19 @@ class CachingEmbedder:
         model: str,
         max_seq_length: int,
         load: Callable[[], Embedder],
+        backend: str = "",
     ) -> None:
-        """Use (and create) the cache folder ``directory`` for ``model`` at ``max_seq_length``."""
+        """Use (and create) the cache folder ``directory`` for ``model`` at ``max_seq_length``.
+
+        ``backend`` (e.g. ``openvino-bf16``) names what computes the vectors: vectors of another
+        backend or precision differ slightly, so each gets a folder of its own.
+        """
         self._model = model
         self._max_seq = max_seq_length
         self._load = load
         self._real: Embedder | None = None
-        self._dir = (
-            directory / hashlib.sha256(f"{model}\x00{max_seq_length}".encode()).hexdigest()[:16]
-        )
+        variant = f"{model}\x00{max_seq_length}" + (f"\x00{backend}" if backend else "")
+        self._dir = directory / hashlib.sha256(variant.encode()).hexdigest()[:16]
         self._dir.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._table: dict[bytes, np.ndarray] = {}

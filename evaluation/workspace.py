@@ -2,8 +2,8 @@
 
 Every run ingests into a fresh home below its output folder. Vectors come from a
 :class:`~evaluation.vector_cache.CachingEmbedder`, so a rerun embeds nothing it has embedded
-before, whichever folder it writes to. Reads the engine may learn from are recorded as events
-through the same path as ``newsrec events`` (an events file in the home).
+before, whichever folder it writes to. The reading log the engine may learn from is written
+into the home and recorded by the function behind ``newsrec events``.
 """
 
 from __future__ import annotations
@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from evaluation.datasets import EvalArticle
+from evaluation.reading import EventLog
 from recommender.embedding.embedder import Embedder
 from recommender.ingestion.events import record_events
 from recommender.ingestion.ingest import ingest
@@ -46,7 +46,7 @@ def prepare_home(
     *,
     embedder: Embedder,
     popularity: Mapping[str, float] | None = None,
-    reads: Mapping[str, Mapping[str, datetime]] | None = None,
+    events: EventLog | None = None,
     settings_overrides: Mapping[str, Any] | None = None,
     progress: bool = False,
 ) -> Settings:
@@ -58,8 +58,9 @@ def prepare_home(
         embedder: embeds the articles (typically a caching embedder).
         popularity: counts to give the engine (e.g. clicks of one half of the users); any
             popularity in the input files is dropped, so no count leaks from judged readers.
-            Ignored when ``reads`` are given: the engine then counts the reads itself.
-        reads: ``{reader: {article: time}}`` recorded as click events naming the reader.
+            Ignored when ``events`` are given: the engine then counts the events itself.
+        events: a reading log, written into the home and recorded as ``newsrec events``
+            records it.
         settings_overrides: setting values for this evaluation (weights, half-lives ...).
         progress: show the ingest progress bar.
 
@@ -78,7 +79,7 @@ def prepare_home(
         shutil.rmtree(home)
     home.mkdir(parents=True)
     (home / ".newsrec-evaluation").write_text("evaluation home; safe to delete\n")
-    counts = {} if reads else popularity or {}
+    counts = {} if events else popularity or {}
     feed = home / "articles.jsonl"
     with feed.open("w", encoding="utf-8") as handle:
         for article in articles:
@@ -93,27 +94,12 @@ def prepare_home(
         raise WorkspaceError(
             f"{feed}: ingest rejected {report.rejected} rows, first: {report.problems[0]}"
         )
-    if reads:
-        _record_reads(reads, home / "events.jsonl", settings)
+    if events:
+        _record(events.write(home), settings)
     return settings
 
 
-def _record_reads(
-    reads: Mapping[str, Mapping[str, datetime]], path: Path, settings: Settings
-) -> None:
-    # In time order, each reader's reads in their own order: the order a live site stores them.
-    rows = sorted(
-        (
-            (at, user, i, article)
-            for user, articles in reads.items()
-            for i, (article, at) in enumerate(articles.items())
-        ),
-        key=lambda row: (row[0], row[1], row[2]),
-    )
-    with path.open("w", encoding="utf-8") as handle:
-        for at, user, _, article in rows:
-            event = {"article_id": article, "kind": "click", "at": at.isoformat(), "user": user}
-            handle.write(json.dumps(event, ensure_ascii=False) + "\n")
+def _record(path: Path, settings: Settings) -> None:
     report = record_events([path], settings.catalogue_path)
     if report.rejected or report.unreadable:
         first = report.problems[0] if report.problems else report.unreadable[0]

@@ -11,14 +11,16 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, create_model, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+
+from recommender.ranking.scoring import SIGNALS, Weights, weight_names
 
 __all__ = ["BUNDLED_MODEL", "Settings", "SettingsFileError", "load_settings"]
 
@@ -30,8 +32,8 @@ class SettingsFileError(ValueError):
     """A settings file that cannot be read, with the file named in the message."""
 
 
-class Settings(BaseSettings):
-    """Configuration shared by the engine, the CLI, the service and the evaluation."""
+class _SettingsFields(BaseSettings):
+    """Every setting but the weights, which :data:`Settings` adds from the scoring signals."""
 
     model_config = SettingsConfigDict(env_prefix="NEWSREC_", extra="ignore", frozen=True)
 
@@ -61,17 +63,11 @@ class Settings(BaseSettings):
     )
 
     # --- scoring (formula in recommender/ranking/scoring.py) ---------------------------------
-    # Defaults chosen by measurement (README, "Defaults from evidence"): w_pop, w_coread, the
-    # popularity and co-read settings on MIND co-reading (tuning readers of `newsrec evaluate
-    # --protocol coread --sweep`, evaluation/sweeps.py's COREAD_SPACE); w_rec, the
-    # recency half-lives, lexical_weight and story_threshold on Reuters TRAIN topics
+    # The weights (w_sim, w_rec, ...) are fields made from scoring.SIGNALS below the class.
+    # Defaults chosen by measurement (README, "Defaults from evidence"): the Related weights and
+    # gate on tuning splits under the editors' constraints; the recency half-lives,
+    # lexical_weight, story_weight and story_threshold on Reuters TRAIN sources
     # (scripts/tune_reuters.py, scripts/reuters_stories.py); mmr_lambda on both.
-    w_sim: float = Field(0.70, ge=0.0, description="Weight of semantic similarity.")
-    w_rec: float = Field(0.05, ge=0.0, description="Weight of recency around the source.")
-    w_pop: float = Field(4.0, ge=0.0, description="Weight of popularity.")
-    w_coread: float = Field(
-        1.0, ge=0.0, description="Weight of co-reading: readers of the source also read it."
-    )
     recency_half_life_before_days: float = Field(
         30.0, gt=0.0, description="Half-life for candidates published before the source."
     )
@@ -133,6 +129,37 @@ class Settings(BaseSettings):
     )
     list_pool: int = Field(
         25, ge=10, le=1_000, description="Best candidates grouped into stories and diversified."
+    )
+    related_floor_quantile: float = Field(
+        0.9,
+        ge=0.0,
+        lt=1.0,
+        description="Related's content gate: a candidate must be more similar to the source than "
+        "this share of random pairs of articles (the floor is calibrated on the catalogue).",
+    )
+    related_depth: int = Field(
+        20,
+        ge=1,
+        le=1_000,
+        description="Related's content gate: only the source's most similar candidates, this "
+        "many (at least twice k), count as related.",
+    )
+    coread_min_readers: int = Field(
+        5,
+        ge=1,
+        description="Related's reading gate: readers who read both the source and a candidate "
+        "for it to count as related without being similar.",
+    )
+    story_weight: float = Field(
+        0.0,
+        ge=0.0,
+        description="Weight of same-story evidence in More like this (signals/story.py).",
+    )
+    story_half_life_days: float = Field(
+        3.0, gt=0.0, description="Half-life of same-story evidence with the time between articles."
+    )
+    popular_scope: Literal["site", "section"] = Field(
+        "site", description="Popular: the most read of the whole site, or of the source's section."
     )
 
     # --- neighbourhoods (recommender/signals/neighbourhood.py), chosen on Reuters TRAIN sources
@@ -208,9 +235,9 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _some_weight(self) -> Settings:
-        if self.w_sim + self.w_rec + self.w_pop + self.w_coread <= 0:
-            raise ValueError("at least one of w_sim, w_rec, w_pop, w_coread must be positive")
+    def _some_weight(self) -> _SettingsFields:
+        if Weights.from_settings(self).total() <= 0:
+            raise ValueError(f"at least one of {weight_names()} must be positive")
         return self
 
     @property
@@ -238,6 +265,20 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _SettingsFileSource(settings_cls))
+
+
+if TYPE_CHECKING:
+    Settings = _SettingsFields
+else:
+    # One field per signal weight (w_sim, w_rec, ...), made from the one list of signals so
+    # that a new signal needs no line here; read them through Weights.from_settings.
+    Settings = create_model(
+        "Settings",
+        __base__=_SettingsFields,
+        __module__=__name__,
+        __doc__="Configuration shared by the engine, the CLI, the service and the evaluation.",
+        **{s.weight: (float, Field(s.default, ge=0.0, description=s.description)) for s in SIGNALS},
+    )
 
 
 class _SettingsFileSource(PydanticBaseSettingsSource):

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import sys
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,6 +29,7 @@ from recommender.settings import Settings, load_settings
 from service.access_log import INDEX_VERSION_HEADER, AccessMiddleware
 from service.cache import ResponseCache
 from service.errors import install_error_handlers
+from service.headers import SecurityHeaders
 from service.limits import BodySizeLimit
 from service.logs import REQUEST_ID_HEADER, skip_unlogged_record_fields
 from service.metrics import Metrics
@@ -34,15 +38,38 @@ from service.reindex import Reindexer
 from service.responses import CACHE_HEADER, ListAnswers
 from service.routes import admin, articles, demo, events, health, metrics, related
 from service.security import API_KEY_HEADER
-from service.workload import ListWork
+from service.workload import EarlyRefusal, ListWork
 
 __all__ = ["create_app"]
 
 _log = logging.getLogger("newsrec.service")
 _REFRESH_SECONDS = 0.2
+_GIL_SWITCH_SECONDS = 0.0005
 
 
-def _follow_catalogue(engine: Engine, stop: threading.Event) -> None:
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
+
+
+def _watch_catalogue(app: FastAPI, path: Path, identity: tuple[int, int] | None) -> None:
+    # The worker keeps its catalogue open: moved or removed, the file still answers reads
+    # and takes writes, but nobody will open it again. Writes are refused from then on (see
+    # service.deps.require_writable) and /readyz says why.
+    if app.state.catalogue_lost is None and _file_identity(path) != identity:
+        app.state.catalogue_lost = (
+            f"{path} was moved, removed or replaced while this worker served it; writes are "
+            "refused until the service is restarted on the right catalogue"
+        )
+        _log.error("%s", app.state.catalogue_lost)
+
+
+def _follow_catalogue(
+    engine: Engine, stop: threading.Event, watch: Callable[[], None] = lambda: None
+) -> None:
     # Other processes (CLI ingest, other workers) write to the same catalogue; polling its
     # change counter keeps this worker's lists fresh within a fraction of a second.
     # A damaged or mismatched new version must not take the lists down: the engine keeps the
@@ -52,6 +79,7 @@ def _follow_catalogue(engine: Engine, stop: threading.Event) -> None:
     reported: str | None = None
     while not stop.wait(_REFRESH_SECONDS):
         name: str | None = None
+        watch()
         try:
             try:
                 current = engine.store.current()
@@ -87,10 +115,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         one_thread_per_request()  # BLAS threads cost 100x on a list's small matrices
+        # Lists are computed on threads (service/workload.py) while the event loop answers
+        # probes and sheds load. A thread waiting for the GIL gets it after the switch
+        # interval, and a list takes and releases it many times (each numpy call): at the
+        # default 5 ms, a cheap list next to a busy loop and an expensive list took 100 ms.
+        sys.setswitchinterval(_GIL_SWITCH_SECONDS)
         engine = Engine(settings)
         stop = threading.Event()
+        identity = _file_identity(settings.catalogue_path)
         follower = threading.Thread(
-            target=_follow_catalogue, args=(engine, stop), name="newsrec-follow", daemon=True
+            target=_follow_catalogue,
+            args=(
+                engine,
+                stop,
+                lambda: _watch_catalogue(app, settings.catalogue_path, identity),
+            ),
+            name="newsrec-follow",
+            daemon=True,
         )
         app.state.engine = engine
         work = ListWork(retry_after_seconds=settings.retry_after_seconds)
@@ -134,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = None
     app.state.lists = None
+    app.state.catalogue_lost = None
     app.state.cache = ResponseCache(settings.cache_entries)
     app.state.metrics = Metrics(lambda: app.state.engine)
     install_error_handlers(app)
@@ -144,6 +186,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         retry_after_seconds=settings.retry_after_seconds,
     )
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(EarlyRefusal, work=lambda: app.state.lists.work if app.state.lists else None)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -153,6 +196,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=[INDEX_VERSION_HEADER, REQUEST_ID_HEADER, CACHE_HEADER],
             max_age=600,
         )
+    app.add_middleware(SecurityHeaders)
     # Outermost, so that every answer (also 413s and shed 503s) gets an id, a log line and a
     # latency sample.
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics)

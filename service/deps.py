@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 
 from recommender.serving.engine import Engine
 from service.metrics import Metrics
@@ -23,6 +23,7 @@ __all__ = [
     "WriteAccess",
     "get_engine",
     "get_lists",
+    "require_writable",
 ]
 
 
@@ -48,6 +49,16 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 ListsDep = Annotated[ListAnswers, Depends(get_lists)]
 
+
+async def require_writable(request: Request, _: None = Depends(require_write)) -> None:
+    """Let a write through only with the write key and while the catalogue file this worker
+    opened is still the one at the home's path (503 once it was moved, removed or replaced:
+    a write acknowledged into a file nobody will open again would be lost)."""
+    lost: str | None = request.app.state.catalogue_lost
+    if lost is not None:
+        raise HTTPException(503, lost)
+
+
 #: Put in a route's or router's ``dependencies`` to apply the key rules of :mod:`security`.
 ReadAccess = Depends(require_read)
-WriteAccess = Depends(require_write)
+WriteAccess = Depends(require_writable)

@@ -8,13 +8,20 @@ error names them: at most ``MAX_K`` items per list, ``MAX_BATCH_ARTICLES`` artic
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    create_model,
+    model_validator,
+)
 
 from recommender.ingestion.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS, InvalidArticle
-from recommender.ranking.scoring import Weights
-from recommender.serving.requests import MAX_K, ListRequest
+from recommender.ranking.scoring import SIGNALS, Weights, weight_names
+from recommender.serving.requests import DEFAULT_LISTS, LIST_NAMES, MAX_K, ListRequest, parse_lists
 
 __all__ = [
     "MAX_BATCH_ARTICLES",
@@ -63,8 +70,8 @@ def _split_commas(values: list[str]) -> frozenset[str]:
     return frozenset(part.strip() for value in values for part in value.split(",") if part.strip())
 
 
-class ListOptions(BaseModel):
-    """What to put in the two lists: sizes, filters, weight overrides, explanations."""
+class _ListOptionFields(BaseModel):
+    """Every list option but the weights, which :data:`ListOptions` adds from the signals."""
 
     k: int | None = Field(
         None, ge=1, le=MAX_K, description=f"Items per list, 1 to {MAX_K} (default 5)."
@@ -74,6 +81,16 @@ class ListOptions(BaseModel):
     )
     k_related: int | None = Field(
         None, ge=0, le=MAX_K, description="Items in Related (overrides k; 0 leaves it empty)."
+    )
+    k_popular: int | None = Field(
+        None, ge=0, le=MAX_K, description="Items in Popular (overrides k; 0 leaves it empty)."
+    )
+    lists: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None,
+        description="The lists to compute, comma-separated (default all three): "
+        + ", ".join(LIST_NAMES)
+        + ". A page asks only for the boxes it shows.",
+        examples=["related,popular"],
     )
     section: list[_Name] = Field(
         default_factory=list,
@@ -98,12 +115,6 @@ class ListOptions(BaseModel):
         description="Article ids never to show (e.g. those already on the page).",
     )
     explain: bool = Field(False, description="Attach each item's score parts.")
-    w_sim: float | None = Field(None, ge=0, le=100, description="Weight of similarity.")
-    w_rec: float | None = Field(None, ge=0, le=100, description="Weight of recency.")
-    w_pop: float | None = Field(None, ge=0, le=100, description="Weight of popularity.")
-    w_coread: float | None = Field(
-        None, ge=0, le=100, description="Weight of co-reading (readers of this also read)."
-    )
 
     def to_request(self, weights: Weights) -> ListRequest:
         """The engine's request for these options; ``weights`` are the configured ones.
@@ -113,20 +124,26 @@ class ListOptions(BaseModel):
         """
         k = 5 if self.k is None else self.k
         overridden = None
-        given = (self.w_sim, self.w_rec, self.w_pop, self.w_coread)
-        if given != (None, None, None, None):
-            overridden = weights.overridden(*given)
+        given = {s.weight: getattr(self, s.weight) for s in SIGNALS}
+        if any(value is not None for value in given.values()):
+            overridden = weights.overridden(given)
             if overridden.total() <= 0:
-                raise ListOptionsError("w_sim, w_rec, w_pop and w_coread must not all be 0")
+                raise ListOptionsError(f"{weight_names()} must not all be 0")
         try:
             return self._request(k, overridden)
         except ValueError as exc:
             raise ListOptionsError(str(exc)) from exc
 
     def _request(self, k: int, weights: Weights | None) -> ListRequest:
+        shown = parse_lists(self.lists or DEFAULT_LISTS)
+
+        def size(name: str, given: int | None) -> int:
+            return (k if given is None else given) if name in shown else 0
+
         return ListRequest(
-            k_more=k if self.k_more is None else self.k_more,
-            k_related=k if self.k_related is None else self.k_related,
+            k_more=size("more_like_this", self.k_more),
+            k_related=size("related", self.k_related),
+            k_popular=size("popular", self.k_popular),
             sections=_split_commas(self.section),
             exclude_sections=_split_commas(self.exclude_section),
             language=self.language,
@@ -135,6 +152,26 @@ class ListOptions(BaseModel):
             weights=weights,
             explain=self.explain,
         )
+
+
+if TYPE_CHECKING:
+    ListOptions = _ListOptionFields
+else:
+    # One optional query parameter per signal weight (w_sim, w_rec, ...), made from the one
+    # list of signals, so a new signal needs no line here.
+    ListOptions = create_model(
+        "ListOptions",
+        __base__=_ListOptionFields,
+        __module__=__name__,
+        __doc__="What to put in the lists: sizes, filters, weight overrides, explanations.",
+        **{
+            s.weight: (
+                float | None,
+                Field(None, ge=0, le=100, description=s.description),
+            )
+            for s in SIGNALS
+        },
+    )
 
 
 class RelatedIn(ListOptions):
@@ -206,7 +243,7 @@ class ItemOut(ArticleOut):
 
 
 class RelatedOut(BaseModel):
-    """Both lists for one source article, draft or set of articles."""
+    """The lists for one source article, draft or set of articles."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -252,6 +289,14 @@ class RelatedOut(BaseModel):
     )
     signals_missing: list[str] = Field(
         description="Signals that could not be used (e.g. 'popularity' with no counts)."
+    )
+    popular: list[ItemOut] = Field(
+        default_factory=list, description="The most read right now (not about the source)."
+    )
+    short: dict[str, str] = Field(
+        default_factory=dict,
+        description="For each list shorter than asked, why: e.g. too few candidates are "
+        "related to the source. Lists are never padded with unrelated items.",
     )
 
 

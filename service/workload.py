@@ -20,9 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+from urllib.parse import parse_qs
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from recommender.serving.requests import ListRequest
 
@@ -30,9 +34,11 @@ __all__ = [
     "HEAVY_BUDGET",
     "LIGHT_MAX_COST",
     "Busy",
+    "EarlyRefusal",
     "Lane",
     "ListWork",
     "list_cost",
+    "query_cost",
 ]
 
 T = TypeVar("T")
@@ -59,6 +65,24 @@ def list_cost(request: ListRequest, *, text: bool = False) -> int:
     if request.explain:
         cost *= _EXPLAIN_FACTOR
     return cost + (TEXT_COST if text else 0)
+
+
+def query_cost(query_string: bytes) -> int:
+    """The cost :func:`list_cost` gives a list request with this query string, read without
+    validating it (for :class:`EarlyRefusal`): each of the three lists counted at ``k`` unless
+    its own ``k_...`` is given; values that are not numbers count as the default."""
+    query = parse_qs(query_string.decode("latin-1"))
+
+    def number(name: str, default: int) -> int:
+        try:
+            return max(0, int(query[name][-1]))
+        except (KeyError, ValueError):
+            return default
+
+    k = number("k", 5)
+    items = sum(number(name, k) for name in ("k_more", "k_related", "k_popular"))
+    explain = query.get("explain", ["false"])[-1].lower() in ("1", "true", "yes", "on")
+    return (1 + items // 10) * (_EXPLAIN_FACTOR if explain else 1)
 
 
 class Busy(Exception):
@@ -139,3 +163,51 @@ class ListWork:
         """Stop both lanes' threads."""
         self.light.close()
         self.heavy.close()
+
+
+class EarlyRefusal:
+    """ASGI middleware refusing an expensive ``GET /articles/{id}/related`` with 503 before the
+    framework reads it, while the heavy lane is full.
+
+    The lanes decide admission; this only makes a refusal cheap. Under a flood of expensive
+    requests, each refused one otherwise costs the event loop routing, validation and an
+    exception handler, and that time is taken from the requests that are admitted.
+    """
+
+    def __init__(self, app: ASGIApp, work: Callable[[], ListWork | None]) -> None:
+        """Wrap ``app``; ``work()`` is the worker's list work once it has started."""
+        self.app = app
+        self.work = work
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        work = self.work()
+        if (
+            work is not None
+            and work.heavy.in_use
+            and scope["type"] == "http"
+            and scope["method"] == "GET"
+            and str(scope["path"]).endswith("/related")
+        ):
+            cost = query_cost(scope.get("query_string", b""))
+            if cost > LIGHT_MAX_COST and not work.heavy.admits(cost):
+                work.heavy.refused += 1
+                busy = Busy("heavy", cost, work.heavy.budget, work.retry_after_seconds)
+                await _refuse(send, busy)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, busy: Busy) -> None:
+    body = json.dumps({"detail": str(busy)}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(busy.retry_after_seconds).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

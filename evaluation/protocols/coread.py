@@ -1,11 +1,13 @@
 """Co-read protocol: a list is good when its articles were read by readers of the source.
 
-Readers are split in two by a seeded hash. The engine learns from half A only: each article a
-half-A reader read (history) or clicked is handed to it as one click event naming the reader,
-at the time of the first impression that shows it (MIND gives no time for history reads), so
-popularity and co-reading are learnt the way a live site learns them. The most-popular baseline
-counts the same reads (each reader once). Relevance comes from half B only, so nothing the
-engine learns sees the answers. For every half-B reader, each article they read or clicked (in the
+Readers are split in two by a seeded hash. The engine learns from half A only: the half-A rows
+of ``behaviors.tsv`` are written into the evaluation home and recorded by the loader behind
+``newsrec events`` (clicks at their impression's time, history reads as views just before the
+reader's first impression; see :mod:`recommender.ingestion.mind`), so popularity and co-reading
+are learnt as a site that loads the same file learns them. The most-popular baseline counts the
+same reads (each reader once per article). Relevance comes from half B only, so nothing the
+engine learns sees the answers; the judged moment is the log's end, and every half-A read
+precedes it. For every half-B reader, each article they read or clicked (in the
 catalogue) is a source, and the other articles they read or clicked are relevant to it; a
 source's judgements are the union over all its half-B readers (binary relevance).
 
@@ -18,16 +20,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from evaluation.config import EvaluationConfig
 from evaluation.datasets import Dataset, DatasetError, load_dataset
+from evaluation.protocols.base import Outcome
+from evaluation.protocols.lists import run_list_task
+from evaluation.reading import behaviors_log
 from evaluation.runs import Qrels
 from evaluation.splits import in_first_part, seeded_sample
+from evaluation.sweeps import COREAD_SPACE
 from evaluation.tasks import ListTask
 
-__all__ = ["coread_task", "first_reads", "reader_sets", "run_coread"]
+__all__ = ["CoreadProtocol", "coread_task", "reader_sets", "run_coread"]
 
 _HALF_SALT = "reader-half"
 _TUNE_SALT = "reader-tune"
@@ -42,22 +48,6 @@ def reader_sets(dataset: Dataset) -> dict[str, set[str]]:
             if news_id in known:
                 read[impression.user].add(news_id)
     return dict(read)
-
-
-def first_reads(dataset: Dataset, users: set[str]) -> dict[str, dict[str, datetime]]:
-    """Each of ``users``' catalogue articles in reading order, with the first time it is known
-    to have been read: the time of the first impression that shows it in the history or clicks.
-    """
-    known = set(dataset.ids)
-    read: dict[str, dict[str, datetime]] = defaultdict(dict)
-    for impression in sorted(dataset.impressions, key=lambda i: i.time):
-        if impression.user not in users:
-            continue
-        seen = read[impression.user]
-        for news_id in (*impression.history, *impression.clicked):
-            if news_id in known and news_id not in seen:
-                seen[news_id] = impression.time
-    return {user: articles for user, articles in read.items() if articles}
 
 
 def _judgements(readers: Mapping[str, set[str]]) -> Qrels:
@@ -101,10 +91,6 @@ def coread_task(
     readers = reader_sets(dataset)
     half_a = {u: s for u, s in readers.items() if in_first_part(u, seed, _HALF_SALT)}
     half_b = {u: s for u, s in readers.items() if u not in half_a}
-    popularity: dict[str, float] = defaultdict(float)
-    for articles in half_a.values():
-        for article in articles:
-            popularity[article] += 1.0
     tune_readers = {u: s for u, s in half_b.items() if in_first_part(u, seed, _TUNE_SALT)}
     report_readers = {u: s for u, s in half_b.items() if u not in tune_readers}
     qrels = _sampled(_judgements(report_readers), limit_sources, seed)
@@ -114,19 +100,41 @@ def coread_task(
         "readers_half_a_popularity": len(half_a),
         "readers_half_b_judged": len(report_readers),
         "readers_half_b_tuning": len(tune_readers),
-        "articles_with_popularity": sum(1 for v in popularity.values() if v > 0),
         "relevance": "binary: read or clicked by a half-B reader of the source",
-        "engine_sees": "half-A reads as click events with their reader (popularity, co-reads)",
     }
+    about = "half-A rows of behaviors.tsv, loaded as newsrec events loads them"
     return ListTask(
         protocol="coread",
         articles=dataset.articles,
         qrels=qrels,
         tune_qrels=tune_qrels,
-        popularity=dict(popularity),
-        reads=first_reads(dataset, set(half_a)),
+        events=behaviors_log(
+            dataset,
+            {i.user for i in dataset.impressions if in_first_part(i.user, seed, _HALF_SALT)},
+            about=about,
+        ),
         notes=notes,
     )
+
+
+class CoreadProtocol:
+    """Readers of the source judge the lists: what else did they read?"""
+
+    name = "coread"
+
+    def label_fields(self, config: EvaluationConfig) -> tuple[str, ...]:
+        """None: reads judge."""
+        return ()
+
+    def run(self, config: EvaluationConfig, dataset: Dataset) -> Outcome:
+        """Every method on the sources of the reported half-B readers."""
+        task = coread_task(
+            dataset,
+            config.seed,
+            limit_sources=config.limit_sources,
+            tune_limit=config.tune_sources,
+        )
+        return run_list_task(config, task, space=COREAD_SPACE)
 
 
 def run_coread(

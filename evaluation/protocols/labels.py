@@ -10,19 +10,26 @@ are judged, so no method is charged for articles it was not allowed to show.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from evaluation.candidates import CandidateRule
+from evaluation.config import EvaluationConfig
 from evaluation.datasets import Dataset, DatasetError, EvalArticle
+from evaluation.protocols.base import Outcome
+from evaluation.protocols.lists import run_list_task
+from evaluation.reading import EventLog, behaviors_log, zipf_log
 from evaluation.runs import Qrels
 from evaluation.splits import in_first_part, seeded_sample
+from evaluation.sweeps import SWEEP_SPACE
 from evaluation.tasks import ListTask
 
-__all__ = ["labels_task"]
+__all__ = ["LabelsProtocol", "labels_task"]
 
 _FOLD_SALT = "source-fold"
 
@@ -65,6 +72,7 @@ def labels_task(
     tune: bool = False,
     tune_limit: int | None = None,
     seed: int = 0,
+    synthetic_reads: int = 0,
 ) -> ListTask:
     """Build the labels task of ``dataset``.
 
@@ -79,6 +87,8 @@ def labels_task(
         tune_limit: tune on at most this many sources, a seeded sample (sweeps rank every
             tuning source once per trial).
         seed: decides samples and, for corpora without splits, the folds.
+        synthetic_reads: if above 0, the engine sees this many Zipf-distributed reads, drawn
+            independently of the labels over the corpus's time span.
 
     Raises:
         DatasetError: no labelled article, or no source in the requested split.
@@ -109,6 +119,7 @@ def labels_task(
         tuning, min(limit_sources or len(tuning), tune_limit or len(tuning)), seed + 1, _by_id
     )
     qrels = _judgements(reported, candidates, rule)
+    events = _events_for(dataset, candidates, synthetic_reads, seed)
     notes: dict[str, Any] = {
         "candidates": len(candidates),
         "sources_reported": len(qrels),
@@ -125,5 +136,49 @@ def labels_task(
         qrels=qrels,
         tune_qrels=_judgements(tuning, candidates, rule),
         rule=rule,
+        events=events,
         notes=notes,
     )
+
+
+def _events_for(
+    dataset: Dataset, candidates: Sequence[EvalArticle], synthetic_reads: int, seed: int
+) -> EventLog | None:
+    if synthetic_reads > 0:
+        return _synthetic(candidates, synthetic_reads, seed)
+    if dataset.behaviors:  # labels judge, so every reader's reads may be seen
+        readers = {impression.user for impression in dataset.impressions}
+        return behaviors_log(dataset, readers, about="every reader's reads (behaviors.tsv)")
+    return None
+
+
+def _synthetic(candidates: Sequence[EvalArticle], reads: int, seed: int) -> EventLog:
+    times = [a.published_ts for a in candidates if not math.isnan(a.published_ts)]
+    start = datetime.fromtimestamp(min(times), UTC) if times else datetime(2020, 1, 1, tzinfo=UTC)
+    days = max((max(times) - min(times)) / 86_400.0, 1.0) if times else 30.0
+    ids = [a.id for a in candidates]
+    return zipf_log(ids, seed=seed, reads=reads, start=start, days=days)
+
+
+class LabelsProtocol:
+    """Shared labels (Reuters topics, MIND categories ...) judge the lists."""
+
+    name = "labels"
+
+    def label_fields(self, config: EvaluationConfig) -> tuple[str, ...]:
+        """The ``--labels`` fields."""
+        return config.label_fields
+
+    def run(self, config: EvaluationConfig, dataset: Dataset) -> Outcome:
+        """Every method on the labelled sources of the reported split."""
+        task = labels_task(
+            dataset,
+            split=config.split,
+            rule=CandidateRule(config.before_source, config.window_days),
+            limit_sources=config.limit_sources,
+            tune=config.sweep is not None,
+            tune_limit=config.tune_sources,
+            seed=config.seed,
+            synthetic_reads=config.synthetic_reads,
+        )
+        return run_list_task(config, task, space=SWEEP_SPACE)

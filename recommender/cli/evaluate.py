@@ -54,6 +54,14 @@ def evaluate(
     labels: Annotated[
         str, typer.Option(help="Label fields of the labels protocol, comma-separated.")
     ] = "topics",
+    synthetic_reads: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Labels protocol: give the engine this many Zipf-distributed reads, drawn "
+            "independently of the labels (relevance measured with popularity in play).",
+        ),
+    ] = 0,
     set_: Annotated[
         list[str], typer.Option("--set", help="A setting for the engine: KEY=VALUE (repeatable).")
     ] = [],  # noqa: B006 - Typer reads the default, it is never mutated
@@ -79,6 +87,7 @@ def evaluate(
             before_source=candidates_before_source,
             window_days=window_days,
             labels=labels,
+            synthetic_reads=synthetic_reads,
             settings=set_,
             cache=cache,
             progress=sys.stderr.isatty(),

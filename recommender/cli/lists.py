@@ -17,9 +17,16 @@ from recommender.cli.app import (
     open_engine,
     settings_for,
 )
+from recommender.ranking.scoring import WeightError, Weights, weight_names
 from recommender.serving.engine import RelatedLists, UnknownArticle
-from recommender.serving.requests import ListRequest
+from recommender.serving.requests import DEFAULT_LISTS, ListRequest, parse_lists
 from recommender.serving.views import lists_view
+from recommender.settings import Settings
+
+ListsOption = Annotated[
+    str,
+    typer.Option(help="The lists to show, comma-separated: more_like_this, related, popular."),
+]
 
 
 def _print_lists(lists: RelatedLists, as_json: bool, explain: bool) -> None:
@@ -31,8 +38,16 @@ def _print_lists(lists: RelatedLists, as_json: bool, explain: bool) -> None:
         when = source.published_at.strftime("%Y-%m-%d") if source.published_at else "undated"
         where = f"{source.id}, {source.section or '-'}, {when}"
         console.print(f"[bold]{source.title}[/bold]  ({where})")
-    for name, items in (("More like this", lists.more_like_this), ("Related", lists.related)):
-        table = Table(title=name, title_justify="left", expand=False)
+    shown = (
+        ("More like this", "more_like_this", lists.more_like_this),
+        ("Related", "related", lists.related),
+        ("Popular", "popular", lists.popular),
+    )
+    for name, key, items in shown:
+        if not items and key not in lists.short:
+            continue  # a list not asked for
+        title = name + (f" (short: {lists.short[key]})" if key in lists.short else "")
+        table = Table(title=title, title_justify="left", expand=False)
         for column in ("#", "id", "title", "date", "section", "score"):
             table.add_column(column, overflow="fold")
         if explain:
@@ -87,26 +102,26 @@ def related(
     exclude: Annotated[
         list[str], typer.Option(help="Never show this article id (repeatable).")
     ] = [],  # noqa: B006
-    w_sim: Annotated[float | None, typer.Option(min=0.0, help="Weight of similarity.")] = None,
-    w_rec: Annotated[float | None, typer.Option(min=0.0, help="Weight of recency.")] = None,
-    w_pop: Annotated[float | None, typer.Option(min=0.0, help="Weight of popularity.")] = None,
-    w_coread: Annotated[
-        float | None, typer.Option(min=0.0, help="Weight of co-reading (readers also read).")
-    ] = None,
+    weight: Annotated[
+        list[str],
+        typer.Option(
+            "--weight",
+            "-w",
+            help=f"A weight for this request, NAME=VALUE (repeatable); names: {weight_names()}.",
+        ),
+    ] = [],  # noqa: B006
+    lists: ListsOption = DEFAULT_LISTS,
 ) -> None:
-    """Show More like this and Related for a published article (pins and blocks applied)."""
-    from recommender.ranking.scoring import Weights
-
+    """Show More like this, Related and Popular for a published article (pins and blocks
+    applied)."""
     settings = settings_for(home)
-    weights = None
-    if (w_sim, w_rec, w_pop, w_coread) != (None, None, None, None):
-        weights = Weights.from_settings(settings).overridden(w_sim, w_rec, w_pop, w_coread)
-        if weights.total() <= 0:
-            fail("--w-sim, --w-rec, --w-pop and --w-coread must not all be 0", 2)
+    weights = _weights(settings, weight)
     try:
+        shown = parse_lists(lists)
         request = ListRequest(
-            k_more=k,
-            k_related=k,
+            k_more=k if "more_like_this" in shown else 0,
+            k_related=k if "related" in shown else 0,
+            k_popular=k if "popular" in shown else 0,
             sections=frozenset(section),
             exclude_sections=frozenset(exclude_section),
             language=language,
@@ -119,10 +134,10 @@ def related(
         fail(str(exc), 2)
     engine = open_engine(settings)
     try:
-        lists = engine.lists_for(article_id, request)
+        found = engine.lists_for(article_id, request)
     except UnknownArticle as exc:
         fail(str(exc), 2)
-    _print_lists(lists, as_json, explain)
+    _print_lists(found, as_json, explain)
 
 
 @app.command()
@@ -132,10 +147,43 @@ def like(
     home: HomeOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, as the HTTP API.")] = False,
     explain: Annotated[bool, typer.Option(help="Show each score's parts.")] = False,
+    lists: ListsOption = DEFAULT_LISTS,
 ) -> None:
-    """Show both lists for a draft that is not published yet."""
+    """Show the lists for a draft that is not published yet."""
     if not text.strip():
         fail("the draft text is empty", 2)
+    try:
+        shown = parse_lists(lists)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    request = ListRequest(
+        k_more=k if "more_like_this" in shown else 0,
+        k_related=k if "related" in shown else 0,
+        k_popular=k if "popular" in shown else 0,
+        explain=explain,
+    )
     engine = open_engine(settings_for(home))
-    lists = engine.lists_for_text(text, ListRequest(k_more=k, k_related=k, explain=explain))
-    _print_lists(lists, as_json, explain)
+    found = engine.lists_for_text(text, request)
+    _print_lists(found, as_json, explain)
+
+
+def _weights(settings: Settings, pairs: list[str]) -> Weights | None:
+    """The configured weights with ``--weight NAME=VALUE`` pairs applied (None: none given)."""
+    if not pairs:
+        return None
+    given: dict[str, float | None] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            given[name.strip()] = float(value)
+        except ValueError:
+            fail(f"--weight {pair!r}: expected NAME=VALUE with a number, e.g. w_pop=0.5", 2)
+        if not sep:
+            fail(f"--weight {pair!r}: expected NAME=VALUE, e.g. w_pop=0.5", 2)
+    try:
+        weights = Weights.from_settings(settings).overridden(given)
+    except WeightError as exc:
+        fail(f"--weight: {exc}", 2)
+    if weights.total() <= 0:
+        fail(f"--weight: {weight_names()} must not all be 0", 2)
+    return weights

@@ -156,6 +156,11 @@ def serve(
     from service.server import serve as serve_http
 
     settings = settings_for(home, host=host, port=port)
+    from recommender.operations.doctor import serving_refusal
+
+    refusal = serving_refusal(settings)
+    if refusal is not None:
+        fail(refusal)
     open_engine(settings).close()  # refuse to start on a damaged home, with the reason
     console.print(
         f"newsrec serving {settings.home} on http://{settings.host}:{settings.port} "

@@ -18,6 +18,7 @@ __all__ = [
     "article_from_mapping",
     "content_hash",
     "embedding_text",
+    "is_web_url",
     "parse_datetime",
     "snippet",
 ]
@@ -111,6 +112,33 @@ def _optional_str(raw: Mapping[str, Any], field: str, limit: int = 2_000) -> str
     return text or None
 
 
+def _url(raw: Mapping[str, Any]) -> str | None:
+    # A url is rendered as a link by pages (the demo page, a site's own templates); any
+    # scheme but http and https (javascript:, data:, vbscript:) could run in a reader's browser.
+    text = _optional_str(raw, "url")
+    if text is None:
+        return None
+    if not is_web_url(text):
+        raise InvalidArticle(
+            f"url: {_shown(text)} is not an absolute http or https URL (no other scheme is "
+            "accepted)"
+        )
+    return text
+
+
+def is_web_url(text: str) -> bool:
+    """Whether ``text`` is an absolute ``http`` or ``https`` URL with a host, and no spaces or
+    control characters (which browsers strip before reading the scheme)."""
+    scheme, sep, rest = text.partition("://")
+    return (
+        bool(sep)
+        and scheme.lower() in ("http", "https")
+        and bool(rest)
+        and rest[0] not in "/\\"
+        and all(ch.isprintable() and not ch.isspace() for ch in text)
+    )
+
+
 def _article_id(raw: Mapping[str, Any]) -> str:
     value = raw.get("id")
     if isinstance(value, bool) or value is None:
@@ -121,11 +149,22 @@ def _article_id(raw: Mapping[str, Any]) -> str:
         value = str(value)
     if not isinstance(value, str):
         raise InvalidArticle(f"id: expected text or an integer, got {type(value).__name__}")
-    text = value.strip()
-    if not text:
+    # An id is never rewritten: one that would be stored differently from how it was sent, or
+    # that a URL could not carry unchanged, is refused.
+    text = value
+    if not text.strip():
         raise InvalidArticle("id: missing or empty")
     if len(text) > 200 or any(not ch.isprintable() or ch.isspace() for ch in text):
         raise InvalidArticle(f"id: {text[:40]!r} must be 1-200 printable characters, no spaces")
+    # Ids are served at /articles/{id}, '/' included. HTTP clients and proxies remove '.' and
+    # '..' segments and may merge '//', and /articles/{id}/related names the lists.
+    segments = text.split("/")
+    ends_in_related = len(segments) > 1 and segments[-1] == "related"
+    if ends_in_related or any(segment in ("", ".", "..") for segment in segments):
+        raise InvalidArticle(
+            f"id: {text[:40]!r} cannot be a URL path: no empty, '.' or '..' segment between "
+            "'/'s, no '/' at either end, and not ending in '/related'"
+        )
     return text
 
 
@@ -224,7 +263,7 @@ def article_from_mapping(raw: Mapping[str, Any], *, embedding_key: str = "") -> 
         id=article_id,
         title=title,
         body=body,
-        url=_optional_str(raw, "url"),
+        url=_url(raw),
         section=(_optional_str(raw, "section", 100) or "").lower() or None,
         tags=_tags(raw),
         language=(_optional_str(raw, "language", 35) or "").lower() or None,

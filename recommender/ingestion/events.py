@@ -1,4 +1,4 @@
-"""Reading events into the event store: ``newsrec events PATH`` and MIND ``behaviors.tsv`` clicks.
+"""Reading events into the event store: ``newsrec events PATH`` and MIND ``behaviors.tsv`` reads.
 
 An event file is JSONL (optionally gzipped), CSV or Parquet with one event per row::
 
@@ -9,7 +9,9 @@ and ``id`` are optional. An event with an ``id``, or with a ``user`` (one reader
 one instant), is stored once however often its file is read; anonymous events without an id
 count each time they are read.
 A MIND ``behaviors.tsv`` gives one click per clicked impression, at the impression's time, keyed
-by impression and news id so that reading the file again adds nothing. Bad rows are reported
+by impression and news id, and one view per history read, stamped just before the reader's first
+impression in the file (MIND gives history reads no time; see :mod:`recommender.ingestion.mind`),
+keyed by reader and news id; so reading the file again adds nothing. Bad rows are reported
 with their file and line and skipped; events for articles not (yet) in the catalogue are kept,
 so they count as soon as the article arrives, and reported.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -26,7 +29,13 @@ from index import Catalogue
 from index.events import EVENT_KINDS, Event, EventStore
 from recommender.ingestion.articles import InvalidArticle, parse_datetime
 from recommender.ingestion.files import Row, RowProblem, UnreadableFile, read_rows
-from recommender.ingestion.mind import is_behaviors_file, read_behaviors
+from recommender.ingestion.mind import (
+    HISTORY_LEAD,
+    Impression,
+    first_impressions,
+    is_behaviors_file,
+    read_behaviors,
+)
 
 __all__ = ["EventReport", "event_from_mapping", "read_events", "record_events"]
 
@@ -100,14 +109,7 @@ def read_events(path: Path) -> Iterator[Event | RowProblem]:
         UnreadableFile: the file as a whole cannot be read.
     """
     if is_behaviors_file(path):
-        for item in read_behaviors(path):
-            if isinstance(item, RowProblem):
-                yield item
-                continue
-            for news_id in item.clicked:
-                yield Event(
-                    news_id, "click", item.time, item.user, f"mind:{item.impression_id}:{news_id}"
-                )
+        yield from _mind_events(path)
         return
     rows: Iterable[Row | RowProblem]
     name = path.name.lower().removesuffix(".gz")
@@ -120,6 +122,32 @@ def read_events(path: Path) -> Iterator[Event | RowProblem]:
             yield event_from_mapping(row.fields)
         except InvalidArticle as exc:
             yield RowProblem(row.source, row.line, str(exc))
+
+
+def _mind_events(path: Path) -> Iterator[Event | RowProblem]:
+    first = first_impressions(path)
+    given: dict[str, int] = {}  # a hash of the history already given, per reader
+    for item in read_behaviors(path):
+        if isinstance(item, RowProblem):
+            yield item
+            continue
+        yield from _history_views(item, first[item.user] - HISTORY_LEAD, given)
+        for news_id in item.clicked:
+            yield Event(
+                news_id, "click", item.time, item.user, f"mind:{item.impression_id}:{news_id}"
+            )
+
+
+def _history_views(item: Impression, at: datetime, given: dict[str, int]) -> Iterator[Event]:
+    # A reader's rows repeat their history: give it once per distinct history (the keys drop
+    # repeats anyway, but would report them as already stored). A hash keeps memory per reader
+    # small on the full MIND logs.
+    fingerprint = hash(item.history)
+    if not item.history or given.get(item.user) == fingerprint:
+        return
+    given[item.user] = fingerprint
+    for news_id in dict.fromkeys(item.history):
+        yield Event(news_id, "view", at, item.user, f"mind:history:{item.user}:{news_id}")
 
 
 def _read_csv(path: Path) -> Iterator[Row | RowProblem]:

@@ -1,18 +1,33 @@
-"""MIND (Microsoft News Dataset) reading data: clicks from ``behaviors.tsv``."""
+"""MIND (Microsoft News Dataset) reading data: clicks and history reads from ``behaviors.tsv``.
+
+MIND gives no time for a history read: a history lists what the reader clicked before the log's
+window. :func:`first_impressions` gives each reader's earliest impression, and a history read is
+stamped :data:`HISTORY_LEAD` before it, the latest moment it can have happened; so it counts
+before every impression of its reader, and before nothing that came earlier.
+"""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from recommender.ingestion.files import RowProblem, UnreadableFile
 
-__all__ = ["Impression", "click_counts", "is_behaviors_file", "read_behaviors"]
+__all__ = [
+    "HISTORY_LEAD",
+    "Impression",
+    "click_counts",
+    "first_impressions",
+    "is_behaviors_file",
+    "read_behaviors",
+]
 
 _TIME_FORMAT = "%m/%d/%Y %I:%M:%S %p"
+#: How long before the reader's first impression a history read is stamped.
+HISTORY_LEAD = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +86,17 @@ def read_behaviors(path: Path) -> Iterator[Impression | RowProblem]:
             yield Impression(
                 impression_id, user, time, tuple(history.split()), tuple(clicked), tuple(skipped)
             )
+
+
+def first_impressions(path: Path) -> dict[str, datetime]:
+    """Each reader's earliest impression time in a ``behaviors.tsv`` (malformed lines skipped)."""
+    first: dict[str, datetime] = {}
+    for item in read_behaviors(path):
+        if isinstance(item, Impression) and (
+            item.user not in first or item.time < first[item.user]
+        ):
+            first[item.user] = item.time
+    return first
 
 
 def click_counts(path: Path) -> tuple[Counter[str], list[RowProblem]]:

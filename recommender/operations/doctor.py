@@ -24,10 +24,59 @@ from index.events import EventStore
 from index.overrides import OverrideStore
 from recommender.settings import Settings
 
-__all__ = ["Checkup", "Finding", "examine"]
+__all__ = ["Checkup", "Finding", "examine", "serving_refusal"]
 
 _REINDEX = "run `newsrec reindex` to publish a fresh version from the catalogue"
 _UPGRADE = "upgrade newsrec to read it"
+_RESTORE = "restore the catalogue from a backup"
+
+
+def _published_count(store: IndexStore) -> tuple[str, int] | None:
+    """The CURRENT version's name and vector count from its manifest, if one is published."""
+    try:
+        current = store.current()
+    except StorageError:
+        return None
+    return None if current is None else (current.name, current.manifest.count)
+
+
+def _shrinking_reindex(served: int, would_publish: int) -> str:
+    # A reindex publishes what the catalogue holds; when that is less than is served, the
+    # advice must say so, or following it would silently empty the lists.
+    return (
+        f"{_RESTORE} first if articles are missing: `newsrec reindex` now would publish "
+        f"{would_publish} articles where the index serves {served}"
+    )
+
+
+def serving_refusal(settings: Settings) -> str | None:
+    """Why ``newsrec serve`` must not start on this home, in one line; None if it may.
+
+    A published index over a missing or empty catalogue means the catalogue was lost or
+    replaced: serving would answer 404 to every list while looking ready, and the next write
+    or reindex would make the loss permanent.
+    """
+    published = _published_count(IndexStore(settings.index_root))
+    if published is None or published[1] == 0:
+        return None
+    name, count = published
+    path = settings.catalogue_path
+    if not path.is_file():
+        return (
+            f"{path}: no catalogue, but index {name} holds {count} articles; {_RESTORE} (or "
+            "point --home at the right directory); not serving"
+        )
+    try:
+        with Catalogue(path, readonly=True) as catalogue:
+            articles = catalogue.count()
+    except StorageError:
+        return None  # the engine's own checks say what is wrong with it
+    if articles == 0:
+        return (
+            f"{path}: the catalogue holds no articles, but index {name} holds {count}; "
+            f"{_RESTORE}; not serving"
+        )
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +134,7 @@ def examine(settings: Settings) -> Checkup:
     if not home.is_dir():
         found.error(f"{home}: no such directory", "run `newsrec ingest` to create a home here")
         return Checkup(home, found.items, facts)
-    catalogue = _open_catalogue(settings.catalogue_path, found)
+    catalogue = _open_catalogue(settings, found)
     try:
         if catalogue is not None:
             for problem in catalogue.check():
@@ -103,9 +152,18 @@ def examine(settings: Settings) -> Checkup:
     return Checkup(home, found.items, facts)
 
 
-def _open_catalogue(path: Path, found: _Findings) -> Catalogue | None:
+def _open_catalogue(settings: Settings, found: _Findings) -> Catalogue | None:
+    path = settings.catalogue_path
     if not path.is_file():
-        found.error(f"{path}: no catalogue", "run `newsrec ingest` to create one")
+        published = _published_count(IndexStore(settings.index_root))
+        if published is not None and published[1] > 0:
+            found.error(
+                f"{path}: no catalogue, but index {published[0]} holds {published[1]} articles",
+                f"{_RESTORE}; do not run `newsrec reindex` or `newsrec ingest` before, which "
+                "would publish a new catalogue without those articles",
+            )
+        else:
+            found.error(f"{path}: no catalogue", "run `newsrec ingest` to create one")
         return None
     try:
         return Catalogue(path, readonly=True)
@@ -181,7 +239,9 @@ def _compare_with_catalogue(
             f"{manifest_file}: built from catalogue change {manifest.catalogue_seq}, but "
             f"{catalogue.path} only records changes up to {last} (was the catalogue replaced "
             "by an older copy?)",
-            _REINDEX,
+            _shrinking_reindex(manifest.count, catalogue.count())
+            if catalogue.count() < manifest.count
+            else _REINDEX,
         )
         return
     facts["changes_not_in_index"] = last - manifest.catalogue_seq
@@ -193,5 +253,7 @@ def _compare_with_catalogue(
         found.error(
             f"{manifest_file}: index holds {manifest.count} vectors, but {catalogue.path} had "
             f"{expected} published articles at change {manifest.catalogue_seq}",
-            _REINDEX,
+            _shrinking_reindex(manifest.count, catalogue.count())
+            if catalogue.count() < manifest.count
+            else _REINDEX,
         )

@@ -8,6 +8,7 @@ too. Full bodies stay in the catalogue, read only to explain a list.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import threading
 from collections.abc import Iterable
 
@@ -15,9 +16,12 @@ import numpy as np
 
 from index import ArticleRecord
 from recommender.signals.lexical import LEAD_CHARS, LexicalIndex
-from recommender.signals.stories import NO_TITLE_KEY, normalise_title
+from recommender.signals.stories import NO_TITLE_KEY, normalise_body, normalise_title
 
-__all__ = ["ArticleColumns", "card_of"]
+__all__ = ["NO_KEY", "ArticleColumns", "card_of"]
+
+#: The body key of an article too short to be identified by its text; it matches no other.
+NO_KEY = NO_TITLE_KEY
 
 
 def card_of(record: ArticleRecord) -> ArticleRecord:
@@ -36,7 +40,8 @@ class ArticleColumns:
 
     The title key is an integer code of the normalised title (see
     :mod:`recommender.signals.stories`):
-    equal keys mean matching titles, which makes two articles one story. ``lexical`` holds each
+    equal keys mean matching titles, which makes two articles one story; so do equal body keys
+    (a digest of the normalised body, :data:`NO_KEY` for short bodies). ``lexical`` holds each
     article's words for the lexical part of similarity (see :mod:`recommender.signals.lexical`).
     """
 
@@ -49,6 +54,7 @@ class ArticleColumns:
         self.section = np.full(capacity, -1, dtype=np.int32)
         self.language = np.full(capacity, -1, dtype=np.int32)
         self.title_key = np.full(capacity, NO_TITLE_KEY, dtype=np.int64)
+        self.body_key = np.full(capacity, NO_KEY, dtype=np.int64)
         self._codes: dict[str, int] = {}
         self._title_codes: dict[str, int] = {}
         self.lexical = LexicalIndex()
@@ -73,6 +79,16 @@ class ArticleColumns:
             return NO_TITLE_KEY
         return self._title_codes.setdefault(key, len(self._title_codes))
 
+    @staticmethod
+    def _body_code(body: str) -> int:
+        # A 63-bit digest rather than an interned string: bodies are large, and a chance
+        # collision would take 2**31 bodies to expect.
+        key = normalise_body(body)
+        if not key:
+            return NO_KEY
+        digest = hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest()
+        return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
     def _grow(self, doc_id: int) -> None:
         size = len(self.live)
         if doc_id < size:
@@ -86,6 +102,7 @@ class ArticleColumns:
         self.title_key = np.concatenate(
             [self.title_key, np.full(new - size, NO_TITLE_KEY, dtype=np.int64)]
         )
+        self.body_key = np.concatenate([self.body_key, np.full(new - size, NO_KEY, dtype=np.int64)])
 
     def put(self, records: Iterable[ArticleRecord]) -> None:
         """Add or replace the signals of ``records``."""
@@ -105,6 +122,7 @@ class ArticleColumns:
                 self.section[doc] = self._intern(record.section)
                 self.language[doc] = self._intern(record.language)
                 self.title_key[doc] = self._title_code(record.title)
+                self.body_key[doc] = self._body_code(record.body)
                 self.live[doc] = True
                 old_id = self.article_ids.get(doc)
                 if old_id is not None and old_id != record.id:

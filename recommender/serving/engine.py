@@ -36,9 +36,11 @@ from index.overrides import OverrideStore
 from recommender.embedding.embedder import Embedder, load_embedder, planned_backend
 from recommender.operations.indexing import table_shape
 from recommender.ranking.diversity import mmr
+from recommender.ranking.gate import RelatedGate, calibrate_floor
 from recommender.ranking.overrides import EditorialRules, place_pins
-from recommender.ranking.scoring import Weights, blend
-from recommender.serving.columns import ArticleColumns
+from recommender.ranking.popular import most_read
+from recommender.ranking.scoring import Weights, list_weights, score
+from recommender.serving.columns import NO_KEY, ArticleColumns
 from recommender.serving.requests import ListRequest
 from recommender.settings import Settings
 from recommender.signals.coreads import CoReads
@@ -46,12 +48,16 @@ from recommender.signals.lexical import LexicalBlock, TermVector
 from recommender.signals.neighbourhood import Neighbourhoods, NeighbourTable, NeighbourTableError
 from recommender.signals.popularity import DecayedCounts, popularity_signal
 from recommender.signals.recency import SECONDS_PER_DAY, recency_around, recency_from_now
-from recommender.signals.stories import story_labels
+from recommender.signals.section import section_match
+from recommender.signals.stories import NO_TITLE_KEY, story_labels
+from recommender.signals.story import story_evidence
 from recommender.signals.terms import Terms, TermStatistics, shared_terms, terms_of
 
 __all__ = ["Engine", "ListItem", "RelatedLists", "UnknownArticle"]
 
 _TERM_SAMPLE = 5_000  # articles whose words give the document frequencies of explanations
+_MOST_READ = 1_000  # most read articles kept in order for Popular: enough past any filter
+_RECALIBRATE = 0.2  # change in published articles at which Related's floor is measured again
 
 
 def _outside(docs: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -119,13 +125,19 @@ class ListItem:
 
 @dataclass(frozen=True, slots=True)
 class RelatedLists:
-    """Both lists for one source, and where they came from."""
+    """The three lists for one source, and where they came from.
+
+    ``short`` says, for each list shorter than asked, why (e.g. too few candidates passed
+    Related's relevance gate); lists are never padded with unrelated items.
+    """
 
     source: ArticleRecord | None
     more_like_this: list[ListItem]
     related: list[ListItem]
     index_version: str
     signals_missing: tuple[str, ...] = field(default_factory=tuple)
+    popular: list[ListItem] = field(default_factory=list)
+    short: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +236,9 @@ class Engine:
         self._popularity_counts = np.zeros(0, dtype=np.float64)
         self._popularity_newest = 0.0
         self._popular_docs = np.zeros(0, dtype=np.int64)
+        self._most_read = np.zeros(0, dtype=np.int64)  # Popular's order, most read first
+        self._gate = RelatedGate(-math.inf, settings.related_depth, settings.coread_min_readers)
+        self._gate_size = -1  # published articles when the gate's floor was calibrated
         self._popularity_columns: ArticleColumns | None = None
         self._popularity_folded_at = -math.inf
         self._has_popularity = False
@@ -265,6 +280,7 @@ class Engine:
         with self._lock:
             self._index, self._version, self._seq = index, version, seq
             self.columns, self._hoods = columns, hoods
+            self._gate_size = -1
             self._generation += 1
         self.refresh()
 
@@ -291,6 +307,7 @@ class Engine:
     def _refresh_catalogue(self) -> int:
         last = self.catalogue.last_seq()
         if last <= self._seq:
+            self._calibrate_gate()
             return 0
         with self._lock:
             self._index, self._seq, applied = self._apply_changes(
@@ -298,7 +315,38 @@ class Engine:
             )
             if applied:
                 self._generation += 1
-            return applied
+        self._calibrate_gate()
+        return applied
+
+    def _calibrate_gate(self) -> None:
+        """Measure Related's similarity floor on this catalogue (recommender/ranking/gate.py):
+        at load, and again when the published articles grew or shrank by a fifth."""
+        size = int(self.columns.live.sum())
+        known = self._gate_size
+        if known >= 0 and abs(size - known) <= _RECALIBRATE * max(known, 1):
+            return
+        with self._lock:
+            floor = -math.inf
+            if self._index is not None and size:
+                floor = calibrate_floor(
+                    np.flatnonzero(self.columns.live).astype(np.int64),
+                    self._similarities,
+                    self.settings.related_floor_quantile,
+                )
+            self._gate = RelatedGate(
+                floor, self.settings.related_depth, self.settings.coread_min_readers
+            )
+            self._gate_size = size
+            self._generation += 1
+
+    def _similarities(self, sources: np.ndarray, targets: np.ndarray) -> np.ndarray:
+        """The cosine of the plain embeddings of each of ``targets`` to each of ``sources``:
+        what Related's content gate compares with its floor."""
+        assert self._index is not None  # checked by the caller
+        return np.asarray(
+            self._index.reconstruct(sources) @ self._index.reconstruct(targets).T,
+            dtype=np.float32,
+        )
 
     def _refresh_overrides(self) -> bool:
         rev = self.overrides.rev()
@@ -342,10 +390,13 @@ class Engine:
             )
             ranked = np.where(columns.live[:size], signal, 0.0)
             popular = np.argsort(-ranked, kind="stable")[: self.settings.popular_candidates]
+            read = np.flatnonzero(counts > 0)
+            most_read = read[np.argsort(-counts[read], kind="stable")][:_MOST_READ]
             with self._lock:
                 self._popularity, self._has_popularity = signal, bool(np.any(counts > 0))
                 self._popularity_counts, self._popularity_newest = counts, newest
                 self._popular_docs = popular[ranked[popular] > 0].astype(np.int64)
+                self._most_read = most_read.astype(np.int64)
                 self._popularity_columns, self._popularity_folded_at = columns, now
                 self._generation += 1
             return True
@@ -506,6 +557,60 @@ class Engine:
             centroid /= max(float(np.linalg.norm(centroid)), 1e-12)
             return self._lists(centroid, None, set(docs), request)
 
+    def score_candidates(
+        self,
+        article_ids: Sequence[str],
+        candidate_ids: Sequence[str],
+        request: ListRequest | None = None,
+    ) -> list[ListItem]:
+        """Related's served scoring of the given candidates for a set of read articles (e.g. a
+        reader's history, as in MIND impressions), with the same signals, weights and gate as
+        a Related list for those articles.
+
+        Items come in served order: the candidates that pass Related's gate by score, then
+        the others (which a Related list would not show) by score; ties keep the order given.
+        Unpublished sources and candidates are left out; with no published source, every
+        candidate scores on its other signals alone.
+        """
+        request = request or ListRequest()
+        with self._lock:
+            index = self._index
+            if index is None or len(index) == 0:
+                return []
+            sources = [d for a in article_ids if (d := self._live_doc(a)) is not None]
+            found = [(a, d) for a in candidate_ids if (d := self._live_doc(a)) is not None]
+            docs = np.array([d for _, d in found], dtype=np.int64)
+            if not len(docs):
+                return []
+            now = self._clock()
+            source_docs = set(sources)
+            words = self._words(source_docs, None)
+            if sources:
+                plain = index.reconstruct(np.array(sources, dtype=np.int64)).mean(axis=0)
+                plain /= max(float(np.linalg.norm(plain)), 1e-12)
+                query = self._hoods.query_augmented(plain, None, index, self.columns.lexical, words)
+                cosine = self._hoods.augmented(docs, index, self.columns.live) @ query
+                content = index.reconstruct(docs) @ plain
+            else:
+                cosine = content = np.zeros(len(docs), dtype=np.float32)
+            lexical = self.columns.lexical.similarity(words, docs)
+            coread = self._coread_of(source_docs)
+            source = self.columns.cards.get(sources[0]) if len(sources) == 1 else None
+            signals = self._signals(docs, cosine, lexical, source, coread, now, [])
+            weights = request.weights or self._weights
+            scores = score(signals, weights, lexical_share=self.settings.related_lexical_weight)
+            gate = self._gate.passes(
+                np.asarray(content, dtype=np.float32),
+                self._shared_readers(source_docs, docs, coread),
+                request.k_related,
+            )
+            order = np.lexsort((np.arange(len(docs)), -scores.total, ~gate))
+            entries = [
+                _Entry(int(docs[row]), float(cosine[row]), scores.of(int(row)))
+                for row in order.tolist()
+            ]
+            return self._items(entries, None, request.explain)
+
     def _lists(
         self,
         query: np.ndarray | int,
@@ -515,7 +620,8 @@ class Engine:
         *,
         source_text: tuple[str, str] | None = None,
     ) -> RelatedLists:
-        """Both lists for ``query``: a stored article's doc id, or a vector (draft, centroid)."""
+        """The three lists for ``query``: a stored article's doc id, or a vector (draft,
+        centroid)."""
         version = self.index_version
         index = self._index
         if index is None or len(index) == 0:
@@ -534,113 +640,276 @@ class Engine:
         if pins:
             pin_docs = pin_docs[self._admissible(pin_docs, request, now)]
         excluded = exclude_docs | blocked | set(pin_docs.tolist())
-        words = (
-            self.columns.lexical.vector_of_text(*source_text)
-            if source_text is not None
-            else self.columns.lexical.vector_of(np.array(sorted(exclude_docs), dtype=np.int64))
-        )
+        words = self._words(exclude_docs, source_text)
         coread = self._coread_of(exclude_docs)
-        candidates = self._candidates(query, words, excluded, request, now, coread)
-
-        # Pinned articles first, then the candidates: one row each in every array below.
-        docs, cosine, lexical = candidates.doc_ids, candidates.cosine, candidates.lexical
-        if len(pin_docs):  # most lists have none: spare them the array work
-            docs = np.concatenate([pin_docs, docs])
-            pin_aug = self._hoods.augmented(pin_docs, index, self.columns.live)
-            cosine = np.concatenate([pin_aug @ candidates.query, cosine]).astype(np.float32)
-            pin_lexical = self.columns.lexical.similarity(words, pin_docs)
-            lexical = np.concatenate([pin_lexical, lexical]).astype(np.float32)
-        # More like this is a topical list, Related a reading list: each blends meaning and
-        # shared words in the share measured best for it (see recommender/settings.py).
-        more_share = self.settings.lexical_weight
-        related_share = self.settings.related_lexical_weight
-        similarity = ((1.0 - more_share) * cosine + more_share * lexical).astype(np.float32)
-        related_similarity = (1.0 - related_share) * cosine + related_share * lexical
         missing: list[str] = []
-        if len(docs) == 0:
-            missing.append("candidates")  # nothing else published (or every one filtered out)
-        recency = self._recency(docs, source, now, missing)
-        if not self._has_popularity:
-            missing.append("popularity")
-        parts = blend(
-            related_similarity.astype(np.float32),
-            recency,
-            self._popularity_of(docs),
-            request.weights or self._weights,
-            coread=_weights_of(docs, coread),
-        )
-        n_pins = len(pin_docs)
-        pin_rows = {int(doc): row for row, doc in enumerate(pin_docs.tolist())}
-        pinned = [(pin_rows[doc], position) for doc, position in pins if doc in pin_rows]
-        pool_size = max(self.settings.list_pool, 2 * (request.k_more + request.k_related))
-        # Copies of the source, and of articles the caller already shows, are not shown.
-        anchors = exclude_docs | self._live_docs(request.exclude_ids)
-        while True:
-            picked = self._pick(
-                docs, similarity, parts.total, n_pins, pinned, anchors, pool_size, request
+        short: dict[str, str] = {}
+        more: list[_Entry] = []
+        related: list[_Entry] = []
+        if request.k_more or request.k_related:
+            candidates = self._candidates(query, words, excluded, request, now, coread)
+            # Pinned articles first, then the candidates: one row each in every array below.
+            docs, cosine, lexical = candidates.doc_ids, candidates.cosine, candidates.lexical
+            if len(pin_docs):  # most lists have none: spare them the array work
+                docs = np.concatenate([pin_docs, docs])
+                pin_aug = self._hoods.augmented(pin_docs, index, self.columns.live)
+                cosine = np.concatenate([pin_aug @ candidates.query, cosine]).astype(np.float32)
+                pin_lexical = self.columns.lexical.similarity(words, pin_docs)
+                lexical = np.concatenate([pin_lexical, lexical]).astype(np.float32)
+            if len(docs) == 0:
+                missing.append("candidates")  # nothing else published (or all filtered out)
+            # The gate compares plain embeddings: the augmented ones are pulled towards their
+            # neighbourhoods, which makes a whole small catalogue look alike.
+            if isinstance(query, int):
+                plain = index.reconstruct(np.array([query], dtype=np.int64))[0]
+            else:
+                plain = np.asarray(query, dtype=np.float32)
+            content = index.reconstruct(docs) @ plain if len(docs) else np.zeros(0, np.float32)
+            more, related = self._ranked(
+                docs,
+                cosine,
+                lexical,
+                content,
+                source,
+                exclude_docs,
+                coread,
+                pin_docs,
+                pins,
+                request,
+                now,
+                missing,
+                short,
             )
-            short = len(picked.more) < request.k_more or len(picked.related) < request.k_related
-            if not short or pool_size >= len(docs):
-                break
-            pool_size *= 4  # many copies among the best: look further down the candidates
-
+        popular = self._popular_list(source, exclude_docs, excluded, more + related, request, now)
+        if len(popular) < request.k_popular:
+            short["popular"] = (
+                f"{len(popular)} articles read recently pass the filters"
+                if self._has_popularity
+                else "no reading events: nothing is popular yet"
+            )
         terms = self._source_terms(source, source_text, exclude_docs) if request.explain else None
-        # The similarity part is shown as its two halves: meaning (cosine) and shared words.
-        more = [
-            _Entry(
-                int(docs[row]),
-                float(cosine[row]),
-                {
-                    "similarity": (1.0 - more_share) * float(cosine[row]),
-                    "lexical": more_share * float(lexical[row]),
-                },
-            )
-            for row in picked.more
-        ]
-        w_sim = (request.weights or self._weights).similarity
-        related = [
-            _Entry(
-                int(docs[row]),
-                float(cosine[row]),
-                {
-                    "similarity": w_sim * (1.0 - related_share) * float(cosine[row]),
-                    "lexical": w_sim * related_share * float(lexical[row]),
-                    "recency": float(parts.recency[row]),
-                    "popularity": float(parts.popularity[row]),
-                    "coread": float(parts.coread[row]),
-                    "diversity": 0.0 - picked.penalty.get(row, 0.0),
-                },
-                pinned=row < n_pins,
-            )
-            for row in picked.related
-        ]
         return RelatedLists(
             source,
             self._items(more, terms, request.explain),
             self._items(related, terms, request.explain),
             version,
             tuple(missing),
+            self._items(popular, terms, request.explain),
+            short,
         )
+
+    def _words(self, exclude_docs: set[int], source_text: tuple[str, str] | None) -> TermVector:
+        if source_text is not None:
+            return self.columns.lexical.vector_of_text(*source_text)
+        return self.columns.lexical.vector_of(np.array(sorted(exclude_docs), dtype=np.int64))
+
+    def _signals(
+        self,
+        docs: np.ndarray,
+        cosine: np.ndarray,
+        lexical: np.ndarray,
+        source: ArticleRecord | None,
+        coread: dict[int, float],
+        now: float,
+        missing: list[str],
+    ) -> dict[str, np.ndarray]:
+        """Every signal of the formula for ``docs`` (recommender/ranking/scoring.py)."""
+        source_ts = now  # a draft or a reader's reads: what is around now
+        if source is not None:
+            source_ts = source.published_at.timestamp() if source.published_at else math.nan
+        if not self._has_popularity:
+            missing.append("popularity")
+        return {
+            "cosine": cosine,
+            "lexical": lexical,
+            "recency": self._recency(docs, source, now, missing),
+            "popularity": self._popularity_of(docs),
+            "coread": _weights_of(docs, coread),
+            "section": section_match(
+                source.section if source else None,
+                source.tags if source else (),
+                docs,
+                self.columns.cards,
+            ),
+            "story": story_evidence(
+                lexical,
+                self.columns.published_ts[docs],
+                source_ts,
+                half_life_days=self.settings.story_half_life_days,
+            ),
+        }
+
+    def _ranked(
+        self,
+        docs: np.ndarray,
+        cosine: np.ndarray,
+        lexical: np.ndarray,
+        content: np.ndarray,
+        source: ArticleRecord | None,
+        exclude_docs: set[int],
+        coread: dict[int, float],
+        pin_docs: np.ndarray,
+        pins: list[tuple[int, int]],
+        request: ListRequest,
+        now: float,
+        missing: list[str],
+        short: dict[str, str],
+    ) -> tuple[list[_Entry], list[_Entry]]:
+        """More like this and Related among the candidates ``docs`` (pinned rows first)."""
+        settings = self.settings
+        signals = self._signals(docs, cosine, lexical, source, coread, now, missing)
+        weights = request.weights or self._weights
+        more_scores = score(
+            signals,
+            list_weights("more_like_this", weights, story_weight=settings.story_weight),
+            lexical_share=settings.lexical_weight,
+        )
+        related_scores = score(signals, weights, lexical_share=settings.related_lexical_weight)
+        n_pins = len(pin_docs)
+        gate = self._gate.passes(
+            content.astype(np.float32),
+            self._shared_readers(exclude_docs, docs, coread),
+            request.k_related,
+        )
+        gate[:n_pins] = True  # an editor's pin needs no evidence
+        pin_rows = {int(doc): row for row, doc in enumerate(pin_docs.tolist())}
+        pinned = [(pin_rows[doc], position) for doc, position in pins if doc in pin_rows]
+        pool_size = max(settings.list_pool, 2 * (request.k_more + request.k_related))
+        # Copies of the source, and of articles the caller already shows, are not shown.
+        anchors = exclude_docs | self._live_docs(request.exclude_ids)
+        while True:
+            picked = self._pick(
+                docs,
+                more_scores.total,
+                related_scores.total,
+                gate,
+                n_pins,
+                pinned,
+                anchors,
+                pool_size,
+                request,
+            )
+            short_lists = (
+                len(picked.more) < request.k_more or len(picked.related) < request.k_related
+            )
+            if not short_lists or pool_size >= len(docs):
+                break
+            pool_size *= 4  # many copies among the best: look further down the candidates
+        if len(picked.related) < request.k_related:
+            passed = int(gate[n_pins:].sum())
+            short["related"] = (
+                f"{passed} of {len(docs) - n_pins} candidates are related to the source "
+                f"(among its {max(self._gate.depth, 2 * request.k_related)} most similar and "
+                f"above the catalogue's similarity floor, or read by "
+                f"{self._gate.min_readers}+ of its readers), after copies and stories"
+            )
+        if len(picked.more) < request.k_more:
+            short["more_like_this"] = f"{len(docs) - n_pins} candidates pass the filters"
+        more = [
+            _Entry(int(docs[row]), float(cosine[row]), more_scores.of(row)) for row in picked.more
+        ]
+        related = [
+            _Entry(
+                int(docs[row]),
+                float(cosine[row]),
+                {**related_scores.of(row), "diversity": 0.0 - picked.penalty.get(row, 0.0)},
+                pinned=row < n_pins,
+            )
+            for row in picked.related
+        ]
+        return more, related
+
+    def _shared_readers(
+        self, sources: set[int], docs: np.ndarray, coread: dict[int, float]
+    ) -> np.ndarray:
+        """How many readers read a source and each of ``docs`` (the most over the sources);
+        only articles co-read at all are looked up."""
+        out = np.zeros(len(docs), dtype=np.int64)
+        if not coread:
+            return out
+        source_ids = [a for s in sources if (a := self.columns.article_ids.get(s)) is not None]
+        ids = self.columns.article_ids
+        for row in np.flatnonzero(np.isin(docs, np.fromiter(coread, dtype=np.int64))).tolist():
+            other = ids.get(int(docs[row]))
+            if other is not None:
+                out[row] = max(self._coreads.pairs(s, other) for s in source_ids)
+        return out
+
+    def _popular_list(
+        self,
+        source: ArticleRecord | None,
+        exclude_docs: set[int],
+        excluded: set[int],
+        shown: list[_Entry],
+        request: ListRequest,
+        now: float,
+    ) -> list[_Entry]:
+        """Popular: the most read right now (recommender/ranking/popular.py)."""
+        if not request.k_popular or not len(self._most_read):
+            return []
+        columns = self.columns
+        copies = self._copies_of(exclude_docs)
+        section = -1
+        if self.settings.popular_scope == "section" and source is not None:
+            section = columns.code(source.section)
+
+        def admissible(docs: np.ndarray) -> np.ndarray:
+            mask = self._admissible(docs, request, now)
+            if section >= 0:
+                mask &= columns.section[docs] == section
+            return mask
+
+        hidden = excluded | copies | {e.doc for e in shown}
+        docs = most_read(
+            self._most_read,
+            admissible,
+            hidden,
+            request.k_popular,
+            (columns.title_key, columns.body_key),
+        )
+        zeros = np.zeros(len(docs), dtype=np.float32)
+        signals = {"cosine": zeros, "lexical": zeros, "popularity": self._popularity_of(docs)}
+        scores = score(
+            signals, list_weights("popular", self._weights, story_weight=0.0), lexical_share=0.0
+        )
+        return [_Entry(int(doc), 0.0, scores.of(row)) for row, doc in enumerate(docs.tolist())]
+
+    def _copies_of(self, sources: set[int]) -> set[int]:
+        """Published articles with a source's title or body: its copies and re-issues."""
+        if not sources:
+            return set()
+        columns = self.columns
+        size = len(columns.live)
+        found: set[int] = set()
+        for key_column, none in ((columns.title_key, NO_TITLE_KEY), (columns.body_key, NO_KEY)):
+            keys = {int(key_column[s]) for s in sources} - {none}
+            if keys:
+                hits = np.isin(key_column[:size], np.fromiter(keys, dtype=np.int64))
+                found.update(np.flatnonzero(hits & columns.live[:size]).tolist())
+        return found
 
     def _pick(
         self,
         docs: np.ndarray,
-        similarity: np.ndarray,
+        more_score: np.ndarray,
         relevance: np.ndarray,
+        gate: np.ndarray,
         n_pins: int,
         pinned: list[tuple[int, int]],
         source_docs: set[int],
         pool_size: int,
         request: ListRequest,
     ) -> _Picked:
-        """Choose both lists among the best ``pool_size`` candidates by each score.
+        """Choose both lists among the best ``pool_size`` candidates by each score; Related
+        only among the rows that passed the gate.
 
         Rows ``0 .. n_pins - 1`` are pinned articles; ``pinned`` gives each one's position.
         """
         assert self._index is not None  # checked by the caller
         candidate_rows = np.arange(n_pins, len(docs))
-        by_similarity = candidate_rows[np.argsort(-similarity[n_pins:], kind="stable")][:pool_size]
-        by_relevance = candidate_rows[np.argsort(-relevance[n_pins:], kind="stable")][:pool_size]
+        by_similarity = candidate_rows[np.argsort(-more_score[n_pins:], kind="stable")][:pool_size]
+        related_rows = candidate_rows[gate[n_pins:]]
+        by_relevance = related_rows[np.argsort(-relevance[related_rows], kind="stable")][:pool_size]
         in_pool = np.zeros(len(docs), dtype=bool)
         in_pool[:n_pins] = True
         in_pool[by_similarity] = True
@@ -653,7 +922,10 @@ class Engine:
         # One product serves both the story grouping and MMR's penalties.
         cosine = member_vectors @ member_vectors.T
         labels = story_labels(
-            cosine, self.columns.title_key[members], self.settings.story_threshold
+            cosine,
+            self.columns.title_key[members],
+            self.settings.story_threshold,
+            body_keys=self.columns.body_key[members],
         )
         # Each row's story and its place among the members (-1 outside the pool).
         story = np.full(len(docs), -1, dtype=np.int64)

@@ -42,11 +42,13 @@ def item_view(item: ListItem, *, explain: bool) -> dict[str, Any]:
 
 
 def lists_view(lists: RelatedLists, *, explain: bool = False) -> dict[str, Any]:
-    """Both lists with their source, as ``GET /articles/{id}/related`` returns them."""
+    """The lists with their source, as ``GET /articles/{id}/related`` returns them."""
     return {
         "article": article_view(lists.source) if lists.source else None,
         "more_like_this": [item_view(i, explain=explain) for i in lists.more_like_this],
         "related": [item_view(i, explain=explain) for i in lists.related],
+        "popular": [item_view(i, explain=explain) for i in lists.popular],
         "index_version": lists.index_version,
         "signals_missing": list(lists.signals_missing),
+        "short": dict(lists.short),
     }

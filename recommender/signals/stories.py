@@ -1,11 +1,12 @@
 """One item per story: re-issues, updates and copies of an article count as one story.
 
 Two articles belong to the same story when their vectors are nearly identical (cosine at least
-``story_threshold``) or when their normalised titles match; stories are the connected groups of
-that relation. Grouping runs on the few dozen candidates a list is built from, never over the
-whole catalogue, from the cosines between them (one small matrix product per request, which
-MMR reuses). Grouping the source article(s) with the candidates finds the copies of the source
-too: they share its story.
+``story_threshold``), when their normalised titles match, or when their normalised bodies match
+(a wire story re-titled: its title and body vector differ, its text does not); stories are the
+connected groups of that relation. Grouping runs on the few dozen candidates a list is built
+from, never over the whole catalogue, from the cosines between them (one small matrix product
+per request, which MMR reuses). Grouping the source article(s) with the candidates finds the
+copies of the source too: they share its story.
 
 A title is normalised by dropping wire re-issue markers (``UPDATE 1-``, ``Updated:``,
 ``REFILE-``, ``CORRECTED-``, ``CORRECTION-``, ``RPT-``), case, punctuation and extra spaces.
@@ -19,7 +20,11 @@ import unicodedata
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["NO_TITLE_KEY", "normalise_title", "story_labels"]
+__all__ = ["MIN_BODY_CHARS", "NO_TITLE_KEY", "normalise_body", "normalise_title", "story_labels"]
+
+#: Bodies shorter than this (a lead, a one-line brief) say too little to make two articles one
+#: story by themselves.
+MIN_BODY_CHARS = 200
 
 #: The title key of an article whose title normalises to nothing; it matches no other.
 NO_TITLE_KEY = -1
@@ -52,10 +57,21 @@ def normalise_title(title: str) -> str:
     return " ".join(cleaned.split())
 
 
+def normalise_body(body: str) -> str:
+    """The body with case, punctuation and spacing removed; empty when it is shorter than
+    :data:`MIN_BODY_CHARS` (too short to identify a story)."""
+    if len(body) < MIN_BODY_CHARS:
+        return ""
+    cleaned = "".join(ch if ch.isalnum() else " " for ch in unicodedata.normalize("NFKC", body))
+    return " ".join(cleaned.casefold().split())
+
+
 def story_labels(
     cosine: npt.NDArray[np.floating],
     title_keys: npt.NDArray[np.int64],
     threshold: float,
+    *,
+    body_keys: npt.NDArray[np.int64] | None = None,
 ) -> npt.NDArray[np.int64]:
     """Label each of ``n`` articles with its story: equal labels mean one story.
 
@@ -63,6 +79,9 @@ def story_labels(
         cosine: ``(n, n)`` cosines between the articles' unit vectors.
         title_keys: ``n`` integer codes of normalised titles; :data:`NO_TITLE_KEY` matches none.
         threshold: cosine at or above which two articles are copies of one another.
+        body_keys: ``n`` integer codes of normalised bodies (:func:`normalise_body`); equal
+            keys make copies whatever the titles (a wire story re-titled). :data:`NO_TITLE_KEY`
+            matches none.
 
     Returns:
         ``n`` labels; each story is labelled by the position of its first member.
@@ -73,11 +92,15 @@ def story_labels(
         return labels
     same = cosine >= threshold
     np.fill_diagonal(same, True)
-    keys = np.asarray(title_keys)
-    titled = keys[keys != NO_TITLE_KEY].tolist()
-    if len(set(titled)) < len(titled):
-        same |= (keys[:, None] == keys[None, :]) & (keys[:, None] != NO_TITLE_KEY)
-    elif np.count_nonzero(same) == n:
+    matched = False
+    for keys in (np.asarray(title_keys), None if body_keys is None else np.asarray(body_keys)):
+        if keys is None:
+            continue
+        known = keys[keys != NO_TITLE_KEY].tolist()
+        if len(set(known)) < len(known):
+            same |= (keys[:, None] == keys[None, :]) & (keys[:, None] != NO_TITLE_KEY)
+            matched = True
+    if not matched and np.count_nonzero(same) == n:
         return labels  # no copies at all, the common case: every article is its own story
     # Connected components by min-label propagation, vectorised: a per-pair union-find loop
     # in Python took milliseconds on pools full of copies. Each round gives every article the

@@ -31,7 +31,14 @@ router = APIRouter(prefix="/articles", tags=["articles"])
 
 ArticleId = Annotated[
     str,
-    Path(min_length=1, max_length=200, description="The article's id.", examples=["sample-001"]),
+    Path(
+        min_length=1,
+        max_length=200,
+        description="The article's id, as ingested. It may hold '/' (ids made from URL paths, "
+        "such as 2024/05/story), sent as it is or as %2F; the characters a URL path reserves "
+        "('%', '?', '#') are percent-encoded, as encodeURIComponent does.",
+        examples=["sample-001"],
+    ),
 ]
 _UNKNOWN: dict[int | str, dict[str, Any]] = {
     404: {"model": ProblemOut, "description": "No published article has this id."}
@@ -43,7 +50,7 @@ _PUT_RESULTS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get(
-    "/{article_id}/related",
+    "/{article_id:path}/related",
     response_model=RelatedOut,
     dependencies=[ReadAccess],
     responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
@@ -71,7 +78,7 @@ async def get_related(article_id: ArticleId, request: Request) -> Response:
 
 
 @router.get(
-    "/{article_id}",
+    "/{article_id:path}",
     response_model=ArticleDetailOut,
     dependencies=[ReadAccess],
     responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
@@ -92,7 +99,7 @@ def get_article(article_id: ArticleId, engine: EngineDep) -> Response:
 
 
 @router.put(
-    "/{article_id}",
+    "/{article_id:path}",
     response_model=UpsertOut,
     dependencies=[WriteAccess],
     responses=responses(
@@ -115,7 +122,7 @@ def put_article(article_id: ArticleId, article: ArticleIn, engine: EngineDep) ->
 
 
 @router.delete(
-    "/{article_id}",
+    "/{article_id:path}",
     response_model=UnpublishOut,
     dependencies=[WriteAccess],
     responses=responses(_UNKNOWN, WRITE_RESPONSES),

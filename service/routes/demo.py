@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from recommender.ingestion.articles import is_web_url
 from recommender.serving.requests import MAX_K
 from service.deps import EngineDep, ReadAccess
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
@@ -55,7 +56,7 @@ def _paragraphs(body: str) -> list[str]:
 
 
 @router.get(
-    "/articles/{article_id}",
+    "/articles/{article_id:path}",
     response_class=HTMLResponse,
     dependencies=[ReadAccess],
     responses=responses(
@@ -80,6 +81,9 @@ def demo_article(
         .get_template("article.html")
         .render(
             article=record,
+            # Ingest accepts only http(s) URLs; a catalogue written before that rule may hold
+            # others, and a javascript: link must never reach the page.
+            url=record.url if record.url and is_web_url(record.url) else None,
             language=record.language or "en",
             published=published.strftime("%-d %B %Y, %H:%M UTC") if published else None,
             published_iso=published.isoformat() if published else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from service.access_log import INDEX_VERSION_HEADER
@@ -30,15 +30,25 @@ async def livez() -> dict[str, str]:
     "/readyz",
     responses={503: {"description": "No index is loaded yet (e.g. nothing ingested)."}},
 )
-def readyz(engine: EngineDep) -> Any:
-    """Ready once an index is loaded and holds articles; 503 otherwise.
+def readyz(engine: EngineDep, request: Request) -> Any:
+    """Ready once an index is loaded and both it and the catalogue hold articles, and the
+    catalogue file is still the one opened at start; 503 otherwise, with ``reason``.
 
     The answer describes this worker: its process id, and the index version it serves.
     """
     info = engine.status()
-    ready = len(engine) > 0
+    lost: str | None = request.app.state.catalogue_lost
+    reason = None
+    if lost is not None:
+        reason = lost
+    elif not info["indexed"]:
+        reason = "no index with articles is loaded (nothing ingested, or not reindexed yet)"
+    elif not info["articles"]:
+        reason = f"the catalogue holds no articles, but the index holds {info['indexed']}"
+    ready = reason is None
+    extra = {} if ready else {"reason": reason}
     return JSONResponse(
-        {"status": "ready" if ready else "not ready", "pid": os.getpid(), **info},
+        {"status": "ready" if ready else "not ready", "pid": os.getpid(), **extra, **info},
         status_code=200 if ready else 503,
         headers={INDEX_VERSION_HEADER: str(info["index_version"])},
     )

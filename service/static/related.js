@@ -1,6 +1,6 @@
 // Fills the "More like this" and "Related" boxes of a page from newsrec's HTTP API.
 // A site can include it as is:
-//   <ol data-list="more_like_this"></ol> <ol data-list="related"></ol>
+//   <ol data-list="more_like_this"></ol> <ol data-list="related"></ol> <ol data-list="popular"></ol>
 //   <script src="/demo/assets/related.js" data-article-id="ID" data-k="5"
 //           data-api="https://newsrec.example.com" defer></script>
 // Text goes in with textContent only, never as HTML.

@@ -16,12 +16,12 @@ from evaluation.metrics import (
     catalogue_coverage,
     impression_auc,
     impression_mrr,
-    impression_ndcg,
     intra_list_diversity,
     judged_queries,
     mean_popularity_percentile,
     median_time_gap_days,
     story_duplicate_share,
+    top_read_share,
 )
 from evaluation.runs import Qrels, Run
 
@@ -162,12 +162,22 @@ def test_impression_mrr_averages_reciprocal_ranks_of_all_clicks() -> None:
     assert impression_mrr(labels, scores) == pytest.approx((1 / 2 + 1 / 3) / 2)
 
 
-def test_impression_ndcg_matches_the_mind_definition() -> None:
-    labels = np.array([0, 1, 0])
-    scores = np.array([0.9, 0.8, 0.1])  # the click at rank 2
-    assert impression_ndcg(labels, scores, 5) == pytest.approx(1 / math.log2(3))
-
-
 def test_impression_metrics_refuse_an_impression_without_clicks() -> None:
     with pytest.raises(ValueError, match="clicked"):
         impression_auc(np.array([0, 0]), np.array([0.1, 0.2]))
+
+
+def test_top_read_share_counts_lists_holding_one_of_the_most_read() -> None:
+    run: Run = {"s1": [("a", 2.0), ("b", 1.0)], "s2": [("c", 2.0), ("d", 1.0)]}
+    counts = np.array([0.0, 1.0, 9.0, 5.0])  # ids a, b, c, d: c and d are the top two
+    assert top_read_share(run, 2, counts, ["a", "b", "c", "d"], top=2) == pytest.approx(1 / 2)
+    assert top_read_share(run, 1, counts, ["a", "b", "c", "d"], top=1) == pytest.approx(1 / 2)
+
+
+def test_top_read_share_is_none_without_reads() -> None:
+    assert top_read_share({"s": [("a", 1.0)]}, 1, np.zeros(1), ["a"]) is None
+
+
+def test_accuracy_refuses_tied_scores() -> None:
+    with pytest.raises(ValueError, match="does not drop"):
+        accuracy({"q1": [("a", 1.0), ("b", 1.0)]}, QRELS, [2])

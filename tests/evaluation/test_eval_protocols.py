@@ -101,7 +101,7 @@ def _users_in_halves(seed: int) -> tuple[str, str]:
     return first, second
 
 
-def test_coread_counts_popularity_from_half_a_and_judges_on_half_b(tmp_path: Path) -> None:
+def test_coread_gives_the_engine_half_a_rows_and_judges_on_half_b(tmp_path: Path) -> None:
     reader_a, reader_b = _users_in_halves(seed=0)
     folder = _write_mind(
         tmp_path / "mind",
@@ -111,13 +111,12 @@ def test_coread_counts_popularity_from_half_a_and_judges_on_half_b(tmp_path: Pat
         },
     )
     task = coread_task(load_dataset([folder], label_fields=()), seed=0)
-    assert task.popularity == {"N1": 1.0, "N2": 1.0, "N3": 1.0}
     assert task.qrels == {"N4": {"N5": 1}, "N5": {"N4": 1}}
-    at = datetime(2019, 11, 13, 5, 53, 12, tzinfo=UTC)  # MIND gives no time for history reads
-    assert task.reads == {reader_a: {"N1": at, "N2": at, "N3": at}}
+    assert task.events is not None and task.events.name == "behaviors.tsv"
+    assert [line.split("\t")[1] for line in task.events.lines] == [reader_a]
 
 
-def test_coread_reads_reach_the_evaluation_home_as_events_naming_the_reader(
+def test_coread_reads_reach_the_evaluation_home_as_newsrec_events_loads_them(
     tmp_path: Path, embedder: Embedder
 ) -> None:
     reader_a, reader_b = _users_in_halves(seed=0)
@@ -126,20 +125,17 @@ def test_coread_reads_reach_the_evaluation_home_as_events_naming_the_reader(
         {reader_a: (["N1", "N2"], ["N3"], ["N6"]), reader_b: (["N4"], ["N5"], ["N6"])},
     )
     task = coread_task(load_dataset([folder], label_fields=()), seed=0)
-    settings = prepare_home(
-        task.articles,
-        tmp_path / "home",
-        embedder=embedder,
-        popularity=task.popularity,
-        reads=task.reads,
-    )
+    settings = prepare_home(task.articles, tmp_path / "home", embedder=embedder, events=task.events)
     with EventStore(settings.catalogue_path) as store:
         (batch,) = list(store.since(0))
-    assert list(zip(batch.users, batch.article_ids, strict=True)) == [
-        (reader_a, "N1"),
-        (reader_a, "N2"),
-        (reader_a, "N3"),
+    # History reads are views just before the reader's first impression; the click is at it.
+    assert list(zip(batch.users, batch.article_ids, batch.is_click.tolist(), strict=True)) == [
+        (reader_a, "N1", False),
+        (reader_a, "N2", False),
+        (reader_a, "N3", True),
     ]
+    impression = datetime(2019, 11, 13, 5, 53, 12, tzinfo=UTC).timestamp()
+    assert batch.at_ts.tolist() == [impression - 1, impression - 1, impression]
 
 
 def test_coread_never_reports_the_tuning_readers(tmp_path: Path) -> None:
@@ -177,29 +173,41 @@ def test_coread_needs_behaviors(tmp_path: Path) -> None:
         coread_task(load_dataset([folder], label_fields=()), seed=0)
 
 
-def test_impressions_keep_only_catalogue_candidates_of_half_b(tmp_path: Path) -> None:
-    reader_a, reader_b = _users_in_halves(seed=0)
+def test_impressions_keep_only_catalogue_candidates(tmp_path: Path) -> None:
     folder = _write_mind(
         tmp_path / "mind",
-        {
-            reader_a: (["N1"], ["N2"], ["N3"]),
-            reader_b: (["N1", "N99"], ["N4", "N98"], ["N5"]),
-        },
+        {"U1": (["N1", "N99"], ["N4", "N98"], ["N5"]), "U2": ([], ["N2"], ["N3"])},
     )
     task = impressions_task(load_dataset([folder], label_fields=()), seed=0)
-    (case,) = task.cases
+    (case,) = task.cases  # U2 has no history in the catalogue
     assert (case.user, case.history, case.candidates, case.labels) == (
-        reader_b,
+        "U1",
         ("N1",),
         ("N4", "N5"),
         (1, 0),
     )
+    assert task.notes["impressions_dropped"] == {"no_history_in_catalogue": 1}
+
+
+def test_impressions_are_judged_in_time_order_with_the_loaders_events(tmp_path: Path) -> None:
+    folder = _write_mind(tmp_path / "mind", {"U1": (["N1"], ["N2"], ["N3"])})
+    (folder / "behaviors.tsv").write_text(
+        "1\tU1\t11/14/2019 9:00:00 AM\tN1\tN2-1 N3-0\n2\tU2\t11/13/2019 5:00:00 AM\tN4\tN5-1 N6-0\n"
+    )
+    task = impressions_task(load_dataset([folder], label_fields=()), seed=0)
+    assert [case.impression_id for case in task.cases] == ["2", "1"]
+    assert [(e.article_id, e.kind) for e in task.events] == [
+        ("N4", "view"),
+        ("N5", "click"),
+        ("N1", "view"),
+        ("N2", "click"),
+    ]
 
 
 def test_impressions_limit_samples_the_scored_impressions(tmp_path: Path) -> None:
     names = [f"U{i}" for i in range(100)]
-    half_b = [u for u in names if not in_first_part(u, 0, "reader-half")][:4]
-    folder = _write_mind(tmp_path / "mind", {u: (["N1"], ["N2"], ["N3"]) for u in half_b})
+    readers = names[:4]
+    folder = _write_mind(tmp_path / "mind", {u: (["N1"], ["N2"], ["N3"]) for u in readers})
     dataset = load_dataset([folder], label_fields=())
     assert len(impressions_task(dataset, seed=0).cases) == 4
     limited = impressions_task(dataset, seed=0, limit=2).cases
@@ -209,9 +217,8 @@ def test_impressions_limit_samples_the_scored_impressions(tmp_path: Path) -> Non
 def test_impression_candidates_are_not_ordered_by_their_labels(tmp_path: Path) -> None:
     # Equal scores keep candidate order; clicked-first order would hand every tie to a click.
     names = [f"U{i}" for i in range(200)]
-    half_b = [u for u in names if not in_first_part(u, 0, "reader-half")][:40]
     folder = _write_mind(
-        tmp_path / "mind", {u: (["N1"], ["N2"], ["N3", "N4", "N5"]) for u in half_b}
+        tmp_path / "mind", {u: (["N1"], ["N2"], ["N3", "N4", "N5"]) for u in names[:40]}
     )
     cases = impressions_task(load_dataset([folder], label_fields=()), seed=0).cases
     clicked_first = sum(case.labels[0] == 1 for case in cases)

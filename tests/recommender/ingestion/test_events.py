@@ -128,13 +128,35 @@ def test_mind_clicks_become_click_events_at_the_impression_time(tmp_path: Path) 
         "1\tU1\t11/13/2019 5:53:12 AM\tN1\tN1-1 N2-0 N9-1\n2\tU2\t11/13/2019 6:53:12 PM\t\tN2-1\n",
         encoding="utf-8",
     )
-    events = [e for e in read_events(path) if isinstance(e, Event)]
+    events = [e for e in read_events(path) if isinstance(e, Event) and e.kind == "click"]
     assert [(e.article_id, e.kind, e.user, e.at.hour) for e in events] == [
         ("N1", "click", "U1", 5),
         ("N9", "click", "U1", 5),
         ("N2", "click", "U2", 18),
     ]
     record_events([path], tmp_path / "catalogue.sqlite")
+    assert record_events([path], tmp_path / "catalogue.sqlite").added == 0
+
+
+def test_mind_history_reads_become_views_just_before_the_readers_first_impression(
+    tmp_path: Path,
+) -> None:
+    # U1's rows are out of time order in the file; both repeat the same history.
+    path = tmp_path / "behaviors.tsv"
+    path.write_text(
+        "1\tU1\t11/14/2019 9:00:00 AM\tN1 N2\tN3-1\n"
+        "2\tU1\t11/13/2019 5:00:00 AM\tN1 N2\tN4-0\n"
+        "3\tU2\t11/13/2019 6:00:00 AM\t\tN2-1\n",
+        encoding="utf-8",
+    )
+    views = [e for e in read_events(path) if isinstance(e, Event) and e.kind == "view"]
+    first_u1 = datetime(2019, 11, 13, 5, 0, tzinfo=UTC)
+    assert [(e.article_id, e.user, e.at) for e in views] == [
+        ("N1", "U1", first_u1 - timedelta(seconds=1)),
+        ("N2", "U1", first_u1 - timedelta(seconds=1)),
+    ]
+    first = record_events([path], tmp_path / "catalogue.sqlite")
+    assert (first.added, first.already_stored) == (4, 0)  # two views, two clicks
     assert record_events([path], tmp_path / "catalogue.sqlite").added == 0
 
 
@@ -191,7 +213,9 @@ DOCS = [
 
 
 def _related(engine: Engine) -> list[str]:
-    lists = engine.lists_for("S", ListRequest(k_more=0, k_related=3, weights=Weights(0, 0, 1)))
+    lists = engine.lists_for(
+        "S", ListRequest(k_more=0, k_related=3, weights=Weights({"popularity": 1.0}))
+    )
     return [i.article.id for i in lists.related]
 
 
@@ -264,13 +288,19 @@ def test_candidate_popularity_is_a_percentile_among_the_lists_candidates(tmp_pat
         Doc(name, f"Unrelated story {name}", (0, 0, 0, 1), popularity=100.0 * i)
         for i, name in enumerate(("F", "G", "H"), start=1)
     ]
-    request = ListRequest(k_more=0, k_related=3, explain=True, weights=Weights(0.001, 0, 1))
+    request = ListRequest(
+        k_more=0,
+        k_related=3,
+        explain=True,
+        weights=Weights({"similarity": 0.001, "popularity": 1.0}),
+    )
     found: dict[str, dict[str, float]] = {}
     for method in ("percentile", "candidates"):
         settings = build_home(
             tmp_path / method,
             near + fillers + far,
             **{**POPULAR, "popularity_normalisation": method, "candidates": 10},
+            related_floor_quantile=0.0,  # the twelve fillers alike would set a high floor
             popular_candidates=0,
             coread_candidates=0,
         )

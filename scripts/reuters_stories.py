@@ -62,7 +62,7 @@ def _measure(
     home: Path, threshold: float, sources: list[str], topics: dict[str, set[str]]
 ) -> dict[str, float]:
     engine = Engine(Settings(home=home, story_threshold=threshold))
-    index = engine._index
+    index = engine.state.index
     assert index is not None
     hits = {"mlt": [0, 0], "before": [0, 0], "related": [0, 0]}
     bad_lists = {"more_like_this": 0, "related": 0, "both": 0}

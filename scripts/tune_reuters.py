@@ -98,7 +98,7 @@ def _lists(
 ) -> tuple[dict[str, list[str]], float]:
     out: dict[str, list[str]] = {}
     diversity: list[float] = []
-    index = engine._index
+    index = engine.state.index
     assert index is not None
     for source in sources:
         lists = engine.lists_for(source, request)
@@ -114,7 +114,7 @@ def _lists(
 
 def _cosine_lists(split: Split) -> dict[str, list[str]]:
     engine = Engine(Settings(home=split.home))
-    index = engine._index
+    index = engine.state.index
     assert index is not None
     out: dict[str, list[str]] = {}
     for source in split.sources:

@@ -124,4 +124,5 @@ def _route_template(scope: Scope) -> str:
             if match is Match.FULL:
                 route = candidate
                 break
-    return getattr(route, "path", None) or _UNMATCHED
+    # path_format drops converters: /articles/{article_id}/related, not {article_id:path}.
+    return getattr(route, "path_format", None) or getattr(route, "path", None) or _UNMATCHED

@@ -85,8 +85,9 @@ def events(
 ) -> None:
     """Record reading events (views, clicks) that feed popularity.
 
-    Each row: article_id, kind (view or click), at (ISO 8601), optionally user and id. An event
-    with an id is stored once however often it is read; a MIND behaviors.tsv gives its clicks.
+    Each row: article_id, kind (view or click), at (ISO 8601), optionally user and id. Every
+    row is stored once however often its file is read (an anonymous row is keyed by its content
+    and line), so an interrupted import can simply be rerun; a MIND behaviors.tsv gives its clicks.
     """
     from recommender.ingestion.events import record_events
 

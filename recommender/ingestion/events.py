@@ -6,8 +6,8 @@ An event file is JSONL (optionally gzipped), CSV or Parquet with one event per r
 
 ``kind`` is ``view`` or ``click``; ``at`` is ISO 8601 (a time without a zone is UTC); ``user``
 and ``id`` are optional. An event with an ``id``, or with a ``user`` (one reader, one article,
-one instant), is stored once however often its file is read; anonymous events without an id
-count each time they are read.
+one instant), is stored once however often its file is read; so is an anonymous event, keyed
+by its content and its line in the file. Rerunning an import, whole or after a kill, is safe.
 A MIND ``behaviors.tsv`` gives one click per clicked impression, at the impression's time, keyed
 by impression and news id, and one view per history read, stamped just before the reader's first
 impression in the file (MIND gives history reads no time; see :mod:`recommender.ingestion.mind`),
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -119,9 +119,17 @@ def read_events(path: Path) -> Iterator[Event | RowProblem]:
             yield row
             continue
         try:
-            yield event_from_mapping(row.fields)
+            event = event_from_mapping(row.fields)
         except InvalidArticle as exc:
             yield RowProblem(row.source, row.line, str(exc))
+            continue
+        if event.key is None:
+            # An anonymous row has nothing of its own to tell it from its twin: its content and
+            # its line identify it, so reading the file again (after a kill, or twice) adds
+            # nothing, while identical rows on different lines stay distinct events.
+            anonymous = f"{event.article_id}|{event.kind}|{event.at.isoformat()}"
+            event = replace(event, key=f"anon:{row.line}:{anonymous}")
+        yield event
 
 
 def _mind_events(path: Path) -> Iterator[Event | RowProblem]:

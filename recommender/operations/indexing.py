@@ -21,11 +21,14 @@ was computed; then, and on every rebuild, the table is computed afresh.
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from index import (
+    ArticleRecord,
     Catalogue,
     HNSWIndex,
     IndexLoadError,
@@ -39,12 +42,13 @@ from recommender.signals.lexical import LEAD_CHARS, LexicalIndex
 from recommender.signals.neighbourhood import NeighbourTable, TableShape, build_table
 
 __all__ = [
-    "apply_changes",
+    "Replay",
     "build_index",
     "index_kind_for",
     "index_params",
     "publish_index",
     "rebuild_due",
+    "replay_changes",
     "table_shape",
 ]
 
@@ -145,21 +149,38 @@ def build_index(catalogue: Catalogue, settings: Settings) -> tuple[VectorIndex, 
     return index, seq
 
 
-def apply_changes(index: VectorIndex, catalogue: Catalogue, since: int) -> tuple[int, int]:
-    """Replay the catalogue changes made after ``since`` onto ``index``.
+@dataclass(frozen=True, slots=True)
+class Replay:
+    """What replaying the catalogue's changes did to an index."""
+
+    last_seq: int  # the last change applied (``since`` when there was none)
+    count: int  # how many changes there were
+    index: VectorIndex | None  # the index (made when there was none and vectors came)
+    records: list[ArticleRecord]  # the published articles added or changed
+    gone: npt.NDArray[np.int64]  # docs unpublished or deleted
+    touched: npt.NDArray[np.int64]  # every doc a change named
+
+
+def replay_changes(index: VectorIndex | None, catalogue: Catalogue, since: int) -> Replay:
+    """Replay the catalogue changes made after ``since`` onto ``index``: the one replay of the
+    change log, used by publishing and by the running engine alike.
 
     The latest change of each article wins: a published article's stored vector is (re)added,
     an unpublished one removed. A vector equal to the one indexed is left alone, so metadata
-    edits leave no tombstones. Returns the last change number applied and how many changes
-    there were.
+    edits leave no tombstones. With no index yet, an exact one is made for the first vectors.
+    Replaying a change twice is harmless, so racing writers are safe.
     """
     net = catalogue.net_changes(since)
+    none = np.zeros(0, dtype=np.int64)
     if not net.count:
-        return since, 0
-    upserted = net.upserted
-    ids, vectors = catalogue.vectors(upserted) if upserted else (np.empty(0, np.int64), None)
-    gone = sorted({*net.deleted} | (set(upserted) - set(ids.tolist())))
+        return Replay(since, 0, index, [], none, none)
+    records = catalogue.get_by_doc_ids(net.upserted) if net.upserted else []
+    live = [r.doc_id for r in records]
+    ids, vectors = catalogue.vectors(live) if live else (none, None)
+    gone = np.array(sorted({*net.deleted} | (set(net.upserted) - set(ids.tolist()))), np.int64)
     if vectors is not None and len(ids):
+        if index is None:
+            index = make_index("flat", vectors.shape[1])
         known = np.array([index.contains(int(doc)) for doc in ids.tolist()], dtype=bool)
         same = np.zeros(len(ids), dtype=bool)
         if known.any():
@@ -167,9 +188,11 @@ def apply_changes(index: VectorIndex, catalogue: Catalogue, since: int) -> tuple
             same[known] = np.all(stored == vectors[known], axis=1)
         if not same.all():
             index.add(ids[~same], vectors[~same])
-    if gone:
-        index.remove(np.array(gone, dtype=np.int64))
-    return net.last_seq, net.count
+    if len(gone) and index is not None:
+        index.remove(gone)
+    return Replay(
+        net.last_seq, net.count, index, records, gone, np.array(net.touched(), dtype=np.int64)
+    )
 
 
 def _updated_current(
@@ -192,7 +215,7 @@ def _updated_current(
         return None  # a damaged or unreadable version is replaced by a fresh build
     if isinstance(index, HNSWIndex):
         index.ef_search = settings.hnsw_ef_search
-    seq, _ = apply_changes(index, catalogue, version.manifest.catalogue_seq)
+    seq = replay_changes(index, catalogue, version.manifest.catalogue_seq).last_seq
     if rebuild_due(index, settings):
         return None
     return index, seq, version

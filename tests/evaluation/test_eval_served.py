@@ -72,8 +72,13 @@ def _query(which: ListName) -> dict[str, str]:
 
 
 def _served(body: dict[str, Any], which: ListName) -> list[str]:
-    names = ["related", "popular"] if which == "related+popular" else [which]
-    return [item["id"] for name in names for item in body[name]]
+    if which != "related+popular":
+        return [item["id"] for item in body[which]]
+    related, popular = body["related"], body["popular"]
+    taken = []  # in turn, as a page showing both boxes side by side
+    for i in range(max(len(related), len(popular))):
+        taken += [items[i]["id"] for items in (related, popular) if i < len(items)]
+    return taken
 
 
 @pytest.mark.parametrize("which", ENGINE_LISTS)

@@ -108,18 +108,20 @@ def test_csv_events_are_read(tmp_path: Path) -> None:
     ]
 
 
-def test_reading_a_file_again_adds_only_anonymous_events_without_id(tmp_path: Path) -> None:
+def test_reading_a_file_again_adds_nothing_anonymous_rows_included(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_text(
         '{"article_id": "a", "kind": "view", "at": "2026-09-10T12:00:00Z", "user": "u1"}\n'
         '{"article_id": "a", "kind": "view", "at": "2026-09-10T12:00:00Z", "id": "e2"}\n'
+        '{"article_id": "a", "kind": "view", "at": "2026-09-10T12:00:00Z"}\n'
         '{"article_id": "a", "kind": "view", "at": "2026-09-10T12:00:00Z"}\n',
         encoding="utf-8",
     )
     first = record_events([path], tmp_path / "catalogue.sqlite")
     again = record_events([path], tmp_path / "catalogue.sqlite")
-    assert (first.added, again.added, again.already_stored) == (3, 1, 2)
-    assert first.unknown_articles == 3  # kept: they count once "a" is ingested
+    # The two identical anonymous rows are two events (two lines), each stored once.
+    assert (first.added, again.added, again.already_stored) == (4, 0, 4)
+    assert first.unknown_articles == 4  # kept: they count once "a" is ingested
 
 
 def test_mind_clicks_become_click_events_at_the_impression_time(tmp_path: Path) -> None:

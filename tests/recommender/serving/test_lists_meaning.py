@@ -150,7 +150,7 @@ def test_a_page_asks_only_for_the_lists_it_shows() -> None:
 
 def test_each_related_item_passed_the_gate_by_content_or_by_readers(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
-    floor = engine._gate.floor  # calibrated on this catalogue's random pairs
+    floor = engine.state.gate.floor  # calibrated on this catalogue's random pairs
     assert np.isfinite(floor)
     lists = engine.lists_for("S", ListRequest(k_more=0, k_related=5, explain=True))
     engine.close()

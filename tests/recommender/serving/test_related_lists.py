@@ -147,7 +147,9 @@ def test_weight_overrides_change_the_ranking(engine: Engine) -> None:
 
 
 def test_a_draft_gets_lists_without_a_source(engine: Engine) -> None:
-    lists = engine._lists(unit(1, 0, 0, 0), None, set(), ListRequest(k_more=2, k_related=0))
+    lists = engine._lists(
+        engine.state, unit(1, 0, 0, 0), None, set(), ListRequest(k_more=2, k_related=0)
+    )
     # Nothing is a copy of a draft: the most similar articles lead, one per story.
     assert _ids(lists)[0] == ["S", "B"]
 
@@ -212,7 +214,7 @@ def test_no_reuters_list_holds_two_members_of_one_story(
     settings = make_settings(tmp_path / "home")
     ingest([path], settings, lambda: embedder)
     engine = Engine(settings, embedder=embedder)
-    index = engine._index
+    index = engine.state.index
     assert index is not None
     threshold = settings.story_threshold
 

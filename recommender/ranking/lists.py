@@ -1,0 +1,184 @@
+"""More like this and Related from scored candidates: stories, the gate, diversity and pins.
+
+Both lists are chosen together from the best candidates by each list's score
+(:mod:`recommender.ranking.scoring`), grouped into stories
+(:mod:`recommender.signals.stories`): each story is shown once, by its best member, never a
+copy of the source, and a story in More like this is not repeated in Related. Related is
+chosen only among the candidates that passed its gate (:mod:`recommender.ranking.gate`), one
+item at a time by maximal marginal relevance (:mod:`recommender.ranking.diversity`), and
+editors' pins take their places last (:mod:`recommender.ranking.overrides`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from recommender.ranking.diversity import mmr
+from recommender.ranking.gate import RelatedGate
+from recommender.ranking.overrides import place_pins
+from recommender.ranking.scoring import Weights, list_weights, score
+from recommender.settings import Settings
+from recommender.signals.stories import story_labels
+
+__all__ = ["Entry", "Pool", "Ranked", "rank"]
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A chosen item before it is dressed as a list item: its doc, cosine and score parts."""
+
+    doc: int
+    similarity: float
+    parts: dict[str, float]
+    pinned: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Ranked:
+    """Both lists, and why either is shorter than asked."""
+
+    more: list[Entry]
+    related: list[Entry]
+    short: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Picked:
+    more: list[int]  # rows of the scored arrays, in list order
+    related: list[int]
+    penalty: dict[int, float]  # the diversity penalty of each Related row
+
+
+@dataclass(frozen=True, slots=True)
+class Pool:
+    """The candidates of one request, pinned articles first: one row each in every array."""
+
+    docs: np.ndarray
+    signals: dict[str, np.ndarray]
+    content: np.ndarray  # cosine of plain embeddings with the source's: the gate's measure
+    shared_readers: np.ndarray
+    n_pins: int
+    pinned: list[tuple[int, int]]  # (row, 1-based position) of each pin, strongest first
+    sources: np.ndarray  # the source docs (and docs already shown): their copies never show
+    vectors_of: Callable[[np.ndarray], np.ndarray]  # plain unit vectors of docs
+    title_keys: np.ndarray  # by doc
+    body_keys: np.ndarray  # by doc
+
+
+def rank(
+    pool: Pool,
+    weights: Weights,
+    gate: RelatedGate,
+    settings: Settings,
+    k_more: int,
+    k_related: int,
+) -> Ranked:
+    """Choose More like this (``k_more``) and Related (``k_related``) from ``pool``.
+
+    ``weights`` are Related's (configured or asked for); More like this is ranked by its own
+    (:func:`recommender.ranking.scoring.list_weights`).
+    """
+    more_scores = score(
+        pool.signals,
+        list_weights("more_like_this", weights, story_weight=settings.story_weight),
+        lexical_share=settings.lexical_weight,
+    )
+    related_scores = score(pool.signals, weights, lexical_share=settings.related_lexical_weight)
+    passed = gate.passes(pool.content.astype(np.float32), pool.shared_readers, k_related)
+    passed[: pool.n_pins] = True  # an editor's pin needs no evidence
+    size = max(settings.list_pool, 2 * (k_more + k_related))
+    docs = pool.docs
+    while True:
+        picked = _pick(
+            pool, more_scores.total, related_scores.total, passed, size, k_more, k_related, settings
+        )
+        if (len(picked.more) >= k_more and len(picked.related) >= k_related) or size >= len(docs):
+            break
+        size *= 4  # many copies among the best: look further down the candidates
+    short: dict[str, str] = {}
+    if len(picked.related) < k_related:
+        short["related"] = (
+            f"{int(passed[pool.n_pins :].sum())} of {len(docs) - pool.n_pins} candidates are "
+            f"related to the source (among its {max(gate.depth, 2 * k_related)} closest and "
+            f"above the catalogue's similarity floor, or read by {gate.min_readers}+ of its "
+            "readers), before copies and stories are set aside"
+        )
+    if len(picked.more) < k_more:
+        short["more_like_this"] = f"{len(docs) - pool.n_pins} candidates pass the filters"
+    cosine = pool.signals["cosine"]
+    more = [Entry(int(docs[r]), float(cosine[r]), more_scores.of(r)) for r in picked.more]
+    related = [
+        Entry(
+            int(docs[r]),
+            float(cosine[r]),
+            {**related_scores.of(r), "diversity": 0.0 - picked.penalty.get(r, 0.0)},
+            pinned=r < pool.n_pins,
+        )
+        for r in picked.related
+    ]
+    return Ranked(more, related, short)
+
+
+def _pick(
+    pool: Pool,
+    more_score: np.ndarray,
+    relevance: np.ndarray,
+    passed: np.ndarray,
+    pool_size: int,
+    k_more: int,
+    k_related: int,
+    settings: Settings,
+) -> _Picked:
+    """Choose both lists among the best ``pool_size`` candidates by each score; Related only
+    among the rows that passed the gate."""
+    docs, n_pins = pool.docs, pool.n_pins
+    candidate_rows = np.arange(n_pins, len(docs))
+    by_similarity = candidate_rows[np.argsort(-more_score[n_pins:], kind="stable")][:pool_size]
+    related_rows = candidate_rows[passed[n_pins:]]
+    order = np.argsort(-relevance[related_rows], kind="stable")
+    by_relevance = related_rows[order][:pool_size]
+    in_pool = np.zeros(len(docs), dtype=bool)
+    in_pool[:n_pins] = True
+    in_pool[by_similarity] = True
+    in_pool[by_relevance] = True
+    rows = np.flatnonzero(in_pool)
+    sources = pool.sources
+    # The sources go first, so a story holding a source is labelled below len(sources).
+    members = np.concatenate([sources, docs[rows]])
+    # One product serves both the story grouping and MMR's penalties.
+    member_vectors = pool.vectors_of(members)
+    cosine = member_vectors @ member_vectors.T
+    labels = story_labels(
+        cosine,
+        pool.title_keys[members],
+        settings.story_threshold,
+        body_keys=pool.body_keys[members],
+    )
+    # Each row's story and its place among the members (-1 outside the pool).
+    story = np.full(len(docs), -1, dtype=np.int64)
+    story[rows] = labels[len(sources) :]
+    member_of = np.full(len(docs), -1, dtype=np.int64)
+    member_of[rows] = np.arange(len(sources), len(members))
+    claimed = set(story[:n_pins].tolist())
+    claimed.update(range(len(sources)))  # copies of the source are never shown
+
+    more: list[int] = []
+    for row, label in zip(by_similarity.tolist(), story[by_similarity].tolist(), strict=True):
+        if len(more) >= k_more:
+            break
+        if label not in claimed:
+            more.append(row)
+            claimed.add(label)
+
+    # Each unclaimed story's most relevant row, in relevance order.
+    open_rows = by_relevance[[label not in claimed for label in story[by_relevance].tolist()]]
+    _, first = np.unique(story[open_rows], return_index=True)
+    eligible = open_rows[np.sort(first)]
+    at = member_of[eligible]
+    chosen = mmr(relevance[eligible], cosine[np.ix_(at, at)], k_related, settings.mmr_lambda)
+    ranked = eligible[chosen.order].tolist()
+    penalty = dict(zip(ranked, chosen.penalty.tolist(), strict=True))
+    return _Picked(more, place_pins(ranked, pool.pinned, k_related), penalty)

@@ -45,6 +45,11 @@ demo: install
 test: install
 	$(PY) -m pytest -q
 
+# Quick feedback: everything but the tests marked slow (real model over real corpora, load and
+# crash tests).
+test-fast: install
+	$(PY) -m pytest -q -m "not slow"
+
 check: lint typecheck
 
 lint: install

@@ -215,6 +215,19 @@ class _SettingsFields(BaseSettings):
     cache_entries: int = Field(
         4_096, ge=0, le=1_000_000, description="Responses cached per worker; 0 turns caching off."
     )
+    cache_bytes: int = Field(
+        64 * 1_048_576,
+        ge=0,
+        le=1 << 34,
+        description="Bytes of cached response bodies per worker; the oldest go first above.",
+    )
+    max_header_bytes: int = Field(
+        65_536, ge=1_024, le=1 << 24, description="Largest request line and headers (431 above)."
+    )
+    max_headers: int = Field(100, ge=8, le=10_000, description="Most header lines (431 above).")
+    header_timeout_seconds: float = Field(
+        10.0, gt=0.0, le=3_600.0, description="Time for a request's head to arrive (408 after)."
+    )
     max_in_flight: int = Field(
         64, ge=1, le=100_000, description="Requests handled at once per worker; 503 above."
     )

@@ -11,6 +11,7 @@ import uvicorn
 from recommender.settings import Settings
 from service.logs import log_config
 from service.metrics import MULTIPROC_ENV
+from service.request_head import LIMIT_ENV
 
 __all__ = ["GRACEFUL_SHUTDOWN_SECONDS", "serve"]
 
@@ -27,9 +28,12 @@ def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> N
     Each of the ``workers`` processes loads the same on-disk index version and follows the
     same catalogue. With several workers, metrics go through a fresh shared directory (see
     :mod:`service.metrics`), removed again at exit. Keys and other settings reach the workers
-    through the ``NEWSREC_*`` environment; the home is set there explicitly.
+    through the ``NEWSREC_*`` environment; the home and the request-head limits are set there
+    explicitly.
     """
     os.environ["NEWSREC_HOME"] = str(settings.home.resolve())
+    for field, variable in LIMIT_ENV.items():
+        os.environ[variable] = str(getattr(settings, field))
     metrics_dir: str | None = None
     if workers > 1 and not os.environ.get(MULTIPROC_ENV):
         metrics_dir = tempfile.mkdtemp(prefix="newsrec-metrics-")
@@ -41,9 +45,10 @@ def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> N
             host=settings.host,
             port=settings.port,
             workers=workers,
-            # The C HTTP parser and event loop (uvicorn[standard] installs both); "auto" would
-            # fall back to the slower pure-Python ones without a word if they were missing.
-            http="httptools",
+            # The C HTTP parser (uvicorn[standard] installs it) with limits on the request head
+            # (service/request_head.py); "auto" would fall back to the slower pure-Python
+            # parser without a word if it were missing.
+            http="service.request_head:LimitedHttpToolsProtocol",
             loop="uvloop",
             log_config=log_config(log_level),
             access_log=False,

@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -380,7 +381,8 @@ class Engine:
             source = self.catalogue.get(article_id) if request.explain else state.columns.cards[doc]
             if source is None:
                 raise UnknownArticle(article_id)
-            return self._lists(state, doc, source, {doc}, request)
+            chosen = self._lists(state, doc, source, {doc}, request)
+        return self._answer(state, chosen, request)
 
     def lists_for_many(
         self, sources: Sequence[ArticleRecord], request: ListRequest | None = None
@@ -394,18 +396,21 @@ class Engine:
             index = state.index
             if index is None or len(index) == 0:
                 return []
-            return [
+            chosen = [
                 self._lists(state, s.doc_id, s, {s.doc_id}, request)
                 for s in sources
                 if index.contains(s.doc_id)
             ]
+        return [self._answer(state, c, request) for c in chosen]
 
     def lists_for_text(self, text: str, request: ListRequest | None = None) -> RelatedLists:
         """The lists for a draft that is not in the catalogue (recency measured from now)."""
         request = request or ListRequest()
         query = self.embedder.encode([text])[0]
         with self._lock:
-            return self._lists(self._state, query, None, set(), request, source_text=(text, ""))
+            state = self._state
+            chosen = self._lists(state, query, None, set(), request, source_text=(text, ""))
+        return self._answer(state, chosen, request)
 
     def lists_for_articles(
         self, article_ids: Sequence[str], request: ListRequest | None = None
@@ -425,7 +430,8 @@ class Engine:
                     raise UnknownArticle(article_id)
                 docs.append(doc)
             centroid = self._centroid(state, docs)
-            return self._lists(state, centroid, None, set(docs), request)
+            chosen = self._lists(state, centroid, None, set(docs), request)
+        return self._answer(state, chosen, request)
 
     def score_candidates(
         self,
@@ -517,11 +523,12 @@ class Engine:
         request: ListRequest,
         *,
         source_text: tuple[str, str] | None = None,
-    ) -> RelatedLists:
-        """The lists for ``query``: a stored article's doc id, or a vector (draft, centroid)."""
+    ) -> _Chosen:
+        """Choose the lists for ``query``: a stored article's doc id, or a vector (draft,
+        centroid). Runs under the lock; :meth:`_answer` dresses the choice outside it."""
         index = state.index
         if index is None or len(index) == 0:
-            return RelatedLists(source, [], [], state.index_version, ("index",))
+            return _Chosen(source, sources, source_text, [], [], [], ("index",), {})
         now = self._clock()
         when = datetime.fromtimestamp(now, UTC)
         rules_for = source.id if source is not None else None
@@ -591,8 +598,16 @@ class Engine:
                 if state.readership.any_reads
                 else "no reading events: nothing is popular yet"
             )
+        return _Chosen(source, sources, source_text, more, related, popular, tuple(missing), short)
+
+    def _answer(self, state: ServingState, chosen: _Chosen, request: ListRequest) -> RelatedLists:
+        """The chosen lists as items, with their explanations: outside the lock, since they
+        read only the catalogue and the cards (the words of explained lists are the costly
+        part of a request, and must not hold up the others)."""
         terms = (
-            self._explainer.source_terms(source, source_text, sources) if request.explain else None
+            self._explainer.source_terms(chosen.source, chosen.source_text, chosen.sources)
+            if request.explain
+            else None
         )
 
         def items(entries: list[Entry]) -> list[ListItem]:
@@ -601,13 +616,13 @@ class Engine:
             )
 
         return RelatedLists(
-            source,
-            items(more),
-            items(related),
+            chosen.source,
+            items(chosen.more),
+            items(chosen.related),
             state.index_version,
-            tuple(missing),
-            items(popular),
-            short,
+            chosen.missing,
+            items(chosen.popular),
+            chosen.short,
         )
 
     def _popular(
@@ -682,6 +697,20 @@ class Engine:
             "events": self.events.count(),
             "overrides_in_force": len(state.rules.overrides),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class _Chosen:
+    """The lists chosen for one source, before they are dressed as items."""
+
+    source: ArticleRecord | None
+    sources: set[int]
+    source_text: tuple[str, str] | None
+    more: list[Entry]
+    related: list[Entry]
+    popular: list[Entry]
+    missing: tuple[str, ...]
+    short: dict[str, str]
 
 
 def _copies_of(columns: ArticleColumns, sources: set[int]) -> set[int]:

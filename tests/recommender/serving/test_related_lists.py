@@ -147,9 +147,9 @@ def test_weight_overrides_change_the_ranking(engine: Engine) -> None:
 
 
 def test_a_draft_gets_lists_without_a_source(engine: Engine) -> None:
-    lists = engine._lists(
-        engine.state, unit(1, 0, 0, 0), None, set(), ListRequest(k_more=2, k_related=0)
-    )
+    request = ListRequest(k_more=2, k_related=0)
+    chosen = engine._lists(engine.state, unit(1, 0, 0, 0), None, set(), request)
+    lists = engine._answer(engine.state, chosen, request)
     # Nothing is a copy of a draft: the most similar articles lead, one per story.
     assert _ids(lists)[0] == ["S", "B"]
 

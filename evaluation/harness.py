@@ -31,7 +31,7 @@ from evaluation.runs import Qrels, Run
 from evaluation.tasks import ListTask
 from evaluation.vector_cache import CachingEmbedder
 from evaluation.workspace import prepare_home
-from recommender.embedding.embedder import load_embedder, planned_backend
+from recommender.embedding.embedder import load_embedder, planned_backend, vector_identity
 from recommender.serving.engine import Engine
 from recommender.settings import Settings
 
@@ -159,7 +159,7 @@ def open_workbench(
     probe = Settings(home=out / "home", **overrides)
     embedder = CachingEmbedder(
         cache_dir or DEFAULT_CACHE,
-        model=probe.model,
+        model=vector_identity(probe),
         max_seq_length=probe.max_seq_length,
         load=lambda: load_embedder(probe),
         backend=planned_backend(probe),

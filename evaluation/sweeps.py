@@ -75,11 +75,14 @@ SWEEP_SPACE = SweepSpace(
         "mmr_lambda": (0.5, 1.0, False),
     },
 )
-#: Co-read protocol: what reading data drives, against ``w_sim`` as configured.
+#: Co-read protocol: what reading data drives, against ``w_sim`` as configured, and Related's
+#: gate (which bounds how far reading data may reach beyond the source's subject).
 COREAD_SPACE = SweepSpace(
     grid={
-        "w_pop": (1.0, 2.0, 4.0, 8.0),
-        "w_coread": (0.0, 0.5, 1.0, 2.0, 4.0, 8.0),
+        "w_pop": (0.0, 0.1, 0.3, 1.0, 3.0),
+        "w_coread": (0.0, 0.5, 1.0, 2.0, 4.0),
+        "related_floor_quantile": (0.8, 0.9, 0.95, 0.98),
+        "related_depth": (10, 20, 40),
         "popularity_half_life_days": (1.0, 3.0, 7.0, 30.0),
         "popular_candidates": (0, 50, 200),
         "coread_candidates": (0, 50, 200),
@@ -88,8 +91,10 @@ COREAD_SPACE = SweepSpace(
         "mmr_lambda": (0.7, 0.9, 1.0),
     },
     ranges={
-        "w_pop": (0.5, 16.0, True),
+        "w_pop": (0.05, 5.0, True),
         "w_coread": (0.0, 10.0, False),
+        "related_floor_quantile": (0.5, 0.99, False),
+        "related_depth": (5, 100, True),
         "popularity_half_life_days": (0.5, 60.0, True),
         "popular_candidates": (0, 300, False),
         "coread_candidates": (0, 300, False),

@@ -7,6 +7,7 @@ it is given and refuses damaged or mismatched data with errors that name the fil
 from index.catalogue import ArticleRecord, Catalogue, Change, NetChanges, UpsertCounts
 from index.errors import (
     CatalogueError,
+    DiskError,
     FormatVersionError,
     IndexLoadError,
     LockedError,
@@ -26,6 +27,7 @@ __all__ = [
     "Catalogue",
     "CatalogueError",
     "Change",
+    "DiskError",
     "FlatIndex",
     "FormatVersionError",
     "HNSWIndex",

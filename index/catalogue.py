@@ -22,8 +22,9 @@ from typing import Any, ClassVar, Literal, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from index.connection import SQLiteFile
+from index.connection import SQLiteFile, connect, rollback
 from index.crashpoints import crash_point
+from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 
 __all__ = ["ArticleRecord", "Catalogue", "Change", "NetChanges", "UpsertCounts"]
@@ -145,21 +146,18 @@ class Catalogue(SQLiteFile):
         self._dim: int | None = None
         if readonly and not self._path.is_file():
             raise CatalogueError(f"{self._path}: no catalogue here (opened read-only)")
-        try:
-            if readonly:
-                uri = self._path.resolve().as_uri() + "?mode=ro"
-                conn = sqlite3.connect(
-                    uri, uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False
-                )
-            else:
+        if not readonly:
+            try:
                 self._path.parent.mkdir(parents=True, exist_ok=True)
-                conn = sqlite3.connect(self._path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise CatalogueError(f"{self._path}: cannot open catalogue ({exc})") from exc
+            except OSError as exc:
+                error = disk_error(exc)
+                if error is None:
+                    raise
+                raise error from exc
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE so that a
         # writer takes the write lock up front; upgrading a read lock mid-transaction can fail
         # with SQLITE_BUSY without the busy timeout ever applying.
-        conn.isolation_level = None
+        conn = connect(self._path, readonly=readonly, timeout=_BUSY_TIMEOUT_S)
         self._conn: sqlite3.Connection | None = conn
         try:
             self._setup(conn)
@@ -378,10 +376,12 @@ class Catalogue(SQLiteFile):
     def check(self) -> list[str]:
         """Return every problem found in the database (empty means healthy), for `doctor`.
 
-        Runs SQLite's own consistency check and checks every stored vector's size against the
+        Checks the file's 100-byte SQLite header (which SQLite reads only in part: a damaged
+        write version, say, leaves every read working and makes every write fail), runs
+        SQLite's own consistency check and checks every stored vector's size against the
         catalogue's dimension; each problem names the file.
         """
-        problems: list[str] = []
+        problems = _header_problems(self._path)
         with self._guarded():
             conn = self._open_conn()
             try:
@@ -486,7 +486,7 @@ class Catalogue(SQLiteFile):
                 crash_point("catalogue.before_commit")
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 # Dimension learnt inside the rolled-back transaction must be forgotten too.
                 self._dim = self._read_dim(conn)
                 raise
@@ -513,7 +513,7 @@ class Catalogue(SQLiteFile):
                     )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
         return row is not None
 
@@ -529,7 +529,9 @@ class Catalogue(SQLiteFile):
                 r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
             }
         except sqlite3.DatabaseError as exc:
-            raise CatalogueError(f"{self._path}: not a readable SQLite database ({exc})") from exc
+            raise disk_error(exc, self._path) or CatalogueError(
+                f"{self._path}: not a readable SQLite database ({exc})"
+            ) from exc
         if not tables:
             if self._readonly:
                 raise CatalogueError(f"{self._path}: empty database, not a newsrec catalogue")
@@ -545,7 +547,7 @@ class Catalogue(SQLiteFile):
                 )
                 conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                rollback(conn)
                 raise
         elif "meta" not in tables:
             raise CatalogueError(f"{self._path}: not a newsrec catalogue (no meta table)")
@@ -576,7 +578,9 @@ class Catalogue(SQLiteFile):
             try:
                 yield
             except sqlite3.DatabaseError as exc:
-                raise CatalogueError(f"{self._path}: cannot read the catalogue ({exc})") from exc
+                raise disk_error(exc, self._path) or CatalogueError(
+                    f"{self._path}: cannot read the catalogue ({exc})"
+                ) from exc
 
     def _open_conn(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -746,6 +750,49 @@ def _utc_now_iso() -> str:
 
 def _marks(chunk: Sequence[object]) -> str:
     return ", ".join("?" * len(chunk))
+
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _header_problems(path: Path) -> list[str]:
+    """What is wrong with the SQLite header of ``path`` (the file format's first 100 bytes)."""
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except OSError as exc:
+        return [f"{path}: cannot read the file header ({exc.strerror or exc})"]
+    if len(header) < 100 or not header.startswith(_SQLITE_MAGIC):
+        return [f"{path}: damaged header: not an SQLite file"]
+    found: list[str] = []
+
+    def expect(offset: int, what: str, value: int, allowed: Iterable[int]) -> None:
+        if value not in set(allowed):
+            found.append(f"{path}: damaged header: byte {offset}, {what}, holds {value}")
+
+    page_size = int.from_bytes(header[16:18], "big")
+    expect(16, "the page size", page_size, [1, *(1 << n for n in range(9, 16))])
+    # A write version above 2 makes SQLite open the file read-only: reads work, writes fail.
+    expect(18, "the file format write version", header[18], [1, 2])
+    expect(19, "the file format read version", header[19], [1, 2])
+    expect(21, "the maximum payload fraction", header[21], [64])
+    expect(22, "the minimum payload fraction", header[22], [32])
+    expect(23, "the leaf payload fraction", header[23], [32])
+    expect(44, "the schema format", int.from_bytes(header[44:48], "big"), range(1, 5))
+    expect(56, "the text encoding", int.from_bytes(header[56:60], "big"), [1])
+    if any(header[72:92]):
+        found.append(f"{path}: damaged header: bytes 72-91, reserved, are not zero")
+    changes, valid_for = header[24:28], header[92:96]
+    pages = int.from_bytes(header[28:32], "big")
+    size = page_size if page_size != 1 else 65_536
+    # The page count is valid only while the two change counters agree (format spec 1.3.7);
+    # the file may be longer than its pages while a WAL checkpoint is pending, never shorter.
+    if changes == valid_for and pages and path.stat().st_size < pages * size:
+        found.append(
+            f"{path}: damaged header: bytes 28-31 count {pages} pages of {size} bytes, "
+            f"the file holds {path.stat().st_size} bytes"
+        )
+    return found
 
 
 def _chunks(items: list[_T]) -> Iterator[list[_T]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "CatalogueError",
+    "DiskError",
     "FormatVersionError",
     "IndexLoadError",
     "LockedError",
@@ -32,3 +33,18 @@ class CatalogueError(StorageError):
 
 class LockedError(StorageError):
     """Another newsrec job holds the writer lock."""
+
+
+class DiskError(StorageError):
+    """A write failed because of the disk, not the file: it is full or mounted read-only.
+
+    ``errno`` is ENOSPC, EDQUOT or EROFS; the message names the file, the cause and the fix.
+    """
+
+    def __init__(self, message: str, number: int) -> None:
+        super().__init__(message)
+        self.errno = number
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message

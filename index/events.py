@@ -17,6 +17,8 @@ from typing import ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
+from index.connection import rollback
+from index.disk import disk_error
 from index.errors import CatalogueError
 from index.tables import CatalogueTables
 
@@ -84,19 +86,25 @@ class EventStore(CatalogueTables):
         rows = [_row(event) for event in events]
         with self._lock:
             conn = self._open()
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                before = conn.total_changes
-                conn.executemany(
-                    "INSERT OR IGNORE INTO events (article_id, kind, at_ts, user, key) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    rows,
-                )
-                added = conn.total_changes - before
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    before = conn.total_changes
+                    conn.executemany(
+                        "INSERT OR IGNORE INTO events (article_id, kind, at_ts, user, key) "
+                        "VALUES (?, ?, ?, ?, ?)",
+                        rows,
+                    )
+                    added = conn.total_changes - before
+                    conn.execute("COMMIT")
+                except BaseException:
+                    rollback(conn)
+                    raise
+            except sqlite3.DatabaseError as exc:
+                error = disk_error(exc, self._path)
+                if error is None:
+                    raise
+                raise error from exc
         return added
 
     def last_seq(self) -> int:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import faiss
 
+from index.disk import DISK_CAUSES
 from index.errors import IndexLoadError, StorageError
 
 __all__ = ["read_faiss", "write_faiss"]
@@ -16,7 +18,16 @@ def write_faiss(index: Any, directory: Path, name: str) -> None:
     """Write faiss `index` as `directory/name`; `directory` must already exist."""
     if not directory.is_dir():
         raise StorageError(f"{directory}: not an existing directory; cannot save index into it")
-    faiss.write_index(index, str(directory / name))
+    file = directory / name
+    try:
+        faiss.write_index(index, str(file))
+    except RuntimeError as exc:
+        # faiss reports a failed write as text only; give a full or read-only disk its errno
+        # back, so that it is told apart from a broken file (see index.disk).
+        for number in DISK_CAUSES:
+            if os.strerror(number) in str(exc):
+                raise OSError(number, os.strerror(number), str(file)) from exc
+        raise StorageError(f"{file}: cannot write the faiss index ({_reason(exc)})") from exc
 
 
 def read_faiss(file: Path) -> Any:

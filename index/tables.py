@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from index.catalogue import Catalogue
-from index.connection import SQLiteFile
+from index.connection import SQLiteFile, connect, rollback
+from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 
 __all__ = ["CatalogueTables", "connect_beside_catalogue"]
@@ -43,21 +44,15 @@ def connect_beside_catalogue(
         # The catalogue creates the file and its meta table; doing it here first would leave a
         # file the catalogue refuses as "not a newsrec catalogue".
         Catalogue(path).close()
-    try:
-        if readonly:
-            uri = path.resolve().as_uri() + "?mode=ro"
-            conn = sqlite3.connect(uri, uri=True, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
-        else:
-            conn = sqlite3.connect(path, timeout=_BUSY_TIMEOUT_S, check_same_thread=False)
-    except sqlite3.Error as exc:
-        raise CatalogueError(f"{path}: cannot open catalogue ({exc})") from exc
-    conn.isolation_level = None
+    conn = connect(path, readonly=readonly, timeout=_BUSY_TIMEOUT_S)
     try:
         conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
         _ensure_tables(conn, path, name, version, schema, readonly)
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise CatalogueError(f"{path}: cannot set up the {name} tables ({exc})") from exc
+        raise disk_error(exc, path) or CatalogueError(
+            f"{path}: cannot set up the {name} tables ({exc})"
+        ) from exc
     except BaseException:
         conn.close()
         raise
@@ -80,7 +75,7 @@ def _ensure_tables(
                 conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, str(version)))
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            rollback(conn)
             raise
         stored = _stored_version(conn, path, key)
     if stored is None:

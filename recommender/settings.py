@@ -48,8 +48,10 @@ class _SettingsFields(BaseSettings):
     )
     max_seq_length: int = Field(256, ge=16, le=4096, description="Tokens embedded per article.")
     batch_size: int = Field(32, ge=1, le=4096)
-    embed_precision: Literal["auto", "fp32", "bf16"] = Field(
-        "auto", description="'auto' uses bf16 where the CPU has native support, else fp32."
+    embed_precision: Literal["auto", "fp32", "bf16", "int8"] = Field(
+        "auto",
+        description="'auto' chooses by the CPU's features: bf16 with AMX, int8 (NNCF-quantised "
+        "on the OpenVINO backend) with AVX512-VNNI, else fp32.",
     )
     embed_backend: Literal["auto", "openvino", "torch"] = Field(
         "auto",
@@ -245,6 +247,12 @@ class _SettingsFields(BaseSettings):
             raise ValueError("API keys must not be a placeholder such as 'changeme'")
         if len(secret) < 12:
             raise ValueError("API keys must be at least 12 characters long")
+        # Sent in an HTTP header, a key can only ever match if a client can send it as is:
+        # header values are bytes read as Latin-1 and stripped of spaces at both ends.
+        if not all(" " <= c <= "~" for c in secret):
+            raise ValueError("API keys must be printable ASCII (no other text fits a header)")
+        if secret != secret.strip():
+            raise ValueError("API keys must not begin or end with a space (HTTP strips them)")
         return value
 
     @model_validator(mode="after")

@@ -4,6 +4,10 @@ Usage::
 
     python scripts/tune_lists.py build --work DIR      # tuning homes, labels stripped (once)
     python scripts/tune_lists.py sweep --work DIR --out FILE
+    newsrec evaluate ../shared/data/mind_small_sample --protocol coread --sweep grid \
+        --trials 200 --set related_depth=20 --out COREAD   # co-reading, tuning readers
+    python scripts/tune_lists.py choose --work DIR --out FILE \
+        --coread COREAD/results.json --plot frontier.png
 
 Homes (built by ``build`` through the product's own ingest and event loaders):
 
@@ -16,7 +20,7 @@ Homes (built by ``build`` through the product's own ingest and event loaders):
   ``behaviors.tsv`` loaded by ``newsrec events``' loader.
 
 Every figure is measured on the served path (``Engine.lists_for``) over tuning sources only:
-600 seeded Reuters TRAIN sources with topics, and the MIND articles of a seeded half (the other
+300 seeded Reuters TRAIN sources with topics, and the MIND articles of a seeded half (the other
 half is never looked at here). For each configuration it reports, per corpus: Related's and More
 like this's topic precision at 5 (Reuters topics, MIND category), their coverage@10 (distinct
 articles shown over the catalogue), the largest share of Related lists one article appears in,
@@ -211,10 +215,11 @@ def sweep(work: Path, out: Path, sources: int, seed: int) -> None:
     """Every gate and weight configuration on both corpora; then More like this's story weight."""
     corpora = _corpora(work, sources, seed)
     rows: list[dict[str, Any]] = []
-    gates = itertools.product((0.8, 0.9, 0.95, 0.98), (10, 20, 40))
+    # Lists of k = 10 make the depth at least 20 (twice k): 10 would measure as 20.
+    gates = itertools.product((0.8, 0.9, 0.95), (20, 40))
     weights_grid = [
         {"w_pop": p, "w_coread": c, "w_rec": 0.05}
-        for p, c in itertools.product((0.0, 0.1, 0.3, 1.0), (0.0, 1.0))
+        for p, c in itertools.product((0.0, 0.1, 0.3), (0.0, 1.0))
     ]
     for quantile, depth in gates:
         for corpus in corpora:
@@ -238,7 +243,7 @@ def _story_sweep(corpus: Corpus) -> list[dict[str, Any]]:
     reuters = _reuters()
     entities = {r["id"]: set(r.get("people") or []) | set(r.get("orgs") or []) for r in reuters}
     rows = []
-    for story_weight, lexical in itertools.product((0.0, 0.1, 0.2, 0.4, 0.8), (0.3, 0.5)):
+    for story_weight, lexical in itertools.product((0.0, 0.2, 0.5, 1.0), (0.3, 0.5)):
         engine = Engine(
             Settings(home=corpus.home, story_weight=story_weight, lexical_weight=lexical)
         )
@@ -262,19 +267,94 @@ def _story_sweep(corpus: Corpus) -> list[dict[str, Any]]:
     return rows
 
 
+def choose(tuned: Path, coread: Path, plot: Path) -> dict[str, Any]:
+    """Join the constraints (``tuned``: this script's sweep) with the co-read sweep's trials
+    (``coread``: the ``results.json`` of ``newsrec evaluate --protocol coread --sweep grid``),
+    pick the best co-reading among the admissible configurations, and plot the frontier."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = json.loads(tuned.read_text())["related"]
+    trials = json.loads(coread.read_text())["sweep"]["trials"]
+
+    def key(config: Mapping[str, Any]) -> tuple[float, ...]:
+        return tuple(
+            round(float(config[n]), 4)
+            for n in ("related_floor_quantile", "related_depth", "w_pop", "w_coread")
+        )
+
+    by_config: dict[tuple[float, ...], dict[str, Any]] = {}
+    for row in rows:
+        config = {"related_floor_quantile": row["quantile"], "related_depth": row["depth"], **row}
+        entry = by_config.setdefault(key(config), {"admissible": True})
+        entry[row["corpus"]] = row
+        entry["admissible"] &= bool(row["admissible"])
+    joined = []
+    for trial in trials:
+        config = {"related_depth": 20, **trial["config"]}
+        entry = by_config.get(key(config))
+        if entry is not None and "reuters" in entry and "mind" in entry:
+            joined.append({**entry, "config": config, "coread": trial["objective"]})
+    admissible = [j for j in joined if j["admissible"]]
+    best = max(admissible, key=lambda j: j["coread"]) if admissible else None
+    figure, axis = plt.subplots(figsize=(6.4, 4.2))
+    for group, marker, label in ((True, "o", "admissible"), (False, "x", "breaks a constraint")):
+        points = [j for j in joined if j["admissible"] == group]
+        axis.scatter(
+            [j["mind"]["related_p5"] for j in points],
+            [j["coread"] for j in points],
+            marker=marker,
+            label=label,
+        )
+    if best is not None:
+        axis.scatter(
+            [best["mind"]["related_p5"]], [best["coread"]], s=200, marker="*", label="default"
+        )
+    axis.set_xlabel("relevance: Related P@5, MIND category (tuning articles)")
+    axis.set_ylabel("behaviour: co-read nDCG@10 (tuning readers)")
+    axis.set_title("Related: relevance against co-reading")
+    axis.legend()
+    figure.tight_layout()
+    figure.savefig(plot, dpi=120)
+    summary = {
+        "best": best and {"config": best["config"], "coread": best["coread"]},
+        "configs": [
+            {
+                "config": j["config"],
+                "coread": j["coread"],
+                "admissible": j["admissible"],
+                **{
+                    f"{c}_{m}": j[c][m]
+                    for c in ("reuters", "mind")
+                    for m in ("related_p5", "more_p5", "related_coverage10", "related_max_share")
+                },
+            }
+            for j in sorted(joined, key=lambda j: -j["coread"])
+        ],
+    }
+    print(json.dumps(summary, indent=1))
+    return summary
+
+
 def main(argv: Iterable[str] | None = None) -> None:
-    """``build`` the tuning homes, or ``sweep`` them."""
+    """``build`` the tuning homes, ``sweep`` them, or ``choose`` the defaults."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=("build", "sweep"))
+    parser.add_argument("command", choices=("build", "sweep", "choose"))
+    parser.add_argument("--coread", type=Path, help="choose: the co-read sweep's results.json")
+    parser.add_argument("--plot", type=Path, default=Path("frontier.png"))
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("tune_lists.json"))
-    parser.add_argument("--sources", type=int, default=600)
+    parser.add_argument("--sources", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(list(argv) if argv is not None else None)
     if args.command == "build":
         build(args.work)
-    else:
+    elif args.command == "sweep":
         sweep(args.work, args.out, args.sources, args.seed)
+    else:
+        choose(args.out, args.coread, args.plot)
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ from service.overload import ConcurrencyLimit
 from service.reindex import Reindexer
 from service.responses import CACHE_HEADER, ListAnswers
 from service.routes import admin, articles, demo, events, health, metrics, related
-from service.security import API_KEY_HEADER
+from service.security import API_KEY_HEADER, document_open_reads
 from service.workload import EarlyRefusal, ListWork
 
 __all__ = ["create_app"]
@@ -176,7 +176,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = None
     app.state.lists = None
     app.state.catalogue_lost = None
-    app.state.cache = ResponseCache(settings.cache_entries)
+    app.state.cache = ResponseCache(settings.cache_entries, max_bytes=settings.cache_bytes)
     app.state.metrics = Metrics(lambda: app.state.engine)
     install_error_handlers(app)
     # Added first, so that middleware added later (logs, metrics) wraps it and sees the 503s.
@@ -200,8 +200,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Outermost, so that every answer (also 413s and shed 503s) gets an id, a log line and a
     # latency sample.
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics)
-    for routes in (health, metrics, articles, related, events, admin, demo):
-        app.include_router(routes.router)
+    routers = [r.router for r in (health, metrics, articles, related, events, admin, demo)]
+    for router in routers:
+        app.include_router(router)
+    document_open_reads(app, settings, routers)
     return app
 
 

@@ -29,19 +29,36 @@ class CachedResponse:
 
 
 class ResponseCache:
-    """Least-recently-used responses, at most ``capacity`` of them; thread-safe."""
+    """Least-recently-used responses, at most ``capacity`` of them holding at most ``max_bytes``
+    of bodies together; thread-safe.
 
-    def __init__(self, capacity: int, ttl_seconds: float = 30.0) -> None:
-        """A cache of ``capacity`` entries (0 keeps nothing), each kept ``ttl_seconds`` at most."""
+    The byte budget is what bounds memory: an explained list of 50 items is a hundred times
+    the size of a plain list of 5, so a count alone would let a full cache grow with ``k``.
+    """
+
+    def __init__(
+        self, capacity: int, ttl_seconds: float = 30.0, max_bytes: int | None = None
+    ) -> None:
+        """A cache of ``capacity`` entries (0 keeps nothing) and ``max_bytes`` of bodies (None:
+        no byte limit), each kept ``ttl_seconds`` at most."""
         if capacity < 0:
             raise ValueError(f"cache capacity must be >= 0, got {capacity}")
+        if max_bytes is not None and max_bytes < 0:
+            raise ValueError(f"cache max_bytes must be >= 0, got {max_bytes}")
         if not ttl_seconds > 0:
             raise ValueError(f"cache ttl_seconds must be positive, got {ttl_seconds}")
         self._capacity = capacity
+        self._max_bytes = max_bytes
         self._ttl = ttl_seconds
         self._entries: OrderedDict[Hashable, CachedResponse] = OrderedDict()
+        self._bytes = 0
         self._generation = -1
         self._lock = threading.Lock()
+
+    @property
+    def size_bytes(self) -> int:
+        """Bytes of response bodies held now."""
+        return self._bytes
 
     def get(self, key: Hashable, generation: int) -> CachedResponse | None:
         """The entry for ``key`` if it was stored in ``generation``, else None."""
@@ -53,7 +70,7 @@ class ResponseCache:
             if entry is None:
                 return None
             if time.monotonic() - entry.stored_at > self._ttl:
-                del self._entries[key]
+                self._drop(key)
                 return None
             self._entries.move_to_end(key)
             return entry
@@ -62,24 +79,37 @@ class ResponseCache:
         """Store ``response`` computed in ``generation``.
 
         ``generation`` must be read before computing the response: if the engine moved on
-        meanwhile, the entry is for a past generation and is dropped instead of served.
+        meanwhile, the entry is for a past generation and is dropped instead of served. A body
+        larger than the whole byte budget is not stored.
         """
         if self._capacity == 0:
+            return
+        if self._max_bytes is not None and len(response.body) > self._max_bytes:
             return
         with self._lock:
             if generation < self._generation:
                 return
             self._move_to(generation)
+            self._drop(key)
             self._entries[key] = replace(response, stored_at=time.monotonic())
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._capacity:
-                self._entries.popitem(last=False)
+            self._bytes += len(response.body)
+            while len(self._entries) > self._capacity or (
+                self._max_bytes is not None and self._bytes > self._max_bytes
+            ):
+                _, oldest = self._entries.popitem(last=False)
+                self._bytes -= len(oldest.body)
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self._bytes -= len(entry.body)
 
     def _move_to(self, generation: int) -> None:
         # Generations only grow; a caller holding an older one never clears newer entries.
         if generation > self._generation:
             self._entries.clear()
+            self._bytes = 0
             self._generation = generation

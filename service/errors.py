@@ -15,6 +15,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from index import LockedError
 from recommender.embedding.embedder import ModelUnavailable
@@ -107,18 +108,51 @@ async def _invalid_options(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": [_invalid([where], str(exc))]}, status_code=422)
 
 
+def _unparsable_body(cause: BaseException | None) -> str:
+    # Why FastAPI's JSON parsing failed other than by malformed JSON, which it reports itself.
+    if isinstance(cause, UnicodeDecodeError):
+        return "the body is not UTF-8 JSON"
+    if isinstance(cause, RecursionError):
+        return "the body's JSON is nested too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "the body's JSON holds a number with too many digits"
+    return "the body cannot be read as JSON"
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
-    # FastAPI answers a body it cannot even decode (bytes that are not UTF-8) with a bare 400
-    # that no route documents; it is the same client mistake as malformed JSON, which FastAPI
-    # answers with 422, so it gets the same status and shape.
+    # FastAPI answers a JSON body it cannot parse for another reason than bad syntax (bytes
+    # that are not UTF-8, nesting too deep for the parser, an integer of thousands of digits)
+    # with a bare 400 that no route documents; it is the same client mistake as malformed
+    # JSON, which FastAPI answers with 422, so it gets the same status and shape, and the
+    # reason it really has (FastAPI raises the 400 from the parser's exception).
     if (
         isinstance(exc, StarletteHTTPException)
         and exc.status_code == 400
         and exc.detail == "There was an error parsing the body"
     ):
-        problem = {"loc": ["body"], "msg": "the body is not UTF-8 JSON", "type": "json_invalid"}
+        message = _unparsable_body(exc.__cause__)
+        problem = {"loc": ["body"], "msg": message, "type": "json_invalid"}
         return JSONResponse({"detail": [problem]}, status_code=422)
+    if isinstance(exc, StarletteHTTPException) and exc.status_code == 405:
+        # Starlette's Allow names the methods of the first route on the path only; the
+        # answer must name every method the path has (GET, PUT and DELETE of an article).
+        allowed = _methods_of(request)
+        if allowed:
+            exc = StarletteHTTPException(405, exc.detail, headers={"Allow": ", ".join(allowed)})
     return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+
+
+def _methods_of(request: Request) -> list[str]:
+    # Asked of the router itself, method by method, rather than read from its routes: routers
+    # included into the app are not plain routes.
+    return [
+        method
+        for method in ("GET", "POST", "PUT", "DELETE", "PATCH")
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in request.app.routes
+        )
+    ]
 
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:

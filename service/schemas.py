@@ -61,6 +61,18 @@ ArticleIdStr = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 _Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
+
+def _only_text(value: object) -> object:
+    # The schema says an ISO 8601 string; pydantic would also read a bare number as a Unix
+    # time, which no client of this schema means.
+    if isinstance(value, int | float):
+        raise ValueError("expected an ISO 8601 date and time as text")
+    return value
+
+
+#: A date and time sent as ISO 8601 text, as the schema documents it.
+IsoDateTime = Annotated[datetime, BeforeValidator(_only_text)]
+
 class ListOptionsError(ValueError):
     """List options that contradict each other; the message names them."""
 
@@ -334,10 +346,12 @@ class ArticleIn(BaseModel):
         default_factory=list, max_length=100
     )
     language: Annotated[str, StringConstraints(max_length=35)] | None = None
-    published_at: datetime | None = Field(
+    published_at: IsoDateTime | None = Field(
         None, description="ISO 8601; a time without a zone is UTC."
     )
-    popularity: float | None = Field(None, ge=0, description="A count of reads, if known.")
+    popularity: float | None = Field(
+        None, ge=0, strict=True, description="A count of reads, if known."
+    )
 
     def fields_with_id(self, article_id: str) -> dict[str, Any]:
         """The article as the validator of :mod:`recommender.ingestion.articles` takes it.
@@ -414,7 +428,7 @@ class EventIn(BaseModel):
 
     article_id: ArticleIdStr
     kind: Literal["view", "click"]
-    at: datetime | None = Field(None, description="When (ISO 8601; default: when received).")
+    at: IsoDateTime | None = Field(None, description="When (ISO 8601; default: when received).")
     user: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         None, description="An opaque reader id (no personal data)."
     )

@@ -13,15 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from typing import Annotated
+from collections.abc import Iterable
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request, Security
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Security
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyHeader
 from pydantic import SecretStr
 
 from recommender.settings import Settings
 
-__all__ = ["API_KEY_HEADER", "require_read", "require_write"]
+__all__ = ["API_KEY_HEADER", "document_open_reads", "require_read", "require_write"]
 
 API_KEY_HEADER = "X-API-Key"
 
@@ -90,3 +92,32 @@ async def require_write(
     if _matches(key, settings.read_key):
         raise HTTPException(403, "the read key cannot write; use the write key (NEWSREC_API_KEY)")
     raise HTTPException(401, f"the {API_KEY_HEADER} given is not a valid key", headers=_CHALLENGE)
+
+
+def document_open_reads(app: FastAPI, settings: Settings, routers: Iterable[APIRouter]) -> None:
+    """Mark the key of the read routes of ``routers`` optional in the app's OpenAPI schema when
+    no read key is configured, so that the schema says what the server does: answer them
+    without a key."""
+    if settings.read_key is not None:
+        return
+    reads = {
+        (method.lower(), route.path_format)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        and any(d.dependency is require_read for d in route.dependencies)
+        for method in route.methods or ()
+    }
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for path, operations in schema["paths"].items():
+                for method, operation in operations.items():
+                    if (method, path) in reads and operation.get("security"):
+                        # An empty requirement: the operation may also be called without one.
+                        operation["security"] = [{}, *operation["security"]]
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,4 +1,7 @@
-"""Embedding speed: plain sentence-transformers in fp32 against newsrec's fast path, same texts.
+"""Embedding speed: plain sentence-transformers in fp32 against each OpenVINO path (fp32, bf16
+where the CPU has it, int8), same texts, measured twice: with the CPU's full instruction set, and
+in a child process that sees an AVX2-only CPU (:func:`evaluation.bench.machine.avx2_only_env`),
+whose kernels are reported to show the restriction held.
 
 Also checks that the speed costs no quality: the Reuters TEST slice is ingested twice, once with
 fp32 vectors and once with fast-path vectors (topics stripped), both lists are made by the real
@@ -7,8 +10,11 @@ engine for every source with a topic, and nDCG@10 is judged with "shares a Reute
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
@@ -20,21 +26,22 @@ import numpy.typing as npt
 from evaluation.bench.config import BenchConfig
 from evaluation.bench.corpora import mind_leads, reuters_stories, sample_articles
 from evaluation.bench.homes import build_home
+from evaluation.bench.machine import avx2_only_env
 from evaluation.bench.report import Report, Table
 from evaluation.bench.timing import interleaved
 from recommender.embedding.embedder import (
     Embedder,
-    SentenceTransformerEmbedder,
-    cpu_has_native_bf16,
     load_embedder,
+    planned_backend,
     resolve_model_path,
 )
 from recommender.embedding.model_weights import MPNET, ModelUnavailable
+from recommender.embedding.precision import cpu_flags
 from recommender.serving.engine import Engine
 from recommender.serving.requests import ListRequest
 from recommender.settings import BUNDLED_MODEL, load_settings
 
-__all__ = ["embedding_section", "plain_fp32"]
+__all__ = ["embedding_section", "plain_fp32", "speed_figures"]
 
 _K = 10
 
@@ -164,16 +171,98 @@ def _model_rows(
     report.note(table, f"{mpnet.backend}; {MPNET.name} vectors have {mpnet.dim} dimensions")
 
 
+def speed_figures(sets: list[tuple[str, list[str]]], repeats: int) -> dict[str, Any]:
+    """Texts per second of plain fp32 and of every OpenVINO precision this CPU runs, same texts.
+
+    The paths take turns within each repeat (:func:`interleaved`), so a busy machine slows them
+    alike; ``ratios`` are medians of per-repeat time ratios to plain fp32. Also returns the path
+    ``auto`` takes here, the kernels each OpenVINO path's matrix products ran and torch's CPU
+    capability: what shows an instruction-set restriction held.
+    """
+    import torch
+
+    from recommender.embedding.openvino import OpenVINOEmbedder
+
+    flags = cpu_flags()
+    precisions = ["fp32", "int8"]
+    if "avx512_bf16" in flags or "amx_bf16" in flags:
+        precisions.insert(1, "bf16")
+    embedders = [OpenVINOEmbedder(precision=p) for p in precisions]
+    paths: list[tuple[str, Callable[[Sequence[str]], Any]]] = [
+        ("sentence-transformers fp32", plain_fp32())
+    ]
+    paths += [(e.backend, e.encode) for e in embedders]
+    rows = []
+    for label, texts in sets:
+        runs = interleaved([partial(f, texts) for _, f in paths], repeats)
+        rows.append(
+            {
+                "texts": label,
+                "n": len(texts),
+                "rates": [run.rate(len(texts)) for run in runs],
+                "ratios": [
+                    statistics.median(
+                        a / b for a, b in zip(runs[0].seconds, run.seconds, strict=True)
+                    )
+                    for run in runs
+                ],
+            }
+        )
+    return {
+        "paths": [name for name, _ in paths],
+        "rows": rows,
+        "auto": planned_backend(load_settings(embed_backend="auto", embed_precision="auto")),
+        "kernels": {e.backend: e.kernels() for e in embedders},
+        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
+    }
+
+
+def _avx2_only_figures(config: BenchConfig, sets: list[tuple[str, list[str]]]) -> dict[str, Any]:
+    """:func:`speed_figures` in a child process that sees a CPU with AVX2 only."""
+    env = avx2_only_env(config.work)
+    job = config.work / "embedding-avx2-job.json"
+    result = config.work / "embedding-avx2-result.json"
+    job.write_text(json.dumps({"sets": sets, "repeats": config.repeats}), encoding="utf-8")
+    result.unlink(missing_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "evaluation.bench.embedding", str(job), str(result)],
+        env={**os.environ, **env},
+        check=True,
+    )
+    figures: dict[str, Any] = json.loads(result.read_text(encoding="utf-8"))
+    return figures
+
+
+def _isa_table(report: Report, config: BenchConfig, isa: str, figures: dict[str, Any]) -> None:
+    paths: list[str] = figures["paths"]
+    table = report.table(
+        "Embedding",
+        f"Texts per second, {isa}, same texts, interleaved repeats",
+        ["texts", "n", *[f"{p} texts/s" for p in paths], *[f"{p} / fp32" for p in paths[1:]]],
+    )
+    for row in figures["rows"]:
+        report.row(table, row["texts"], row["n"], *row["rates"], *row["ratios"][1:])
+    report.note(
+        table,
+        f"median of {config.repeats} interleaved repeats after one warm-up each; ratios are "
+        "medians of per-repeat time ratios to plain sentence-transformers fp32",
+    )
+    report.note(table, f"auto chooses here: {figures['auto']}")
+    kernels = "; ".join(
+        f"{path}: " + ", ".join(f"{k} x{n}" for k, n in sorted(found.items()))
+        for path, found in figures["kernels"].items()
+    )
+    report.note(
+        table,
+        f"kernels of the matrix products: {kernels}; torch CPU capability "
+        f"{figures['torch_cpu_capability']}",
+    )
+
+
 def embedding_section(report: Report, config: BenchConfig) -> Embedder:
     """Measure and report embedding speed and quality; returns the fast-path embedder."""
     fast = load_embedder(load_settings())
-    report.say(f"fast path: {fast.backend}")
-    fp32 = plain_fp32()
-    paths: list[tuple[str, Callable[[Sequence[str]], Any]]] = [("sentence-transformers fp32", fp32)]
-    if config.mode == "full" and cpu_has_native_bf16() and fast.backend != "torch-bf16":
-        bf16 = SentenceTransformerEmbedder(precision="bf16")
-        paths.append(("torch bf16", bf16.encode))
-    paths.append((fast.backend, fast.encode))
+    report.say(f"fast path (auto): {fast.backend}")
     data = config.data
     if data is not None:
         leads = [t.text for t in mind_leads(data)[: config.embed_leads]]
@@ -182,12 +271,29 @@ def embedding_section(report: Report, config: BenchConfig) -> Embedder:
     else:
         sample = sample_articles()
         sets = [("sample article", [t.text for t in sample][: config.embed_leads])]
-    _speed_rows(report, config, sets, paths)
+    _isa_table(report, config, "full instruction set", speed_figures(sets, config.repeats))
+    try:
+        avx2 = _avx2_only_figures(config, sets)
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        report.say(f"AVX2-only embedding run skipped: {exc}")
+    else:
+        _isa_table(report, config, "as on a CPU with AVX2 only", avx2)
     _model_rows(report, config, sets, fast)
     if data is not None and config.ndcg_sources:
-        _ndcg_rows(report, config, data, fast, fp32)
+        _ndcg_rows(report, config, data, fast, plain_fp32())
     else:
         report.say("Reuters nDCG skipped: ../shared/data not found")
     threads = os.environ.get("OMP_NUM_THREADS", "all cores")
     report.meta.setdefault("notes", []).append(f"embedding threads: {threads}")
     return fast
+
+
+if __name__ == "__main__":
+    # The child of _avx2_only_figures: python -m evaluation.bench.embedding JOB.json RESULT.json
+    job_file, result_file = Path(sys.argv[1]), Path(sys.argv[2])
+    job = json.loads(job_file.read_text(encoding="utf-8"))
+    sets_in = [(str(label), [str(t) for t in texts]) for label, texts in job["sets"]]
+    out = speed_figures(sets_in, int(job["repeats"]))
+    tmp_file = result_file.with_name(f".tmp-{result_file.name}")
+    tmp_file.write_text(json.dumps(out), encoding="utf-8")
+    os.replace(tmp_file, result_file)

@@ -1,18 +1,25 @@
-"""What the benchmark ran on: CPU, cores, memory, load, and the versions that matter."""
+"""What the benchmark ran on: CPU, cores, memory, load, and the versions that matter; and how
+to run a measurement as if on a CPU with AVX2 only.
+"""
 
 from __future__ import annotations
 
 import os
 import platform
+import shutil
+import subprocess
 from importlib import metadata
 from pathlib import Path
 
-__all__ = ["machine_facts"]
+__all__ = ["avx2_only_env", "lscpu", "machine_facts"]
+
+_SHIM = Path(__file__).with_name("avx2_only.c")
 
 _PACKAGES = (
     "torch",
     "sentence-transformers",
     "openvino",
+    "nncf",
     "faiss-cpu",
     "numpy",
     "fastapi",
@@ -21,7 +28,7 @@ _PACKAGES = (
     "qdrant-client",
     "usearch",
 )
-_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+_FLAGS = ("avx2", "avx_vnni", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
 def _cpu_model() -> str:
@@ -72,4 +79,46 @@ def machine_facts() -> dict[str, object]:
         "python": platform.python_version(),
         "os": platform.platform(),
         "packages": {name: _version(name) for name in _PACKAGES},
+        "lscpu": lscpu(),
     }
+
+
+def lscpu() -> list[str]:
+    """The lines of ``lscpu``, less its vulnerability report (empty where it is missing)."""
+    if shutil.which("lscpu") is None:
+        return []
+    done = subprocess.run(["lscpu"], capture_output=True, text=True, check=False)
+    lines = (" ".join(line.split()) for line in done.stdout.splitlines())
+    return [line for line in lines if line and not line.startswith("Vulnerability")]
+
+
+def avx2_only_env(work: Path) -> dict[str, str]:
+    """Environment variables that make a child process run as on a CPU with AVX2 only.
+
+    Each library's own limit (oneDNN and OpenVINO: ``ONEDNN_MAX_CPU_ISA``; MKL:
+    ``MKL_ENABLE_INSTRUCTIONS``; torch: ``ATEN_CPU_CAPABILITY``) leaves some kernels, such as
+    OpenVINO's MLAS matrix products and layer norms, on AVX-512. So ``avx2_only.c`` is also
+    preloaded: it makes CPUID fault and answers it with AVX-512, AMX and VNNI cleared, for every
+    library. Compiled with ``cc`` into ``work``.
+
+    Raises:
+        RuntimeError: there is no C compiler, or this CPU or kernel cannot fault on CPUID.
+    """
+    compiler = shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        raise RuntimeError("the AVX2-only run needs a C compiler (cc)")
+    work.mkdir(parents=True, exist_ok=True)
+    shim = work / "avx2_only.so"
+    tmp = work / f".tmp-avx2_only-{os.getpid()}.so"
+    subprocess.run([compiler, "-O2", "-shared", "-fPIC", "-o", str(tmp), str(_SHIM)], check=True)
+    os.replace(tmp, shim)
+    env = {
+        "LD_PRELOAD": str(shim),
+        "ONEDNN_MAX_CPU_ISA": "AVX2",
+        "MKL_ENABLE_INSTRUCTIONS": "AVX2",
+        "ATEN_CPU_CAPABILITY": "avx2",
+    }
+    probe = subprocess.run(["true"], env={**os.environ, **env}, check=False)
+    if probe.returncode != 0:
+        raise RuntimeError("this CPU or kernel cannot fault on CPUID: no AVX2-only run")
+    return env

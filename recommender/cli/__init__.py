@@ -3,7 +3,8 @@
 One module per command group (:mod:`.ingest`, :mod:`.lists`, :mod:`.operations`,
 :mod:`.evaluate`, :mod:`.editorial`); importing them registers their commands on
 :data:`recommender.cli.app.app`. Every failure ends with one line on stderr saying what is wrong
-and where, and a non-zero exit code: 1 for a failed job, 2 for a bad command line or bad input.
+and where, and a non-zero exit code: 1 for a failed job, 2 for a bad command line, bad input or
+a broken disk (full or read-only).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ _COMMAND_GROUPS = (ingest, lists, operations, evaluate, editorial)
 
 def main() -> None:
     """Entry point of the ``newsrec`` console script."""
+    from index.disk import disk_error
     from recommender.embedding.model_weights import ModelUnavailable
 
     # Outside the Typer app a typer.Exit would surface as a traceback, hence SystemExit.
@@ -29,4 +31,12 @@ def main() -> None:
         raise SystemExit(130) from None
     except ModelUnavailable as exc:
         say_error(f"model: {exc}")
+        raise SystemExit(2) from None
+    except Exception as exc:
+        # A full or read-only disk met where no command expected it (a lock file, an index
+        # file, SQLite): one line naming the cause, not a traceback ending in another error.
+        broken_disk = disk_error(exc)
+        if broken_disk is None:
+            raise
+        say_error(str(broken_disk))
         raise SystemExit(2) from None

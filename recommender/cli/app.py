@@ -1,7 +1,8 @@
 """The ``newsrec`` Typer app and what every command shares: the home option, output, errors.
 
 Every failure ends with one line on stderr saying what is wrong and where, and a non-zero exit
-code: 1 for a failed job, 2 for a bad command line or bad input.
+code: 1 for a failed job, 2 for a bad command line, bad input or a broken disk (full or
+read-only: nothing in the home is wrong, the disk must be fixed).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
-from index import StorageError
+from index import DiskError, StorageError
 from recommender.serving.engine import Engine
 from recommender.serving.requests import MAX_K
 from recommender.settings import Settings, SettingsFileError, load_settings
@@ -28,6 +29,7 @@ __all__ = [
     "console",
     "error_console",
     "fail",
+    "fail_storage",
     "open_engine",
     "say_error",
     "settings_for",
@@ -60,6 +62,11 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
+def fail_storage(exc: StorageError) -> NoReturn:
+    """Fail with a storage error's message: exit 2 for a broken disk, else 1."""
+    fail(str(exc), 2 if isinstance(exc, DiskError) else 1)
+
+
 def settings_for(home: Path | None, **overrides: Any) -> Settings:
     try:
         return load_settings(home=home, **overrides)
@@ -75,7 +82,7 @@ def open_engine(settings: Settings) -> Engine:
     try:
         return Engine(settings)
     except StorageError as exc:
-        fail(str(exc))
+        fail_storage(exc)
 
 
 KOption = Annotated[int, typer.Option("-k", "--k", min=0, max=MAX_K, help="Items per list.")]

@@ -15,6 +15,7 @@ from recommender.cli.app import (
     console,
     error_console,
     fail,
+    fail_storage,
     settings_for,
 )
 
@@ -56,6 +57,8 @@ def ingest(
         )
     except LockedError as exc:
         fail(str(exc))
+    except StorageError as exc:
+        fail_storage(exc)
     for problem in report.problems[:50]:
         error_console.print(f"rejected {problem}", markup=False, highlight=False, soft_wrap=True)
     if len(report.problems) > 50:
@@ -73,7 +76,7 @@ def ingest(
         )
     console.print(summary, markup=False, highlight=False)
     if report.nothing_read:
-        fail("nothing could be read from " + ", ".join(str(p) for p in paths))
+        fail("nothing could be read from " + ", ".join(str(p) for p in paths), 2)
 
 
 @app.command()
@@ -95,7 +98,7 @@ def events(
     try:
         report = record_events(paths, settings.catalogue_path)
     except StorageError as exc:
-        fail(str(exc))
+        fail_storage(exc)
     for problem in report.problems[:50]:
         error_console.print(f"rejected {problem}", markup=False, highlight=False, soft_wrap=True)
     if len(report.problems) > 50:

@@ -10,12 +10,14 @@ from typing import Annotated
 import typer
 
 from index import StorageError
+from index.disk import DISK_CAUSES
 from recommender.cli.app import (
     HomeOption,
     KOption,
     app,
     console,
     fail,
+    fail_storage,
     open_engine,
     settings_for,
 )
@@ -102,7 +104,7 @@ def reindex(home: HomeOption = None) -> None:
     except LockedError as exc:
         fail(str(exc))
     except StorageError as exc:
-        fail(str(exc))
+        fail_storage(exc)
     console.print(
         f"published {version.name}: {version.manifest.count} vectors "
         f"({version.manifest.kind} index)",
@@ -129,12 +131,12 @@ def precompute(
         report = run_precompute(
             engine,
             out,
-            ListRequest(k_more=k, k_related=k),
+            ListRequest(k_more=k, k_related=k, k_popular=k),
             progress=sys.stderr.isatty(),
             workers=workers,
         )
     except OSError as exc:
-        fail(f"{out}: cannot write ({exc.strerror or exc})")
+        fail(f"{out}: cannot write ({exc.strerror or exc})", 2 if exc.errno in DISK_CAUSES else 1)
     finally:
         engine.close()
     console.print(

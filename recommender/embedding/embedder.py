@@ -4,12 +4,13 @@ Both backends run the same sentence-transformers model from its installed weight
 
 - torch (:class:`SentenceTransformerEmbedder`), in fp32, or bf16 where the CPU has it;
 - OpenVINO (:class:`recommender.embedding.openvino.OpenVINOEmbedder`), the model exported once
-  from the same weights, in bf16 where the CPU has it, else fp32.
+  from the same weights, in the precision :mod:`recommender.embedding.precision` chooses from
+  the CPU's features (bf16 with AMX, int8 with AVX512-VNNI, else fp32), or the one forced by
+  ``embed_precision``.
 
-``embed_backend = "auto"`` takes OpenVINO where it is installed: on this project's reference
-CPU it embedded 3-10x more texts per second than sentence-transformers in fp32, with vectors
-within cosine 0.9999 of fp32 and the same Reuters nDCG@10 (BENCHMARKS.md).
-:func:`planned_backend` says which path will run without loading anything.
+``embed_backend = "auto"`` takes OpenVINO where it is installed (BENCHMARKS.md measures each
+path against sentence-transformers in fp32). :func:`planned_backend` says which path will run
+without loading anything.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from recommender.embedding.model_weights import ModelUnavailable, resolve_model_path
+from recommender.embedding.precision import resolve_precision
 from recommender.settings import BUNDLED_MODEL, Settings
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "planned_backend",
     "resolve_model_path",
     "unit_rows",
+    "vector_identity",
 ]
 
 _log = logging.getLogger("newsrec.embedding")
@@ -106,7 +109,17 @@ class SentenceTransformerEmbedder:
         precision: str = "auto",
         cache_dir: Path | None = None,
     ) -> None:
-        """Load ``model`` (a name or a path; see :func:`resolve_model_path`) for CPU inference."""
+        """Load ``model`` (a name or a path; see :func:`resolve_model_path`) for CPU inference.
+
+        Raises:
+            ModelUnavailable: the model cannot be loaded, or ``precision`` is ``int8`` (an
+                OpenVINO-only path).
+        """
+        if precision == "int8":
+            raise ModelUnavailable(
+                "embed_precision 'int8' runs on the OpenVINO backend only; set "
+                "NEWSREC_EMBED_BACKEND=openvino (or auto), or another precision"
+            )
         from sentence_transformers import SentenceTransformer
 
         self._name = model
@@ -161,6 +174,7 @@ class SentenceTransformerEmbedder:
 
 
 def _uses_bf16(precision: str) -> bool:
+    """Whether torch runs in bf16: it has no int8 path, so ``auto`` means bf16 where native."""
     return precision == "bf16" or (precision == "auto" and cpu_has_native_bf16())
 
 
@@ -171,42 +185,54 @@ def _openvino_installed() -> bool:
 def planned_backend(settings: Settings) -> str:
     """The path :func:`load_embedder` takes with these settings, told without loading a model.
 
-    ``openvino-bf16`` where openvino is installed and the CPU computes bf16 natively (the
-    fast path, chosen by measurement in BENCHMARKS.md), ``openvino-fp32`` where it does not,
-    ``torch-bf16`` or ``torch-fp32`` when the torch backend is asked for or openvino is missing.
+    ``openvino-<precision>`` where openvino is installed, with the precision forced by
+    ``embed_precision`` or chosen from the CPU's features
+    (:func:`~recommender.embedding.precision.choose_precision`); ``torch-bf16`` or
+    ``torch-fp32`` when the torch backend is asked for or openvino is missing (``int8`` then
+    names ``openvino-int8``, which fails to load with a message saying why).
     """
-    precision = "bf16" if _uses_bf16(settings.embed_precision) else "fp32"
     use_openvino = settings.embed_backend == "openvino" or (
-        settings.embed_backend == "auto" and _openvino_installed()
+        settings.embed_backend == "auto"
+        and (_openvino_installed() or settings.embed_precision == "int8")
     )
-    return f"{'openvino' if use_openvino else 'torch'}-{precision}"
+    if use_openvino:
+        return f"openvino-{resolve_precision(settings.embed_precision)}"
+    return f"torch-{'bf16' if _uses_bf16(settings.embed_precision) else 'fp32'}"
 
 
 def load_embedder(settings: Settings) -> Embedder:
     """The embedder the settings name (see :func:`planned_backend`).
 
-    With ``embed_backend = "auto"`` a model that cannot be exported to OpenVINO is run by
-    torch instead, with a warning saying why.
+    Where ``auto`` chose int8 and the model cannot be quantised, OpenVINO runs it in fp32;
+    with ``embed_backend = "auto"`` a model that cannot be exported to OpenVINO at all is run
+    by torch. Each fallback logs a warning saying why.
 
     Raises:
-        ModelUnavailable: the model cannot be loaded, or ``openvino`` was asked for and cannot
-            run it.
+        ModelUnavailable: the model cannot be loaded, or ``openvino`` or ``int8`` was asked for
+            and cannot run it.
     """
-    if planned_backend(settings).startswith("openvino"):
+    planned = planned_backend(settings)
+    if planned.startswith("openvino"):
         from recommender.embedding.openvino import OpenVINOEmbedder
 
-        try:
-            return OpenVINOEmbedder(
-                settings.model,
-                max_seq_length=settings.max_seq_length,
-                batch_size=settings.batch_size,
-                precision=settings.embed_precision,
-                cache_dir=settings.model_cache,
-            )
-        except ModelUnavailable as exc:
-            if settings.embed_backend == "openvino":
-                raise
-            _log.warning("OpenVINO backend unavailable, embedding with torch: %s", exc)
+        attempts = [settings.embed_precision]
+        if planned == "openvino-int8" and settings.embed_precision == "auto":
+            attempts.append("fp32")
+        failure: ModelUnavailable | None = None
+        for precision in attempts:
+            try:
+                return OpenVINOEmbedder(
+                    settings.model,
+                    max_seq_length=settings.max_seq_length,
+                    batch_size=settings.batch_size,
+                    precision=precision,
+                    cache_dir=settings.model_cache,
+                )
+            except ModelUnavailable as exc:
+                _log.warning("OpenVINO %s unavailable: %s", precision, exc)
+                failure = exc
+        if failure and (settings.embed_backend == "openvino" or settings.embed_precision == "int8"):
+            raise failure
     return SentenceTransformerEmbedder(
         settings.model,
         max_seq_length=settings.max_seq_length,
@@ -214,3 +240,14 @@ def load_embedder(settings: Settings) -> Embedder:
         precision=settings.embed_precision,
         cache_dir=settings.model_cache,
     )
+
+
+def vector_identity(settings: Settings) -> str:
+    """The name vectors made with these settings are cached under, beside the input length.
+
+    The model, and ``|int8`` on the int8 path: int8 vectors differ from fp32 ones enough to
+    matter in a comparison, while bf16 and fp32 vectors agree to cosine 0.9999 and share.
+    """
+    if planned_backend(settings).endswith("-int8"):
+        return f"{settings.model}|int8"
+    return settings.model

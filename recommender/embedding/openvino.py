@@ -1,4 +1,5 @@
-"""Embedding with OpenVINO: the sentence-transformers model exported once, then run in bf16.
+"""Embedding with OpenVINO: the sentence-transformers model exported once, then run in bf16,
+int8 or fp32 (:mod:`recommender.embedding.precision` chooses).
 
 The export traces the whole sentence-transformers pipeline (transformer, pooling, normalising)
 from the weights already installed, so nothing is downloaded; it runs on first use and is kept
@@ -6,11 +7,12 @@ in a cache directory, one folder per source model, checked like every file newsr
 
     <cache>/openvino/<key>/model.xml, model.bin   the OpenVINO graph and weights (fp32)
     <cache>/openvino/<key>/export.json            format version, source, sha256 of each file
+    <cache>/openvino/<key>-int8-<calib>/...       the same graph quantised to int8 by NNCF
 
 ``<key>`` digests the source model's files (names, sizes, modification times), the OpenVINO
-version and the export format, so a changed model or runtime gets a fresh export. On CPUs with
-AMX or AVX512-BF16 the graph runs in bf16, measured about 3-10x faster than sentence-transformers
-in fp32 on the same texts with cosine > 0.9999 to its vectors (BENCHMARKS.md); elsewhere fp32.
+version and the export format, so a changed model or runtime gets a fresh export; ``<calib>``
+digests the quantisation recipe, the NNCF version and the calibration text
+(:mod:`recommender.embedding.quantise`). bf16 runs the fp32 graph with a bf16 inference hint.
 """
 
 from __future__ import annotations
@@ -27,12 +29,13 @@ from typing import Any
 
 import numpy as np
 
-from recommender.embedding.embedder import cpu_has_native_bf16, unit_rows
+from recommender.embedding.embedder import unit_rows
 from recommender.embedding.model_weights import (
     ModelUnavailable,
     default_cache_dir,
     resolve_model_path,
 )
+from recommender.embedding.precision import Precision, resolve_precision
 from recommender.settings import BUNDLED_MODEL
 
 __all__ = [
@@ -148,17 +151,40 @@ def _trace(model_path: str, folder: Path) -> dict[str, Any]:
 _KNOWN_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def ensure_export(model: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
-    """The verified export of ``model``, made now if missing or damaged.
+def ensure_export(
+    model: str, cache_dir: Path, precision: Precision = "fp32"
+) -> tuple[Path, dict[str, Any]]:
+    """The verified export of ``model`` (int8: quantised from the fp32 one), made now if missing.
 
     Written to a temporary folder and renamed into place, so a crash or a second process
     exporting at the same time never leaves a half-written export that looks complete.
 
     Raises:
-        ModelUnavailable: the model cannot be exported (the message says why).
+        ModelUnavailable: the model cannot be exported or quantised (the message says why).
     """
     model_path = resolve_model_path(model, cache_dir)
-    folder = export_dir(model, cache_dir)
+    if precision == "int8":
+        from recommender.embedding.quantise import calibration_digest, quantise_export
+
+        source, source_manifest = ensure_export(model, cache_dir)
+        try:
+            folder = source.with_name(f"{source.name}-int8-{calibration_digest()}")
+        except ImportError as exc:
+            raise ModelUnavailable("int8 embedding needs the package nncf") from exc
+
+        def build(tmp: Path) -> dict[str, Any]:
+            window = min(_model_window(Path(model_path)), 512)
+            extra = quantise_export(source, source_manifest["inputs"], model_path, window, tmp)
+            manifest = {**source_manifest, **extra}
+            manifest["files"] = {name: _sha256(tmp / name) for name in _GRAPH_FILES}
+            return manifest
+
+    else:
+        folder = export_dir(model, cache_dir)
+
+        def build(tmp: Path) -> dict[str, Any]:
+            return _trace(model_path, tmp)
+
     manifest = verified_export(folder)
     if manifest is not None:
         return folder, manifest
@@ -166,11 +192,13 @@ def ensure_export(model: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=folder.parent))
     try:
         try:
-            manifest = _trace(model_path, tmp)
+            manifest = build(tmp)
         except ModelUnavailable:
             raise
-        except Exception as exc:  # tracing fails in many library-specific ways
-            raise ModelUnavailable(f"cannot export model {model!r} to OpenVINO: {exc}") from exc
+        except Exception as exc:  # tracing and quantising fail in many library-specific ways
+            raise ModelUnavailable(
+                f"cannot export model {model!r} to OpenVINO {precision}: {exc}"
+            ) from exc
         (tmp / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
         if folder.exists():  # a damaged export, or one another process just finished
             finished = verified_export(folder)
@@ -191,7 +219,7 @@ def ensure_export(model: str, cache_dir: Path) -> tuple[Path, dict[str, Any]]:
 
 
 class OpenVINOEmbedder:
-    """The model's OpenVINO export on the CPU, in bf16 where the CPU computes it natively."""
+    """The model's OpenVINO export on the CPU, in the precision the settings or the CPU choose."""
 
     def __init__(
         self,
@@ -204,8 +232,12 @@ class OpenVINOEmbedder:
     ) -> None:
         """Load (exporting on first use) ``model`` for OpenVINO CPU inference.
 
+        ``precision`` is ``auto`` (see :func:`~recommender.embedding.precision.choose_precision`),
+        ``fp32``, ``bf16`` or ``int8``.
+
         Raises:
             ModelUnavailable: OpenVINO is missing or the model cannot be exported.
+            ValueError: ``precision`` is not one of those.
         """
         try:
             import openvino as ov
@@ -215,7 +247,9 @@ class OpenVINOEmbedder:
 
         self._name = model
         self.cache_dir = cache_dir or default_cache_dir()
-        folder, manifest = ensure_export(model, self.cache_dir)
+        chosen = resolve_precision(precision)
+        graph: Precision = "int8" if chosen == "int8" else "fp32"  # bf16 runs the fp32 graph
+        folder, manifest = ensure_export(model, self.cache_dir, graph)
         path = resolve_model_path(model, self.cache_dir)
         self._tokenizer: Any = AutoTokenizer.from_pretrained(path)
         window = _model_window(Path(path))
@@ -225,18 +259,21 @@ class OpenVINOEmbedder:
         # of 32 over both cores: measured 4.2x vs 2.9x fp32's speed on Reuters stories, and
         # steadier on a busy machine, where a two-thread request keeps waiting for its slower half.
         self._batch_size = max(1, min(batch_size, 16))
-        use_bf16 = precision == "bf16" or (precision == "auto" and cpu_has_native_bf16())
         core = ov.Core()
         self._compiled: Any = core.compile_model(
             core.read_model(folder / "model.xml"),
             "CPU",
             {
-                "INFERENCE_PRECISION_HINT": "bf16" if use_bf16 else "f32",
+                # The int8 graph's quantised products run in int8 whatever the hint.
+                "INFERENCE_PRECISION_HINT": "bf16" if chosen == "bf16" else "f32",
                 "PERFORMANCE_HINT": "THROUGHPUT",
             },
         )
         runs_in = str(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
-        self._backend = "openvino-bf16" if "bf" in runs_in.lower() else "openvino-fp32"
+        if chosen == "int8":
+            self._backend = "openvino-int8"
+        else:
+            self._backend = "openvino-bf16" if "bf" in runs_in.lower() else "openvino-fp32"
         dim = manifest.get("dim")
         if not isinstance(dim, int) or dim < 1:
             raise ModelUnavailable(f"{folder / _MANIFEST}: no embedding dimension recorded")
@@ -259,6 +296,20 @@ class OpenVINOEmbedder:
     @property
     def backend(self) -> str:
         return self._backend
+
+    def kernels(self) -> dict[str, int]:
+        """How many matrix-product nodes ran each CPU kernel (e.g. ``brgemm_avx512_i8``).
+
+        Kernels are picked at the first inference of each shape, so call this after encoding;
+        it shows which instruction set and precision the products really ran in.
+        """
+        counts: dict[str, int] = {}
+        for node in self._compiled.get_runtime_model().get_ops():
+            info = node.get_rt_info()
+            if info["layerType"].astype(str) in {"FullyConnected", "MatMul"}:
+                kernel = info["primitiveType"].astype(str)
+                counts[kernel] = counts.get(kernel, 0) + 1
+        return counts
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
         """Embed ``texts`` in batches of similar length; returns unit-length float32 rows."""

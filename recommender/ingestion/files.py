@@ -11,6 +11,7 @@ import gzip
 import io
 import json
 import re
+from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,36 +124,91 @@ def _read_jsonl(path: Path, mapping: Mapping[str, str]) -> Iterator[Row | RowPro
             yield Row(str(path), number, _rename(value, mapping))
 
 
+class _CsvLines:
+    """The lines of a CSV file, counted, keeping those of the record being parsed, so that a
+    record that never ends (an unterminated quote) can be parsed again from its second line."""
+
+    def __init__(self, handle: TextIO) -> None:
+        self._handle = handle
+        self._again: deque[str] = deque()
+        self.record: list[str] = []
+        self.number = 0  # lines handed to the parser so far
+
+    def __iter__(self) -> _CsvLines:
+        return self
+
+    def __next__(self) -> str:
+        line = self._again.popleft() if self._again else next(self._handle)
+        self.number += 1
+        self.record.append(line)
+        return line
+
+    def start_record(self) -> int:
+        """Forget the lines of the last record; the line number the next one starts on."""
+        self.record = []
+        return self.number + 1
+
+    def read_again_after_first_line(self) -> None:
+        """Hand the current record's lines, but its first, to the parser again."""
+        self._again.extendleft(reversed(self.record[1:]))
+        self.number -= len(self.record) - 1
+
+
 def _read_csv(path: Path, mapping: Mapping[str, str]) -> Iterator[Row | RowProblem]:
+    # strict: a quote left open is an error at the end of the file (or past the field size
+    # limit), not a cell that silently swallows every later row.
     with _open_text(path) as handle:
-        reader = csv.DictReader(handle)
-        if not reader.fieldnames:
+        lines = _CsvLines(handle)
+        reader = csv.reader(lines, strict=True)
+        try:
+            fieldnames = next(reader, [])
+        except csv.Error as exc:
+            raise UnreadableFile(f"{path}: unreadable CSV header row ({exc})") from exc
+        if not fieldnames:
             raise UnreadableFile(f"{path}: empty CSV file (no header row)")
-        header = {mapping.get(name, name) for name in reader.fieldnames}
+        header = {mapping.get(name, name) for name in fieldnames}
         if "id" not in header or "title" not in header:
             raise UnreadableFile(
                 f"{path}: CSV header lacks an 'id' and a 'title' column "
-                f"(found {', '.join(reader.fieldnames)}; rename with --map)"
+                f"(found {', '.join(fieldnames)}; rename with --map)"
             )
         while True:
+            number = lines.start_record()
             try:
-                record = next(reader)
+                cells = next(reader)
             except StopIteration:
                 break
-            except csv.Error as exc:  # e.g. a cell longer than the csv module's field limit
-                yield RowProblem(str(path), reader.line_num, f"not valid CSV ({exc})")
+            except csv.Error as exc:
+                if len(lines.record) > 1 and _runs_on(exc):
+                    yield RowProblem(
+                        str(path), number, f"a quoted cell opened on this line never closes ({exc})"
+                    )
+                    # The lines it swallowed are rows of their own: read them again.
+                    lines.read_again_after_first_line()
+                    reader = csv.reader(lines, strict=True)
+                else:
+                    yield RowProblem(str(path), number, f"not valid CSV ({exc})")
                 continue
-            number = reader.line_num
-            if None in record:
+            if not cells:
+                continue
+            if len(cells) > len(fieldnames):
                 yield RowProblem(str(path), number, "more cells than header columns")
                 continue
-            if any(value is None for value in record.values()):
+            if len(cells) < len(fieldnames):
                 yield RowProblem(str(path), number, "fewer cells than header columns")
                 continue
-            if any(_has_invalid_bytes(v) for v in record.values() if isinstance(v, str)):
+            if any(_has_invalid_bytes(v) for v in cells):
                 yield RowProblem(str(path), number, "invalid UTF-8 bytes")
                 continue
+            record = dict(zip(fieldnames, cells, strict=True))
             yield Row(str(path), number, _rename(record, mapping))
+
+
+def _runs_on(exc: csv.Error) -> bool:
+    # The csv module's words for a quoted cell still open at the end of the file, or grown
+    # past its size limit (a quote left open mid-file with much text after it).
+    text = str(exc)
+    return "unexpected end of data" in text or "field larger than field limit" in text
 
 
 def _read_parquet(path: Path, mapping: Mapping[str, str]) -> Iterator[Row | RowProblem]:

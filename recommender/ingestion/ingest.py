@@ -12,16 +12,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from index import ArticleRecord, Catalogue, IndexLoadError, IndexStore, WriterLock
 from index.events import Event, EventStore
 from recommender.embedding.embedder import Embedder
-from recommender.ingestion.articles import InvalidArticle, article_from_mapping, embedding_text
+from recommender.ingestion.articles import InvalidArticle, article_from_mapping
 from recommender.ingestion.events import read_events
 from recommender.ingestion.files import Row, RowProblem, UnreadableFile, read_rows
 from recommender.ingestion.mind import is_behaviors_file
+from recommender.ingestion.updates import embed_changed
 from recommender.operations.indexing import publish_index
 from recommender.settings import Settings
 
@@ -107,13 +107,8 @@ class _Job:
         self.bar.update(len(batch))
         if not records:
             return
-        stored = self.catalogue.content_hashes(list(records))
-        stale = [r for r in records.values() if stored.get(r.id) != r.content_hash]
-        vectors: dict[str, np.ndarray] = {}
-        if stale:
-            matrix = self.embedder().encode([embedding_text(r.title, r.body) for r in stale])
-            vectors = {r.id: matrix[i] for i, r in enumerate(stale)}
-            self.report.embedded += len(stale)
+        vectors = embed_changed(self.catalogue, records, self.embedder)
+        self.report.embedded += len(vectors)
         counts = self.catalogue.upsert(list(records.values()), vectors)
         self.report.added += counts.added
         self.report.updated += counts.updated

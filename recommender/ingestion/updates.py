@@ -11,13 +11,14 @@ Writes take the home's ``WriterLock`` (waiting a little), so the service never w
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from index import ArticleRecord, WriterLock
+from index import ArticleRecord, Catalogue, WriterLock
+from recommender.embedding.embedder import Embedder
 from recommender.ingestion.articles import InvalidArticle, article_from_mapping, embedding_text
 from recommender.serving.engine import Engine, UnknownArticle
 
@@ -25,6 +26,7 @@ __all__ = [
     "LOCK_WAIT_SECONDS",
     "InvalidBatch",
     "UpsertReport",
+    "embed_changed",
     "unpublish_article",
     "upsert_articles",
     "validate_articles",
@@ -98,9 +100,9 @@ def upsert_articles(
     catalogue = engine.catalogue
     # Embedding is the slow part, so it runs before taking the lock; whatever changed under
     # us meanwhile is embedded again inside it.
-    vectors = _embed_changed(engine, latest, {})
+    vectors = embed_changed(catalogue, latest, lambda: engine.embedder)
     with WriterLock(engine.settings.home, wait=lock_wait, purpose="service upsert"):
-        vectors = _embed_changed(engine, latest, vectors)
+        vectors = embed_changed(catalogue, latest, lambda: engine.embedder, vectors)
         counts = catalogue.upsert(list(latest.values()), vectors)
     engine.refresh()
     return UpsertReport(
@@ -129,14 +131,21 @@ def unpublish_article(
     return engine.index_version
 
 
-def _embed_changed(
-    engine: Engine, records: Mapping[str, ArticleRecord], done: Mapping[str, np.ndarray]
+def embed_changed(
+    catalogue: Catalogue,
+    records: Mapping[str, ArticleRecord],
+    embedder: Callable[[], Embedder],
+    done: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Vectors for every record whose stored content differs, reusing those in ``done``."""
-    stored = engine.catalogue.content_hashes(records)
+    """Vectors for every record whose stored content differs (by content hash), reusing those
+    in ``done``: the one rule of what to embed, for ingest and for live upserts alike.
+
+    ``embedder`` is called only when something must be embedded.
+    """
+    stored = catalogue.content_hashes(records)
     vectors = {
         article_id: vector
-        for article_id, vector in done.items()
+        for article_id, vector in (done or {}).items()
         if stored.get(article_id) != records[article_id].content_hash
     }
     missing = [
@@ -145,6 +154,6 @@ def _embed_changed(
         if stored.get(article_id) != record.content_hash and article_id not in vectors
     ]
     if missing:
-        matrix = engine.embedder.encode([embedding_text(r.title, r.body) for r in missing])
+        matrix = embedder().encode([embedding_text(r.title, r.body) for r in missing])
         vectors.update({record.id: matrix[i] for i, record in enumerate(missing)})
     return vectors

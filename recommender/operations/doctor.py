@@ -14,14 +14,17 @@ from typing import Literal
 from index import (
     Catalogue,
     CatalogueError,
+    DiskError,
     FormatVersionError,
     IndexLoadError,
     IndexStore,
     IndexVersion,
     StorageError,
 )
+from index.disk import on_read_only_file_system
 from index.events import EventStore
 from index.overrides import OverrideStore
+from recommender.ingestion.articles import content_hash
 from recommender.settings import Settings
 
 __all__ = ["Checkup", "Finding", "examine", "serving_refusal"]
@@ -29,6 +32,8 @@ __all__ = ["Checkup", "Finding", "examine", "serving_refusal"]
 _REINDEX = "run `newsrec reindex` to publish a fresh version from the catalogue"
 _UPGRADE = "upgrade newsrec to read it"
 _RESTORE = "restore the catalogue from a backup"
+#: How many articles, spread over the catalogue, have their content hash recomputed.
+_HASH_SAMPLE = 500
 
 
 def _published_count(store: IndexStore) -> tuple[str, int] | None:
@@ -124,9 +129,11 @@ class _Findings:
 def examine(settings: Settings) -> Checkup:
     """Check the catalogue and the published indexes of ``settings.home``.
 
-    Looks for: a catalogue that is missing, not a newsrec catalogue, from a newer newsrec or
-    damaged; index versions with missing, truncated or altered files, manifests that disagree
-    with their index, the configured model or the catalogue; and leftovers of interrupted jobs.
+    Looks for: a home on a read-only file system; a catalogue that is missing, not a newsrec
+    catalogue, from a newer newsrec or damaged (its file header, SQLite's quick check, every
+    row, and the content hashes of a sample of articles against their text); index versions
+    with missing, truncated or altered files, manifests that disagree with their index, the
+    configured model or the catalogue; and leftovers of interrupted jobs.
     """
     home = settings.home
     found = _Findings()
@@ -134,12 +141,18 @@ def examine(settings: Settings) -> Checkup:
     if not home.is_dir():
         found.error(f"{home}: no such directory", "run `newsrec ingest` to create a home here")
         return Checkup(home, found.items, facts)
+    if on_read_only_file_system(home):
+        found.warning(
+            f"{home}: on a file system mounted read-only (EROFS)",
+            "reading works; ingest, events, reindex and serve need it remounted read-write",
+        )
     catalogue = _open_catalogue(settings, found)
     try:
         if catalogue is not None:
             for problem in catalogue.check():
                 found.error(problem, "restore the catalogue from a backup")
             _examine_side_tables(settings.catalogue_path, found)
+            _examine_content_hashes(catalogue, settings, found)
             facts.update(
                 articles=catalogue.count(), catalogue_seq=catalogue.last_seq(), dim=catalogue.dim
             )
@@ -167,11 +180,46 @@ def _open_catalogue(settings: Settings, found: _Findings) -> Catalogue | None:
         return None
     try:
         return Catalogue(path, readonly=True)
+    except DiskError as exc:
+        found.error(str(exc), "the catalogue itself may be healthy: fix the disk first")
     except FormatVersionError as exc:
         found.error(str(exc), _UPGRADE)
     except CatalogueError as exc:
         found.error(str(exc), "restore the catalogue from a backup")
     return None
+
+
+def _examine_content_hashes(catalogue: Catalogue, settings: Settings, found: _Findings) -> None:
+    # A stored hash is the digest of the text its vector was made from: an article whose title
+    # or body no longer gives that digest was changed behind newsrec's back (or damaged), and
+    # its vector and lists may describe another text.
+    every = max(1, -(-catalogue.count() // _HASH_SAMPLE))
+    sampled = 0
+    differ: list[str] = []
+    for position, record in enumerate(catalogue.iter_records()):
+        if position % every:
+            continue
+        sampled += 1
+        if content_hash(record.title, record.body, settings.embedding_key) != record.content_hash:
+            differ.append(record.id)
+    if not differ:
+        return
+    where = f"{catalogue.path}: {len(differ)} of {sampled} sampled articles"
+    if len(differ) == sampled:
+        found.warning(
+            f"{where} have content hashes made with other embedding settings than "
+            f"{settings.embedding_key!r} (model or max_seq_length changed since they were "
+            "ingested?)",
+            "ingest them again to embed them with the current settings, or set the model back",
+        )
+        return
+    found.error(
+        f"{where} have a title or body that no longer matches their stored content hash "
+        f"(first: {differ[0]!r}): changed outside newsrec or damaged, so their vectors may "
+        "describe another text",
+        "ingest those articles again from their source (an ingest re-embeds an article whose "
+        f"text changed), or {_RESTORE}",
+    )
 
 
 def _examine_side_tables(path: Path, found: _Findings) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
@@ -32,6 +33,11 @@ def post_events(batch: EventsIn, engine: EngineDep) -> EventsOut:
     not (yet) in the catalogue are kept and count once the article arrives. Needs the write key.
     """
     now = datetime.now(UTC)
+    # Events without a time all get the same one, so a reader's two views of one article in
+    # one batch would look like one event read twice; without a key of their own they are
+    # told apart by their place in this batch (such events can never be recognised when a
+    # batch is resent anyway: their time is when each copy arrived).
+    batch_id = secrets.token_hex(8)
     events = [
         event_from_mapping(
             {
@@ -39,10 +45,12 @@ def post_events(batch: EventsIn, engine: EngineDep) -> EventsOut:
                 "kind": event.kind,
                 "at": event.at or now,
                 "user": event.user,
-                "id": event.key,
+                "id": event.key
+                if event.key is not None or event.at is not None or event.user is None
+                else f"received:{batch_id}:{position}",
             }
         )
-        for event in batch.events
+        for position, event in enumerate(batch.events)
     ]
     stored = engine.record_events(events)
     return EventsOut(received=len(events), stored=stored)

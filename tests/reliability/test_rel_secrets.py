@@ -151,3 +151,21 @@ def test_status_does_not_show_the_key(sample_home: Path) -> None:
     result = invoke_newsrec("status", "--json", "--home", sample_home, NEWSREC_API_KEY=API_KEY)
     assert result.returncode == 0, result.stderr
     assert API_KEY not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [
+        (" padded-key-0123456789", "space"),
+        ("padded-key-0123456789 ", "space"),
+        ("clé-secrète-0123456789", "ASCII"),
+        ("tab\tinside-0123456789", "ASCII"),
+    ],
+)
+def test_a_key_no_client_could_send_is_refused_at_start_up(
+    sample_home: Path, key: str, why: str
+) -> None:
+    result = invoke_newsrec("serve", "--home", sample_home, NEWSREC_API_KEY=key)
+    assert result.returncode == 2
+    assert "api_key" in result.stderr and why in result.stderr
+    assert key.strip() not in result.stderr

@@ -64,3 +64,29 @@ def test_entries_expire_after_their_time_to_live() -> None:
     cache.put("k", 1, A)
     time.sleep(0.1)
     assert cache.get("k", 1) is None
+
+
+def test_the_byte_budget_evicts_the_least_recently_used_bodies() -> None:
+    cache = ResponseCache(100, max_bytes=20)
+    for key in "abc":
+        cache.put(key, 1, A)  # 7 bytes each: the third passes the budget
+    assert cache.get("a", 1) is None
+    assert cache.get("b", 1) is not None and cache.get("c", 1) is not None
+    assert cache.size_bytes == 14
+
+
+def test_a_body_larger_than_the_whole_budget_is_not_stored() -> None:
+    cache = ResponseCache(100, max_bytes=20)
+    cache.put("small", 1, A)
+    cache.put("big", 1, CachedResponse(b"x" * 21, "v000001"))
+    assert cache.get("big", 1) is None
+    assert cache.get("small", 1) is not None and cache.size_bytes == 7
+
+
+def test_replacing_an_entry_counts_its_bytes_once() -> None:
+    cache = ResponseCache(100, max_bytes=1_000)
+    cache.put("k", 1, A)
+    cache.put("k", 1, CachedResponse(b"x" * 100, "v000001"))
+    assert cache.size_bytes == 100 and len(cache) == 1
+    cache.get("other", 2)  # a new generation empties the cache and its byte count
+    assert cache.size_bytes == 0

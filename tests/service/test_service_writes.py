@@ -311,6 +311,14 @@ def test_events_are_stored(api: httpx.Client) -> None:
     assert response.json() == {"received": 2, "stored": 2}
 
 
+def test_a_readers_identical_events_without_a_time_in_one_batch_are_all_stored(
+    api: httpx.Client,
+) -> None:
+    view = {"article_id": "sample-012", "kind": "view", "user": "reader-42"}
+    response = api.post("/events", json={"events": [view, view, view]}, headers=WRITE)
+    assert response.json() == {"received": 3, "stored": 3}
+
+
 def test_events_with_a_key_seen_before_are_skipped(api: httpx.Client) -> None:
     event = {"article_id": "sample-011", "kind": "view", "key": "page-view-7f3a"}
     api.post("/events", json={"events": [event]}, headers=WRITE)

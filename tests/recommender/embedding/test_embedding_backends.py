@@ -8,7 +8,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.embedding.embedder import Embedder, SentenceTransformerEmbedder, planned_backend
+from recommender.embedding.embedder import (
+    Embedder,
+    ModelUnavailable,
+    SentenceTransformerEmbedder,
+    cpu_has_native_bf16,
+    load_embedder,
+    planned_backend,
+    vector_identity,
+)
 from recommender.embedding.openvino import OpenVINOEmbedder, ensure_export, verified_export
 from recommender.serving.engine import Engine
 from recommender.settings import BUNDLED_MODEL
@@ -25,8 +33,15 @@ TEXTS = [
 
 @pytest.fixture(scope="session")
 def openvino_embedder() -> Embedder:
-    """The OpenVINO backend over the bundled model (exported into the user cache once)."""
-    return OpenVINOEmbedder()
+    """The OpenVINO backend over the bundled model (exported into the user cache once), unquantised:
+    bf16 where the CPU has it, else fp32."""
+    return OpenVINOEmbedder(precision="bf16" if cpu_has_native_bf16() else "fp32")
+
+
+@pytest.fixture(scope="session")
+def int8_embedder() -> Embedder:
+    """The bundled model quantised to int8 (quantised into the user cache once, ~40 s)."""
+    return OpenVINOEmbedder(precision="int8")
 
 
 class EmbedderContract:
@@ -48,7 +63,7 @@ class EmbedderContract:
 
     def test_backend_names_its_path(self, backend_under_test: Embedder) -> None:
         engine, precision = backend_under_test.backend.split("-")
-        assert engine in {"torch", "openvino"} and precision in {"fp32", "bf16"}
+        assert engine in {"torch", "openvino"} and precision in {"fp32", "bf16", "int8"}
 
 
 class TestTorchBackend(EmbedderContract):
@@ -66,6 +81,38 @@ class TestOpenVINOBackend(EmbedderContract):
         reference = SentenceTransformerEmbedder(precision="fp32").encode(TEXTS)
         cosines = (openvino_embedder.encode(TEXTS) * reference).sum(axis=1)
         assert cosines.min() > 0.999
+
+
+NEWS = [
+    "Storm Ingrid: river peaks at 4.2m as towns brace for flooding",
+    "Central bank holds rates, signals cuts later in the year",
+    "Harborview council approves the new tram line after a long public consultation. The first "
+    "stretch, from the harbour to the university, opens in two years; fares stay at one euro.",
+    "Striker signs a three-year deal with the city club, ending months of talks. " * 8,
+]
+
+
+@pytest.mark.slow
+class TestOpenVINOInt8Backend(EmbedderContract):
+    @pytest.fixture
+    def backend_under_test(self, int8_embedder: Embedder) -> Embedder:
+        return int8_embedder
+
+    def test_it_says_it_runs_in_int8(self, int8_embedder: Embedder) -> None:
+        assert int8_embedder.backend == "openvino-int8"
+
+    def test_vectors_are_close_to_torch_fp32(self, int8_embedder: Embedder) -> None:
+        reference = SentenceTransformerEmbedder(precision="fp32").encode(NEWS)
+        cosines = (int8_embedder.encode(NEWS) * reference).sum(axis=1)
+        assert cosines.min() > 0.98
+
+    def test_the_int8_export_is_cached_beside_the_fp32_one(self, int8_embedder: Embedder) -> None:
+        cache = _cache_of(int8_embedder)
+        fp32, _ = ensure_export(BUNDLED_MODEL, cache)
+        int8, manifest = ensure_export(BUNDLED_MODEL, cache, "int8")
+        assert int8.parent == fp32.parent and int8.name.startswith(f"{fp32.name}-int8-")
+        assert manifest["precision"] == "int8" and manifest["calibration"]["texts"] > 0
+        assert verified_export(int8) == manifest
 
 
 def test_damaged_export_is_not_trusted(tmp_path: Path, openvino_embedder: Embedder) -> None:
@@ -92,6 +139,8 @@ def _cache_of(embedder: Embedder) -> Path:
         ("openvino", "fp32", "openvino-fp32"),
         ("torch", "bf16", "torch-bf16"),
         ("openvino", "bf16", "openvino-bf16"),
+        ("openvino", "int8", "openvino-int8"),
+        ("auto", "int8", "openvino-int8"),
     ],
 )
 def test_planned_backend_follows_the_settings(
@@ -108,3 +157,16 @@ def test_status_names_the_planned_path_without_loading_the_model(sample_home: Pa
         assert engine.status()["embedding_backend"] == "openvino-fp32 (not loaded yet)"
     finally:
         engine.close()
+
+
+def test_torch_refuses_int8_with_a_clear_message(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, embed_backend="torch", embed_precision="int8")
+    with pytest.raises(ModelUnavailable, match="OpenVINO backend only"):
+        load_embedder(settings)
+
+
+def test_int8_vectors_are_cached_apart_from_fp32_ones(tmp_path: Path) -> None:
+    fp32 = make_settings(tmp_path, embed_backend="openvino", embed_precision="fp32")
+    bf16 = make_settings(tmp_path, embed_backend="openvino", embed_precision="bf16")
+    int8 = make_settings(tmp_path, embed_backend="openvino", embed_precision="int8")
+    assert vector_identity(fp32) == vector_identity(bf16) != vector_identity(int8)

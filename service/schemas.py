@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -61,7 +62,6 @@ ArticleIdStr = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 _Name = Annotated[str, StringConstraints(min_length=1, max_length=100)]
 
 
-
 def _only_text(value: object) -> object:
     # The schema says an ISO 8601 string; pydantic would also read a bare number as a Unix
     # time, which no client of this schema means.
@@ -72,6 +72,7 @@ def _only_text(value: object) -> object:
 
 #: A date and time sent as ISO 8601 text, as the schema documents it.
 IsoDateTime = Annotated[datetime, BeforeValidator(_only_text)]
+
 
 class ListOptionsError(ValueError):
     """List options that contradict each other; the message names them."""

@@ -143,6 +143,7 @@ class NeighbourTable:
                 f"neighbour table arrays do not fit together: {n} sources, hood "
                 f"{arrays['hood'].shape}, table {table.shape}"
             )
+        _check_values(arrays)
         # Plain arrays over the (memory-mapped) files: np.memmap's own indexing costs more
         # than reading a row.
         return cls(
@@ -154,6 +155,34 @@ class NeighbourTable:
             seq=int(arrays["table_seq"][0]),
             vectors=arrays["table_vectors"].view(np.ndarray) if "table_vectors" in arrays else None,
         )
+
+
+def _check_values(arrays: dict[str, np.ndarray]) -> None:
+    # Files can match their checksums and still hold what no build writes (a table edited by
+    # hand, or by a bug): refuse them here, by name, rather than fail inside a list.
+    kinds = {"hood_sources": "i", "hood": "i", "table_docs": "i", "table_seq": "i"}
+    kinds |= {"table_cosine": "f", "table_lexical": "f", "table_vectors": "f"}
+    for name, kind in kinds.items():
+        if name in arrays and arrays[name].dtype.kind != kind:
+            expected = "integers" if kind == "i" else "floats"
+            raise NeighbourTableError(
+                f"neighbour table {name} holds {arrays[name].dtype}, not {expected}"
+            )
+    if "table_vectors" in arrays and arrays["table_vectors"].ndim != 2:
+        raise NeighbourTableError("neighbour table table_vectors is not a matrix")
+    sources = arrays["hood_sources"]
+    top = int(sources.max()) if len(sources) else -1
+    if len(sources) and (int(sources.min()) < 0 or bool((np.diff(sources) <= 0).any())):
+        raise NeighbourTableError("neighbour table hood_sources are not ascending doc ids")
+    for name in ("hood", "table_docs"):
+        values = arrays[name]
+        if values.size and (int(values.min()) < -1 or int(values.max()) > top):
+            raise NeighbourTableError(
+                f"neighbour table {name} holds doc ids outside the table's ({top} at most)"
+            )
+    for name in ("table_cosine", "table_lexical"):
+        if not bool(np.isfinite(arrays[name]).all()):
+            raise NeighbourTableError(f"neighbour table {name} holds values that are not finite")
 
 
 def augmented(vectors: _F32, hood_vectors: _F32, beta: float) -> _F32:

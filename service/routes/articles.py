@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request, Response
 
+import service.article_paths  # noqa: F401 - registers the {article_id:article_id} converter
 from recommender.ingestion.updates import unpublish_article, upsert_articles
 from recommender.serving.engine import UnknownArticle
 from recommender.serving.views import article_view
@@ -50,7 +51,7 @@ _PUT_RESULTS: dict[int | str, dict[str, Any]] = {
 
 
 @router.get(
-    "/{article_id:path}/related",
+    "/{article_id:article_id}/related",
     response_model=RelatedOut,
     dependencies=[ReadAccess],
     responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
@@ -78,7 +79,7 @@ async def get_related(article_id: ArticleId, request: Request) -> Response:
 
 
 @router.get(
-    "/{article_id:path}",
+    "/{article_id:article_id}",
     response_model=ArticleDetailOut,
     dependencies=[ReadAccess],
     responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
@@ -99,7 +100,7 @@ def get_article(article_id: ArticleId, engine: EngineDep) -> Response:
 
 
 @router.put(
-    "/{article_id:path}",
+    "/{article_id:article_id}",
     response_model=UpsertOut,
     dependencies=[WriteAccess],
     responses=responses(
@@ -122,7 +123,7 @@ def put_article(article_id: ArticleId, article: ArticleIn, engine: EngineDep) ->
 
 
 @router.delete(
-    "/{article_id:path}",
+    "/{article_id:article_id}",
     response_model=UnpublishOut,
     dependencies=[WriteAccess],
     responses=responses(_UNKNOWN, WRITE_RESPONSES),

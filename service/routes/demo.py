@@ -16,6 +16,7 @@ from fastapi import APIRouter, HTTPException, Path, Query
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+import service.article_paths  # noqa: F401 - registers the {article_id:article_id} converter
 from recommender.ingestion.articles import is_web_url
 from recommender.serving.requests import MAX_K
 from service.deps import EngineDep, ReadAccess
@@ -56,7 +57,7 @@ def _paragraphs(body: str) -> list[str]:
 
 
 @router.get(
-    "/articles/{article_id:path}",
+    "/articles/{article_id:article_id}",
     response_class=HTMLResponse,
     dependencies=[ReadAccess],
     responses=responses(

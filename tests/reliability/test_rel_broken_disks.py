@@ -114,7 +114,7 @@ def _new_articles(path: Path, n: int) -> Path:
 def test_ingest_on_a_full_disk_fails_in_one_line_and_damages_nothing(
     sample_home_template: Path, tmp_path: Path, ledger: Counter[str]
 ) -> None:
-    articles = _new_articles(tmp_path / "new.jsonl", 300)
+    articles = _new_articles(tmp_path / "new.jsonl", 100)
     env = cli_env(NEWSREC_EMBED_BACKEND="torch")
     with _full_disk(tmp_path, sample_home_template) as (home, filler, before):
         ids_before = live_ids(home)
@@ -126,10 +126,11 @@ def test_ingest_on_a_full_disk_fails_in_one_line_and_damages_nothing(
         assert served(home).same_lists(before)
         rerun = run_newsrec("ingest", articles, "--home", home, env=env)
         assert rerun.returncode == 0, rerun.stderr[-2000:]
-        assert len(live_ids(home)) == len(ids_before) + 300
+        assert len(live_ids(home)) == len(ids_before) + 100
     ledger["full-disk jobs"] += 1
 
 
+@pytest.mark.slow
 def test_events_and_reindex_on_a_full_disk_fail_in_one_line_and_damage_nothing(
     sample_home_template: Path, tmp_path: Path, ledger: Counter[str]
 ) -> None:
@@ -148,6 +149,7 @@ def test_events_and_reindex_on_a_full_disk_fail_in_one_line_and_damage_nothing(
     ledger["full-disk jobs"] += 2
 
 
+@pytest.mark.slow
 def test_a_read_only_home_is_read_by_the_doctor_and_refused_by_writers_in_one_line(
     sample_home_template: Path, tmp_path: Path, ledger: Counter[str]
 ) -> None:

@@ -319,6 +319,23 @@ def test_a_readers_identical_events_without_a_time_in_one_batch_are_all_stored(
     assert response.json() == {"received": 3, "stored": 3}
 
 
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/articles/typed-1", {"title": "A typed article", "popularity": False}, "popularity"),
+        ("/articles/typed-2", {"title": "A typed article", "published_at": 0}, "published_at"),
+        ("/events", {"events": [{"article_id": "sample-001", "kind": "view", "at": 0}]}, "at"),
+    ],
+)
+def test_a_value_of_another_type_than_the_schema_states_is_422(
+    api: httpx.Client, path: str, body: dict[str, Any], field: str
+) -> None:
+    method = "POST" if path == "/events" else "PUT"
+    response = api.request(method, path, json=body, headers=WRITE)
+    assert response.status_code == 422, response.text
+    assert field in response.text
+
+
 def test_events_with_a_key_seen_before_are_skipped(api: httpx.Client) -> None:
     event = {"article_id": "sample-011", "kind": "view", "key": "page-view-7f3a"}
     api.post("/events", json={"events": [event]}, headers=WRITE)

@@ -78,6 +78,13 @@ class _IndexCollector(Collector):
         )
         info.add_metric([version, str(status["model"])], 1)
         yield info
+        embedding = GaugeMetricFamily(
+            "newsrec_embedding_info",
+            "How article text is embedded: backend and precision (auto's choice, or forced).",
+            labels=["backend"],
+        )
+        embedding.add_metric([str(status["embedding_backend"])], 1)
+        yield embedding
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

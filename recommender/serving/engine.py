@@ -153,6 +153,12 @@ class Engine:
         columns.put(self.catalogue.iter_records())
         built = version.manifest.catalogue_seq if version is not None else 0
         table = self._table_of(version)
+        vectors = table.vectors if table is not None else None
+        if vectors is not None and index is not None and vectors.shape[1] != index.dim:
+            raise IndexLoadError(
+                f"{version.path if version else 'index'}: the neighbour table's vectors have "
+                f"{vectors.shape[1]} dimensions, the index {index.dim}; run `newsrec reindex`"
+            )
         hoods = Neighbourhoods(table, self._shape, index.dim if index is not None else 1)
         replay = self._replay(index, columns, hoods, built)
         index = replay.index

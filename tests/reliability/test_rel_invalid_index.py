@@ -36,6 +36,10 @@ CASES = {
     ),
     "seq as text": (_rewrite("table_seq", lambda a: np.array(["x"])), "not integers"),
     "sources out of order": (_rewrite("hood_sources", lambda a: a[::-1].copy()), "ascending"),
+    "vectors of another dimension": (
+        _rewrite("table_vectors", lambda a: a[:, : a.shape[1] // 2].copy()),
+        "dimensions",
+    ),
 }
 
 

@@ -277,6 +277,12 @@ def test_metrics_report_index_size_version_and_age(client: httpx.Client) -> None
     assert 0 < sample_value(text, "newsrec_index_age_seconds", "") < 24 * 3600
 
 
+def test_metrics_name_the_embedding_path(client: httpx.Client) -> None:
+    text = client.get("/metrics").text
+    line = next(x for x in text.splitlines() if x.startswith("newsrec_embedding_info{"))
+    assert 'backend="' in line and line.endswith(" 1.0")
+
+
 def test_openapi_documents_every_route_with_examples(client: httpx.Client) -> None:
     schema = client.get("/openapi.json").json()
     paths = schema["paths"]

@@ -140,7 +140,7 @@ class _SettingsFields(BaseSettings):
         "this share of random pairs of articles (the floor is calibrated on the catalogue).",
     )
     related_depth: int = Field(
-        20,
+        40,
         ge=1,
         le=1_000,
         description="Related's content gate: only the source's most similar candidates, this "

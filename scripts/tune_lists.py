@@ -67,6 +67,7 @@ DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 REUTERS = DATA / "reuters21578.jsonl.gz"
 MIND = DATA / "mind_small_sample"
 K = 10
+_NOISE = 0.002  # co-read nDCG@10 differences below this are not told apart on tuning readers
 
 
 # --- build --------------------------------------------------------------------------------
@@ -267,7 +268,7 @@ def _story_sweep(corpus: Corpus) -> list[dict[str, Any]]:
     return rows
 
 
-def choose(tuned: Path, coread: Path, plot: Path) -> dict[str, Any]:
+def choose(tuned: Path, coread: list[Path], plot: Path) -> dict[str, Any]:
     """Join the constraints (``tuned``: this script's sweep) with the co-read sweep's trials
     (``coread``: the ``results.json`` of ``newsrec evaluate --protocol coread --sweep grid``),
     pick the best co-reading among the admissible configurations, and plot the frontier."""
@@ -277,7 +278,11 @@ def choose(tuned: Path, coread: Path, plot: Path) -> dict[str, Any]:
     import matplotlib.pyplot as plt
 
     rows = json.loads(tuned.read_text())["related"]
-    trials = json.loads(coread.read_text())["sweep"]["trials"]
+    trials = []
+    for path in coread:
+        results = json.loads(path.read_text())
+        fixed = {n: results["settings"][n] for n in ("related_depth", "w_coread", "w_pop")}
+        trials += [{**t, "config": {**fixed, **t["config"]}} for t in results["sweep"]["trials"]]
 
     def key(config: Mapping[str, Any]) -> tuple[float, ...]:
         return tuple(
@@ -293,12 +298,21 @@ def choose(tuned: Path, coread: Path, plot: Path) -> dict[str, Any]:
         entry["admissible"] &= bool(row["admissible"])
     joined = []
     for trial in trials:
-        config = {"related_depth": 20, **trial["config"]}
+        config = trial["config"]
         entry = by_config.get(key(config))
         if entry is not None and "reuters" in entry and "mind" in entry:
             joined.append({**entry, "config": config, "coread": trial["objective"]})
     admissible = [j for j in joined if j["admissible"]]
-    best = max(admissible, key=lambda j: j["coread"]) if admissible else None
+    best = None
+    if admissible:
+        # A co-reading gain this small is noise: among the configurations that close to the
+        # best, the strictest gate (the most topical Related) is the default.
+        top = max(j["coread"] for j in admissible)
+        close = [j for j in admissible if j["coread"] >= top - _NOISE]
+        best = max(
+            close,
+            key=lambda j: (j["config"]["related_floor_quantile"], j["mind"]["related_p5"]),
+        )
     figure, axis = plt.subplots(figsize=(6.4, 4.2))
     for group, marker, label in ((True, "o", "admissible"), (False, "x", "breaks a constraint")):
         points = [j for j in joined if j["admissible"] == group]
@@ -342,7 +356,9 @@ def main(argv: Iterable[str] | None = None) -> None:
     """``build`` the tuning homes, ``sweep`` them, or ``choose`` the defaults."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=("build", "sweep", "choose"))
-    parser.add_argument("--coread", type=Path, help="choose: the co-read sweep's results.json")
+    parser.add_argument(
+        "--coread", type=Path, nargs="+", help="choose: the co-read sweeps' results.json"
+    )
     parser.add_argument("--plot", type=Path, default=Path("frontier.png"))
     parser.add_argument("--work", type=Path, required=True)
     parser.add_argument("--out", type=Path, default=Path("tune_lists.json"))

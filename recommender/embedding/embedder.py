@@ -29,6 +29,7 @@ import numpy as np
 
 from recommender.embedding.model_weights import ModelUnavailable, resolve_model_path
 from recommender.embedding.precision import resolve_precision
+from recommender.embedding.quiet import quiet_model_libraries
 from recommender.settings import BUNDLED_MODEL, Settings
 
 __all__ = [
@@ -125,7 +126,8 @@ class SentenceTransformerEmbedder:
         self._name = model
         path = resolve_model_path(model, cache_dir)
         try:
-            self._model = SentenceTransformer(path, device="cpu")
+            with quiet_model_libraries():
+                self._model = SentenceTransformer(path, device="cpu")
         except (OSError, ValueError) as exc:
             raise ModelUnavailable(
                 f"cannot load model {model!r} offline ({exc}); name a local path or an "

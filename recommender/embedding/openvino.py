@@ -36,6 +36,7 @@ from recommender.embedding.model_weights import (
     resolve_model_path,
 )
 from recommender.embedding.precision import Precision, resolve_precision
+from recommender.embedding.quiet import quiet_model_libraries
 from recommender.settings import BUNDLED_MODEL
 
 __all__ = [
@@ -103,7 +104,8 @@ def _trace(model_path: str, folder: Path) -> dict[str, Any]:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    st = SentenceTransformer(model_path, device="cpu").eval()
+    with quiet_model_libraries():
+        st = SentenceTransformer(model_path, device="cpu").eval()
     names = [n for n in st.tokenizer.model_input_names if n in _KNOWN_INPUTS]
     if "input_ids" not in names or "attention_mask" not in names:
         raise ModelUnavailable(
@@ -134,7 +136,7 @@ def _trace(model_path: str, folder: Path) -> dict[str, Any]:
             out: torch.Tensor = self.st(features)["sentence_embedding"]
             return out
 
-    with torch.inference_mode():
+    with torch.inference_mode(), quiet_model_libraries():
         graph = ov.convert_model(Pipeline().eval(), example_input=example)
     ov.save_model(graph, folder / "model.xml", compress_to_fp16=False)
     dim = st.get_embedding_dimension()

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from recommender.embedding.model_weights import ModelUnavailable
+from recommender.embedding.quiet import quiet_model_libraries
 from recommender.ingestion.articles import embedding_text
 
 __all__ = ["QUANTISE_FORMAT", "calibration_digest", "calibration_texts", "quantise_export"]
@@ -85,12 +86,13 @@ def quantise_export(
         )
         batches.append({name: tokens[name].astype(np.int64) for name in inputs})
     graph = ov.Core().read_model(source / "model.xml")
-    quantised = nncf.quantize(
-        graph,
-        nncf.Dataset(batches),
-        model_type=nncf.ModelType.TRANSFORMER,
-        subset_size=len(batches),
-    )
+    with quiet_model_libraries():  # NNCF's progress bars and notices
+        quantised = nncf.quantize(
+            graph,
+            nncf.Dataset(batches),
+            model_type=nncf.ModelType.TRANSFORMER,
+            subset_size=len(batches),
+        )
     ov.save_model(quantised, target / "model.xml", compress_to_fp16=False)
     return {
         "precision": "int8",

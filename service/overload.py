@@ -14,7 +14,7 @@ from collections.abc import Collection
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["SHED_EXEMPT_PATHS", "ConcurrencyLimit"]
+__all__ = ["SHED_EXEMPT_PATHS", "ConcurrencyLimit", "send_busy"]
 
 #: Liveness must answer under load, or an orchestrator would restart a merely busy server.
 SHED_EXEMPT_PATHS: frozenset[str] = frozenset({"/livez"})
@@ -65,21 +65,27 @@ class ConcurrencyLimit:
             self.in_flight -= 1
 
     async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "detail": f"server busy: {self.limit} requests in flight, the most it takes "
-                f"at once; retry after {self.retry_after_seconds} s"
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 503,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"retry-after", str(self.retry_after_seconds).encode()),
-                ],
-            }
+        await send_busy(
+            send,
+            f"server busy: {self.limit} requests in flight, the most it takes at once; "
+            f"retry after {self.retry_after_seconds} s",
+            self.retry_after_seconds,
         )
-        await send({"type": "http.response.body", "body": body})
+
+
+async def send_busy(send: Send, detail: str, retry_after_seconds: int) -> None:
+    """Answer 503 with ``detail`` and ``Retry-After`` straight from ASGI, before any route
+    runs: shedding must cost less than the work it saves."""
+    body = json.dumps({"detail": detail}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after_seconds).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import json
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
@@ -29,6 +28,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from recommender.serving.requests import ListRequest
+from service.overload import send_busy
 
 __all__ = [
     "HEAVY_BUDGET",
@@ -198,16 +198,4 @@ class EarlyRefusal:
 
 
 async def _refuse(send: Send, busy: Busy) -> None:
-    body = json.dumps({"detail": str(busy)}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(busy.retry_after_seconds).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    await send_busy(send, str(busy), busy.retry_after_seconds)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+import pytest
 
 from index import Catalogue, WriterLock
 from index.events import EventStore
@@ -33,6 +34,9 @@ from tests.reliability.support import (
     synthetic_env,
     write_jsonl,
 )
+
+# Real servers, subprocesses and kills: the slow tier (`make test`, not `make test-fast`).
+pytestmark = pytest.mark.slow
 
 API_KEY = "reliability-soak-key-91c2"
 SOAK_SECONDS = float(os.environ.get("NEWSREC_SOAK_SECONDS", "20"))

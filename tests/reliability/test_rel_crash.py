@@ -39,6 +39,9 @@ from tests.reliability.support import (
     write_jsonl,
 )
 
+# Real servers, subprocesses and kills: the slow tier (`make test`, not `make test-fast`).
+pytestmark = pytest.mark.slow
+
 SYNTHETIC_PROBES = ("syn-000001", "syn-004321", "syn-019999")
 KILLED = -9  # returncode of a process ended by SIGKILL
 

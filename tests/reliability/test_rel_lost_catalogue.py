@@ -9,11 +9,15 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
+import pytest
 
 from index import Catalogue, WriterLock
 from recommender.operations.doctor import examine
 from tests.conftest import LiveServer, free_port, make_settings
 from tests.reliability.support import run_newsrec
+
+# Real servers, subprocesses and kills: the slow tier (`make test`, not `make test-fast`).
+pytestmark = pytest.mark.slow
 
 WRITE_KEY = "test-write-key-0123456789"
 

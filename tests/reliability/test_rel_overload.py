@@ -22,6 +22,9 @@ import pytest
 from tests.conftest import LiveServer
 from tests.reliability.support import PROBE_IDS, sample_rows
 
+# Real servers, subprocesses and kills: the slow tier (`make test`, not `make test-fast`).
+pytestmark = pytest.mark.slow
+
 MAX_IN_FLIGHT = 4
 CONNECTIONS = 64
 BURST = 600

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from index import Catalogue, IndexStore, WriterLock
 from recommender.embedding.embedder import Embedder
@@ -21,6 +22,9 @@ from recommender.ingestion.articles import article_from_mapping, embedding_text
 from recommender.operations.indexing import publish_index
 from tests.conftest import make_settings
 from tests.service.servers import start
+
+# Real servers, subprocesses and kills: the slow tier (`make test`, not `make test-fast`).
+pytestmark = pytest.mark.slow
 
 SOURCES = ["sample-002", "sample-014", "sample-039", "sample-050", "sample-067", "sample-077"]
 LOAD_THREADS = 8

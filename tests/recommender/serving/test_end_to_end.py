@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.conftest import SAMPLE, LiveServer
+
+# Real servers, subprocesses and kills: the slow tier (`make test`, not `make test-fast`).
+pytestmark = pytest.mark.slow
 
 
 def newsrec(*args: str, home: Path) -> subprocess.CompletedProcess[str]:

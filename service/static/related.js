@@ -1,4 +1,4 @@
-// Fills the "More like this" and "Related" boxes of a page from newsrec's HTTP API.
+// Fills the "More like this", "Related" and "Popular" boxes of a page from newsrec's HTTP API.
 // A site can include it as is:
 //   <ol data-list="more_like_this"></ol> <ol data-list="related"></ol> <ol data-list="popular"></ol>
 //   <script src="/demo/assets/related.js" data-article-id="ID" data-k="5"
@@ -28,10 +28,15 @@
 
   function fill(list, items) {
     list.textContent = "";
+    var box = list.closest(".box");
     if (!items.length) {
-      list.appendChild(element("li", "empty", "Nothing to show yet."));
+      // Nothing close enough: newsrec leaves a list short rather than pad it, and the page
+      // leaves the empty box out rather than show an empty frame.
+      if (box) box.hidden = true;
+      else list.appendChild(element("li", "empty", "No closely related stories."));
       return;
     }
+    if (box) box.hidden = false;
     items.forEach(function (item) {
       var li = element("li", "item");
       li.dataset.id = item.id;

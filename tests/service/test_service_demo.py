@@ -70,7 +70,7 @@ def test_demo_page_of_an_unknown_article_is_404(client: httpx.Client) -> None:
 
 
 @needs_chromium
-def test_browser_fills_both_boxes_from_the_api(
+def test_browser_fills_the_three_boxes_from_the_api(
     read_server: LiveServer, client: httpx.Client, tmp_path: Path
 ) -> None:
     result = chromium(tmp_path, "--dump-dom", read_server.url + PAGE)
@@ -81,6 +81,7 @@ def test_browser_fills_both_boxes_from_the_api(
     assert box_titles(dom, "more_like_this") == [i["title"] for i in api["more_like_this"]]
     assert box_titles(dom, "related") == [i["title"] for i in api["related"]]
     assert len(box_titles(dom, "related")) == 5
+    assert box_titles(dom, "popular") == [i["title"] for i in api["popular"]]
 
 
 @needs_chromium

@@ -86,11 +86,12 @@ def events(
     ],
     home: HomeOption = None,
 ) -> None:
-    """Record reading events (views, clicks) that feed popularity.
+    """Record reading events (views, clicks) that feed popularity and co-reading.
 
     Each row: article_id, kind (view or click), at (ISO 8601), optionally user and id. Every
     row is stored once however often its file is read (an anonymous row is keyed by its content
-    and line), so an interrupted import can simply be rerun; a MIND behaviors.tsv gives its clicks.
+    and line), so an interrupted import can simply be rerun. A MIND behaviors.tsv gives its
+    clicks, and its history reads as views one second before the reader's first impression.
     """
     from recommender.ingestion.events import record_events
 

@@ -58,10 +58,12 @@ _PUT_RESULTS: dict[int | str, dict[str, Any]] = {
     openapi_extra={"parameters": LIST_OPTION_PARAMETERS},
 )
 async def get_related(article_id: ArticleId, request: Request) -> Response:
-    """More like this and Related for one published article.
+    """More like this, Related and Popular for one published article.
 
-    *More like this* ranks by similarity alone; *Related* ranks the rest by the blended score
-    (similarity, recency around the source, popularity). Neither list holds the source. The
+    *More like this*: the same story first, then the closest on the topic. *Related*: only what
+    is related to the source (by content or by its readers), reordered by recency, popularity
+    and co-reading. *Popular*: the most read right now. No list holds the source or a copy of
+    it; a list shorter than asked says why in ``short``; ``lists=`` asks for only some. The
     answer names the index version it came from, in ``index_version`` and the
     ``X-Index-Version`` header; ``X-Cache`` says whether the cache answered.
     """

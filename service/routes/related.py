@@ -30,7 +30,7 @@ router = APIRouter(tags=["related"])
     ),
 )
 async def post_related(query: RelatedIn, lists: ListsDep) -> Response:
-    """Both lists for draft ``text`` (not yet published), or for published ``ids``.
+    """The lists for draft ``text`` (not yet published), or for published ``ids``.
 
     With ``ids`` ("more like these", e.g. a reader's last reads) the lists are built around
     the articles' mean vector and hold none of them. With ``text`` recency is measured from

@@ -33,6 +33,12 @@ def test_a_method_a_path_lacks_is_405_naming_every_method_it_has(client: httpx.C
     assert response.headers["allow"] == "GET, PUT, DELETE"
 
 
+def test_writing_to_an_articles_lists_is_405_not_an_article_write(client: httpx.Client) -> None:
+    for method in ("PUT", "DELETE"):
+        response = client.request(method, "/articles/sample-001/related")
+        assert (response.status_code, response.headers["allow"]) == (405, "GET"), method
+
+
 def test_the_schema_marks_the_key_of_read_routes_optional_when_no_read_key_is_set(
     client: httpx.Client,
 ) -> None:

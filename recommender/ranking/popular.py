@@ -10,7 +10,7 @@ never listed. Its score is the popularity part of the formula alone
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 import numpy.typing as npt
@@ -24,12 +24,14 @@ def most_read(
     excluded: set[int],
     k: int,
     story_keys: tuple[npt.NDArray[np.int64], ...] = (),
+    sources: Iterable[int] = (),
 ) -> npt.NDArray[np.int64]:
     """The first ``k`` of ``ranked`` (docs, most read first) that are admissible and not
     ``excluded``, in that order, one per story.
 
     ``story_keys`` are columns of keys by doc (title and body keys, negative for none): a doc
-    sharing a key with one listed before it is a copy or re-issue and is left out.
+    sharing a key with one listed before it, or with one of ``sources``, is a copy or re-issue
+    and is left out.
     """
     if k <= 0 or not len(ranked):
         return np.zeros(0, dtype=np.int64)
@@ -37,7 +39,7 @@ def most_read(
     if excluded:
         keep &= ~np.isin(ranked, np.fromiter(excluded, dtype=np.int64, count=len(excluded)))
     chosen: list[int] = []
-    seen: list[set[int]] = [set() for _ in story_keys]
+    seen: list[set[int]] = [{int(column[doc]) for doc in sources} for column in story_keys]
     for doc in ranked[keep].tolist():
         keys = [int(column[doc]) for column in story_keys]
         if any(key >= 0 and key in known for key, known in zip(keys, seen, strict=True)):

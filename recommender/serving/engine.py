@@ -34,7 +34,7 @@ from recommender.ranking.popular import most_read
 from recommender.ranking.scoring import Weights, list_weights, score
 from recommender.serving.answers import ListItem, RelatedLists, UnknownArticle
 from recommender.serving.candidates import admissible, gather
-from recommender.serving.columns import NO_KEY, ArticleColumns
+from recommender.serving.columns import ArticleColumns
 from recommender.serving.features import coread_of, features, popularity_of, shared_readers
 from recommender.serving.items import Explainer
 from recommender.serving.requests import ListRequest
@@ -44,7 +44,6 @@ from recommender.signals.coreads import CoReads
 from recommender.signals.lexical import TermVector
 from recommender.signals.neighbourhood import Neighbourhoods, NeighbourTable, NeighbourTableError
 from recommender.signals.popularity import DecayedCounts, popularity_signal
-from recommender.signals.stories import NO_TITLE_KEY
 
 __all__ = ["Engine", "ListItem", "RelatedLists", "UnknownArticle"]
 
@@ -655,13 +654,13 @@ class Engine:
                 mask &= columns.section[docs] == section
             return mask
 
-        hidden = excluded | _copies_of(columns, sources) | {e.doc for e in shown}
         docs = most_read(
             state.readership.most_read,
             passes,
-            hidden,
+            excluded | {e.doc for e in shown},
             request.k_popular,
             (columns.title_key, columns.body_key),
+            sources,  # their copies and re-issues are not listed either
         )
         zeros = np.zeros(len(docs), dtype=np.float32)
         signals = {
@@ -717,17 +716,3 @@ class _Chosen:
     popular: list[Entry]
     missing: tuple[str, ...]
     short: dict[str, str]
-
-
-def _copies_of(columns: ArticleColumns, sources: set[int]) -> set[int]:
-    """Published articles with a source's title or body: its copies and re-issues."""
-    if not sources:
-        return set()
-    size = len(columns.live)
-    found: set[int] = set()
-    for key_column, none in ((columns.title_key, NO_TITLE_KEY), (columns.body_key, NO_KEY)):
-        keys = {int(key_column[s]) for s in sources} - {none}
-        if keys:
-            hits = np.isin(key_column[:size], np.fromiter(keys, dtype=np.int64))
-            found.update(np.flatnonzero(hits & columns.live[:size]).tolist())
-    return found

@@ -11,7 +11,6 @@ editors' pins take their places last (:mod:`recommender.ranking.overrides`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,8 +61,9 @@ class Pool:
     shared_readers: np.ndarray
     n_pins: int
     pinned: list[tuple[int, int]]  # (row, 1-based position) of each pin, strongest first
+    vectors: np.ndarray  # the candidates' plain unit vectors, row by row
     sources: np.ndarray  # the source docs (and docs already shown): their copies never show
-    vectors_of: Callable[[np.ndarray], np.ndarray]  # plain unit vectors of docs
+    source_vectors: np.ndarray  # their plain unit vectors
     title_keys: np.ndarray  # by doc
     body_keys: np.ndarray  # by doc
 
@@ -149,7 +149,7 @@ def _pick(
     # The sources go first, so a story holding a source is labelled below len(sources).
     members = np.concatenate([sources, docs[rows]])
     # One product serves both the story grouping and MMR's penalties.
-    member_vectors = pool.vectors_of(members)
+    member_vectors = np.concatenate([pool.source_vectors, pool.vectors[rows]])
     cosine = member_vectors @ member_vectors.T
     labels = story_labels(
         cosine,

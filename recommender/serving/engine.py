@@ -573,19 +573,23 @@ class Engine:
             else:
                 plain = np.asarray(query, dtype=np.float32)
             pin_rows = {int(doc): row for row, doc in enumerate(pin_docs.tolist())}
+            # Copies of the source, and of articles the caller shows, are not shown.
+            anchors = np.array(sorted(sources | state.live_docs(request.exclude_ids)), np.int64)
+            # Read once: the gate's cosines and the stories' and MMR's both need them.
+            vectors = index.reconstruct(docs)
             ranked = rank(
                 Pool(
                     docs,
                     features(
                         state, self.settings, docs, cosine, lexical, source, coread, now, missing
                     ),
-                    index.reconstruct(docs) @ plain if len(docs) else np.zeros(0, np.float32),
+                    (vectors @ plain).astype(np.float32),
                     shared_readers(state, sources, docs, coread),
                     len(pin_docs),
                     [(pin_rows[doc], at) for doc, at in pins if doc in pin_rows],
-                    # Copies of the source, and of articles the caller shows, are not shown.
-                    np.array(sorted(sources | state.live_docs(request.exclude_ids)), np.int64),
-                    index.reconstruct,
+                    vectors,
+                    anchors,
+                    index.reconstruct(anchors),
                     state.columns.title_key,
                     state.columns.body_key,
                 ),

@@ -478,6 +478,7 @@ class Engine:
                 cosine = content = np.zeros(len(docs), dtype=np.float32)
             coread = coread_of(state, source_docs)
             source = state.columns.cards.get(sources[0]) if len(sources) == 1 else None
+            weights = request.weights or self._weights
             signals = features(
                 state,
                 self.settings,
@@ -488,8 +489,8 @@ class Engine:
                 coread,
                 self._clock(),
                 [],
+                [weights],
             )
-            weights = request.weights or self._weights
             scores = score(signals, weights, lexical_share=self.settings.related_lexical_weight)
             passed = state.gate.passes(
                 np.asarray(content, dtype=np.float32),
@@ -577,11 +578,25 @@ class Engine:
             anchors = np.array(sorted(sources | state.live_docs(request.exclude_ids)), np.int64)
             # Read once: the gate's cosines and the stories' and MMR's both need them.
             vectors = index.reconstruct(docs)
+            weights = request.weights or self._weights
+            weighed = [
+                weights,
+                list_weights("more_like_this", weights, story_weight=self.settings.story_weight),
+            ]
             ranked = rank(
                 Pool(
                     docs,
                     features(
-                        state, self.settings, docs, cosine, lexical, source, coread, now, missing
+                        state,
+                        self.settings,
+                        docs,
+                        cosine,
+                        lexical,
+                        source,
+                        coread,
+                        now,
+                        missing,
+                        weighed,
                     ),
                     (vectors @ plain).astype(np.float32),
                     shared_readers(state, sources, docs, coread),
@@ -593,7 +608,7 @@ class Engine:
                     state.columns.title_key,
                     state.columns.body_key,
                 ),
-                request.weights or self._weights,
+                weights,
                 state.gate,
                 self.settings,
                 request.k_more,

@@ -8,10 +8,12 @@ and hands :func:`recommender.ranking.scoring.score` one array per signal, by nam
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from index import ArticleRecord
+from recommender.ranking.scoring import Weights
 from recommender.serving.state import ServingState
 from recommender.settings import Settings
 from recommender.signals.popularity import popularity_signal
@@ -32,38 +34,45 @@ def features(
     coread: dict[int, float],
     now: float,
     missing: list[str],
+    weighed: Sequence[Weights],
 ) -> dict[str, np.ndarray]:
     """Every signal of the formula for ``docs``, by name; names signals no candidate has in
     ``missing``.
 
     ``cosine`` and ``lexical`` are the candidates' similarity halves; ``source`` is the source
     article (None for a draft or a reader's reads, whose time is ``now``); ``coread`` maps docs
-    to their co-read weight with the source.
+    to their co-read weight with the source. ``section`` and ``story`` are measured only when
+    one of the lists' ``weighed`` gives them a weight: at 0 (their defaults) the formula does
+    not read them, and ``section`` costs a look at every candidate's card.
     """
     source_ts = now  # a draft or a reader's reads: what is around now
     if source is not None:
         source_ts = source.published_at.timestamp() if source.published_at else math.nan
     if not state.readership.any_reads:
         missing.append("popularity")
-    return {
+    signals = {
         "cosine": cosine,
         "lexical": lexical,
         "recency": _recency(state, settings, docs, source, now, missing),
         "popularity": popularity_of(state, settings, docs),
         "coread": _weights_of(docs, coread),
-        "section": section_match(
+    }
+    used = {name for weights in weighed for name, weight in weights.items() if weight > 0}
+    if "section" in used:
+        signals["section"] = section_match(
             source.section if source else None,
             source.tags if source else (),
             docs,
             state.columns.cards,
-        ),
-        "story": story_evidence(
+        )
+    if "story" in used:
+        signals["story"] = story_evidence(
             lexical,
             state.columns.published_ts[docs],
             source_ts,
             half_life_days=settings.story_half_life_days,
-        ),
-    }
+        )
+    return signals
 
 
 def popularity_of(state: ServingState, settings: Settings, docs: np.ndarray) -> np.ndarray:

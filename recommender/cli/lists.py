@@ -174,12 +174,12 @@ def _weights(settings: Settings, pairs: list[str]) -> Weights | None:
     given: dict[str, float | None] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
+        if not sep:
+            fail(f"--weight {pair!r}: expected NAME=VALUE, e.g. w_pop=0.5", 2)
         try:
             given[name.strip()] = float(value)
         except ValueError:
             fail(f"--weight {pair!r}: expected NAME=VALUE with a number, e.g. w_pop=0.5", 2)
-        if not sep:
-            fail(f"--weight {pair!r}: expected NAME=VALUE, e.g. w_pop=0.5", 2)
     try:
         weights = Weights.from_settings(settings).overridden(given)
     except WeightError as exc:

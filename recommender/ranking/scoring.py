@@ -56,6 +56,7 @@ __all__ = [
     "Weights",
     "list_weights",
     "score",
+    "weight_names",
 ]
 
 Array = npt.NDArray[np.float32]
@@ -229,10 +230,3 @@ def score(signals: Mapping[str, Array], weights: Weights, *, lexical_share: floa
     for values in parts.values():
         total += values
     return Scores(parts, total)
-
-
-def similarity_of(signals: Mapping[str, Array], *, lexical_share: float) -> Array:
-    """The unweighted similarity of each candidate: its blend of meaning and shared words."""
-    return ((1.0 - lexical_share) * signals["cosine"] + lexical_share * signals["lexical"]).astype(
-        np.float32
-    )

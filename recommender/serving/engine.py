@@ -99,7 +99,7 @@ class Engine:
                 partners=settings.coread_partners,
                 readers=settings.coread_readers,
             ),
-            gate=self._gate(-math.inf),
+            self._gate(-math.inf),
         )
         self._rules_rev = -1
         self._next_expiry = math.inf

@@ -65,8 +65,8 @@ class ServingState:
     columns: ArticleColumns
     hoods: Neighbourhoods
     coreads: CoReads
+    gate: RelatedGate  # made from the settings by the engine, never a default of its own
     rules: EditorialRules = field(default_factory=EditorialRules)
-    gate: RelatedGate = field(default_factory=lambda: RelatedGate(-np.inf, 20, 5))
     readership: Readership = field(default_factory=Readership)
     generation: int = 0
 

@@ -11,7 +11,6 @@ from recommender.ranking.scoring import (
     Weights,
     list_weights,
     score,
-    similarity_of,
 )
 from recommender.settings import Settings
 
@@ -72,8 +71,3 @@ def test_each_list_has_its_own_weights() -> None:
     assert (more["similarity"], more["story"], more["popularity"]) == (1.0, 0.3, 0.0)
     popular = list_weights("popular", related, story_weight=0.3)
     assert popular.total() == popular["popularity"] == 1.0
-
-
-def test_similarity_blends_meaning_and_words_by_the_share() -> None:
-    signals = _signals(cosine=[1.0, 0.0], lexical=[0.0, 1.0])
-    assert similarity_of(signals, lexical_share=0.2) == pytest.approx([0.8, 0.2])

@@ -221,7 +221,7 @@ class Engine:
         """Measure Related's similarity floor on this catalogue (recommender/ranking/gate.py):
         at load, and again when the published articles grew or shrank by a fifth."""
         state = self._state
-        size = int(state.columns.live.sum())
+        size = len(state.columns.article_ids)  # published articles, counted without a scan
         known = self._gate_size
         if known >= 0 and abs(size - known) <= _RECALIBRATE * max(known, 1):
             return

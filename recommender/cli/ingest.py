@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
@@ -59,12 +60,7 @@ def ingest(
         fail(str(exc))
     except StorageError as exc:
         fail_storage(exc)
-    for problem in report.problems[:50]:
-        error_console.print(f"rejected {problem}", markup=False, highlight=False, soft_wrap=True)
-    if len(report.problems) > 50:
-        error_console.print(f"... and {len(report.problems) - 50} more rejected rows", markup=False)
-    for message in report.unreadable:
-        error_console.print(f"unreadable {message}", markup=False, highlight=False, soft_wrap=True)
+    _say_rejected(report.problems, report.unreadable)
     summary = (
         f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
         f"rejected {report.rejected} in {report.seconds:.1f}s; index {report.index_version}"
@@ -100,12 +96,7 @@ def events(
         report = record_events(paths, settings.catalogue_path)
     except StorageError as exc:
         fail_storage(exc)
-    for problem in report.problems[:50]:
-        error_console.print(f"rejected {problem}", markup=False, highlight=False, soft_wrap=True)
-    if len(report.problems) > 50:
-        error_console.print(f"... and {len(report.problems) - 50} more rejected rows", markup=False)
-    for message in report.unreadable:
-        error_console.print(f"unreadable {message}", markup=False, highlight=False, soft_wrap=True)
+    _say_rejected(report.problems, report.unreadable)
     console.print(
         f"stored {report.added} events, {report.already_stored} already stored, "
         f"rejected {report.rejected}; {report.unknown_articles} for articles not in the "
@@ -115,3 +106,13 @@ def events(
     )
     if report.nothing_read:
         fail("no event could be read from " + ", ".join(str(p) for p in paths), 2)
+
+
+def _say_rejected(problems: Sequence[object], unreadable: Sequence[str]) -> None:
+    """One line per rejected row (the first 50) and per unreadable file, on stderr."""
+    for problem in problems[:50]:
+        error_console.print(f"rejected {problem}", markup=False, highlight=False, soft_wrap=True)
+    if len(problems) > 50:
+        error_console.print(f"... and {len(problems) - 50} more rejected rows", markup=False)
+    for message in unreadable:
+        error_console.print(f"unreadable {message}", markup=False, highlight=False, soft_wrap=True)

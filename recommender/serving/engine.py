@@ -673,13 +673,14 @@ class Engine:
                 mask &= columns.section[docs] == section
             return mask
 
+        on_page = sources | {e.doc for e in shown}
         docs = most_read(
             state.readership.most_read,
             passes,
-            excluded | {e.doc for e in shown},
+            excluded | on_page,
             request.k_popular,
             (columns.title_key, columns.body_key),
-            sources,  # their copies and re-issues are not listed either
+            on_page,  # nor a copy or re-issue of anything already on the page
         )
         zeros = np.zeros(len(docs), dtype=np.float32)
         signals = {

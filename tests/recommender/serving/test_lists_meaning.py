@@ -157,3 +157,23 @@ def test_each_related_item_passed_the_gate_by_content_or_by_readers(tmp_path: Pa
     engine.close()
     for item in lists.related:
         assert item.similarity >= 0.5, item.article.id
+
+
+def test_popular_never_repeats_a_story_another_box_shows(tmp_path: Path) -> None:
+    # B2 is B re-issued under the same title (a little further from S, so B is the member More
+    # like this shows) and read by many: Popular would list it, but the story is on the page.
+    b2 = Doc("B2", "Storm damage counted along the coast", (0.9, 0.3, 0.2, 0, 0, 0, 0, 0))
+    docs = [*DOCS, b2]
+    home = build_home(
+        tmp_path / "home",
+        docs,
+        **{**PLAIN, "popularity_refresh_seconds": 0.0, "popularity_half_life_days": 3650.0},
+    )
+    engine = Engine(home)
+    engine.record_events(_reads("B2", 100, datetime(2026, 9, 10, 13, tzinfo=UTC)))
+    engine.refresh()
+    lists = engine.lists_for("S", ListRequest(k_more=3, k_related=0, k_popular=5))
+    engine.close()
+    more, _, popular = _ids(lists)
+    assert "B" in more and "B2" not in more
+    assert not {"B", "B2"} & set(popular)

@@ -3,8 +3,8 @@
 The most read articles by time-decayed reads (half-life ``popularity_half_life_days``, so the
 count is of a recent window that fades rather than one that ends), optionally only from the
 source's section (``popular_scope``), passing the request's filters, without the source and
-what the other two lists already show, and without a copy of any of them. Articles nobody has read are
-never listed. Its score is the popularity part of the formula alone
+what the other two lists already show, and without a copy of any of them. Articles nobody
+has read are never listed. Its score is the popularity part of the formula alone
 (:func:`recommender.ranking.scoring.list_weights`).
 """
 

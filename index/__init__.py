@@ -4,7 +4,14 @@ This package knows nothing about embedding models, recommendation or serving; it
 it is given and refuses damaged or mismatched data with errors that name the file at fault.
 """
 
-from index.catalogue import ArticleRecord, Catalogue, Change, NetChanges, UpsertCounts
+from index.catalogue import (
+    ArticleRecord,
+    Catalogue,
+    Change,
+    FieldValue,
+    NetChanges,
+    UpsertCounts,
+)
 from index.errors import (
     CatalogueError,
     DiskError,
@@ -28,6 +35,7 @@ __all__ = [
     "CatalogueError",
     "Change",
     "DiskError",
+    "FieldValue",
     "FlatIndex",
     "FormatVersionError",
     "HNSWIndex",

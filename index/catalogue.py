@@ -3,6 +3,10 @@
 The catalogue is the source of truth. Vectors are kept here as float32 BLOBs so a vector index
 can always be rebuilt without re-embedding, and every add/update/delete appends a row to
 `changes` so an index can be brought up to date incrementally from the seq it reflects.
+
+Format versions (``meta.schema_version``): 1, the first; 2 adds each article's ``author``,
+``kind`` and ``fields`` (a JSON object of the newsroom's own scalar fields). A version-1 file
+is migrated in place when opened for writing, and read as it is when opened read-only.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import math
 import numbers
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
@@ -27,7 +31,7 @@ from index.crashpoints import crash_point
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 
-__all__ = ["ArticleRecord", "Catalogue", "Change", "NetChanges", "UpsertCounts"]
+__all__ = ["ArticleRecord", "Catalogue", "Change", "FieldValue", "NetChanges", "UpsertCounts"]
 
 # SQLite limits the number of bound parameters per statement (32766 since 3.32, 999 before).
 _CHUNK = 500
@@ -58,7 +62,10 @@ CREATE TABLE articles (
     content_hash  TEXT NOT NULL,
     vector        BLOB NOT NULL,
     updated_at    TEXT NOT NULL,
-    deleted_at    TEXT
+    deleted_at    TEXT,
+    author        TEXT,
+    kind          TEXT,
+    fields        TEXT NOT NULL DEFAULT '{}'
 );
 CREATE UNIQUE INDEX articles_id ON articles (id);
 CREATE INDEX articles_published_ts ON articles (published_ts) WHERE deleted_at IS NULL;
@@ -72,8 +79,20 @@ CREATE TABLE changes (
 """
 
 _RECORD_COLUMNS = (
-    "doc_id, id, title, body, url, section, tags, language, published_at, popularity, content_hash"
+    "doc_id, id, title, body, url, section, tags, language, published_at, popularity, "
+    "content_hash, author, kind, fields"
 )
+# A version-1 file opened read-only cannot be migrated: its articles read with no metadata.
+_RECORD_COLUMNS_V1 = _RECORD_COLUMNS.replace("author, kind, fields", "NULL, NULL, '{}'")
+# Version 1 to 2, in one transaction with the version's update.
+_MIGRATE_TO_V2 = (
+    "ALTER TABLE articles ADD COLUMN author TEXT",
+    "ALTER TABLE articles ADD COLUMN kind TEXT",
+    "ALTER TABLE articles ADD COLUMN fields TEXT NOT NULL DEFAULT '{}'",
+)
+
+#: The value of one of an article's own ``fields``.
+FieldValue = str | int | float | bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +110,11 @@ class ArticleRecord:
     popularity: float  # static count given at ingest (0.0 if none)
     content_hash: str  # hex digest of the embedded text; computed by the caller
     doc_id: int = -1  # stable int64 id used in vector indexes; assigned by the catalogue
+    author: str | None = None
+    kind: str | None = None  # the content type: news, opinion, analysis, video, live, ...
+    # The newsroom's own scalar fields, as (name, value) pairs sorted by name: a tuple, so
+    # that the record stays immutable, hashable and picklable.
+    fields: tuple[tuple[str, FieldValue], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +156,7 @@ _COMPARED = tuple(f.name for f in fields(ArticleRecord) if f.name != "doc_id")
 class Catalogue(SQLiteFile):
     """SQLite-backed article catalogue; one instance may be shared between threads."""
 
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
     def __init__(self, path: Path, *, readonly: bool = False) -> None:
         """Open (creating if new and not `readonly`) the catalogue database at `path`.
@@ -144,6 +168,7 @@ class Catalogue(SQLiteFile):
         self._readonly = readonly
         self._lock = threading.Lock()
         self._dim: int | None = None
+        self._columns = _RECORD_COLUMNS
         if readonly and not self._path.is_file():
             raise CatalogueError(f"{self._path}: no catalogue here (opened read-only)")
         if not readonly:
@@ -199,7 +224,7 @@ class Catalogue(SQLiteFile):
             row = (
                 self._open_conn()
                 .execute(
-                    f"SELECT {_RECORD_COLUMNS} FROM articles WHERE id = ? AND deleted_at IS NULL",
+                    f"SELECT {self._columns} FROM articles WHERE id = ? AND deleted_at IS NULL",
                     (article_id,),
                 )
                 .fetchone()
@@ -217,7 +242,7 @@ class Catalogue(SQLiteFile):
             conn = self._open_conn()
             for chunk in _chunks(list(dict.fromkeys(wanted))):
                 rows = conn.execute(
-                    f"SELECT {_RECORD_COLUMNS} FROM articles "
+                    f"SELECT {self._columns} FROM articles "
                     f"WHERE deleted_at IS NULL AND doc_id IN ({_marks(chunk)})",
                     chunk,
                 ).fetchall()
@@ -249,6 +274,47 @@ class Catalogue(SQLiteFile):
             )
         return int(row[0])
 
+    def find(self, words: Sequence[str], *, exact: str, limit: int) -> list[ArticleRecord]:
+        """Live articles whose title or URL holds every one of ``words`` (case-insensitive for
+        ASCII letters, as SQLite's ``LIKE``), at most ``limit`` of them.
+
+        First the article whose id or URL is ``exact``, then those whose title holds the
+        words in their order, then the newest.
+
+        Raises:
+            ValueError: no words, or a ``limit`` below 1.
+        """
+        if not words:
+            raise ValueError("find needs at least one word")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, got {limit!r}")
+        patterns = ["%" + _like_escaped(word) + "%" for word in words]
+        where = " AND ".join(
+            "(title LIKE ? ESCAPE '\\' OR url LIKE ? ESCAPE '\\')" for _ in patterns
+        )
+        phrase = "%" + _like_escaped(" ".join(words)) + "%"
+        with self._guarded():
+            rows = (
+                self._open_conn()
+                .execute(
+                    f"SELECT {self._columns} FROM articles WHERE deleted_at IS NULL "
+                    f"AND (id = ? OR url = ? OR ({where})) "
+                    "ORDER BY (id = ? OR url = ?) DESC, (title LIKE ? ESCAPE '\\') DESC, "
+                    "published_ts DESC, doc_id DESC LIMIT ?",
+                    (
+                        exact,
+                        exact,
+                        *(p for pattern in patterns for p in (pattern, pattern)),
+                        exact,
+                        exact,
+                        phrase,
+                        limit,
+                    ),
+                )
+                .fetchall()
+            )
+        return [self._decode(row) for row in rows]
+
     def iter_records(self, batch: int = 5000) -> Iterator[ArticleRecord]:
         """Yield every live article ordered by doc id, reading `batch` rows at a time.
 
@@ -263,7 +329,7 @@ class Catalogue(SQLiteFile):
                 rows = (
                     self._open_conn()
                     .execute(
-                        f"SELECT {_RECORD_COLUMNS} FROM articles "
+                        f"SELECT {self._columns} FROM articles "
                         "WHERE deleted_at IS NULL AND doc_id > ? ORDER BY doc_id LIMIT ?",
                         (last, batch),
                     )
@@ -412,7 +478,7 @@ class Catalogue(SQLiteFile):
         dim = self._read_dim(conn)
         conn.text_factory = bytes
         try:
-            rows = conn.execute(f"SELECT {_RECORD_COLUMNS}, vector FROM articles ORDER BY doc_id")
+            rows = conn.execute(f"SELECT {self._columns}, vector FROM articles ORDER BY doc_id")
             for *raw, blob in rows:
                 try:
                     self._decode([v.decode("utf-8") if isinstance(v, bytes) else v for v in raw])
@@ -563,7 +629,31 @@ class Catalogue(SQLiteFile):
                 f"{self._path}: written by a newer newsrec "
                 f"(format {version}, this version reads up to {self.SCHEMA_VERSION})"
             )
+        if version < 2:
+            if self._readonly:
+                self._columns = _RECORD_COLUMNS_V1
+            else:
+                self._migrate_to_v2(conn)
         self._dim = self._read_dim(conn)
+
+    def _migrate_to_v2(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have migrated the file between our read and the lock.
+            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if int(row[0]) < 2:
+                for statement in _MIGRATE_TO_V2:
+                    conn.execute(statement)
+                conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            rollback(conn)
+            raise disk_error(exc, self._path) or CatalogueError(
+                f"{self._path}: cannot migrate the catalogue to format 2 ({exc})"
+            ) from exc
+        except BaseException:
+            rollback(conn)
+            raise
 
     def _read_dim(self, conn: sqlite3.Connection) -> int | None:
         row = conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()
@@ -595,7 +685,7 @@ class Catalogue(SQLiteFile):
         out: dict[str, _Stored] = {}
         for chunk in _chunks(ids):
             rows = conn.execute(
-                f"SELECT {_RECORD_COLUMNS}, deleted_at FROM articles WHERE id IN ({_marks(chunk)})",
+                f"SELECT {self._columns}, deleted_at FROM articles WHERE id IN ({_marks(chunk)})",
                 chunk,
             ).fetchall()
             for row in rows:
@@ -650,30 +740,39 @@ class Catalogue(SQLiteFile):
             published_ts,
             record.popularity,
             record.content_hash,
+            record.author,
+            record.kind,
+            json.dumps(dict(record.fields), ensure_ascii=False, sort_keys=True),
             now,
         )
         if old is None:
             row = conn.execute(
                 "INSERT INTO articles (id, title, body, url, section, tags, language, "
-                "published_at, published_ts, popularity, content_hash, updated_at, vector) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING doc_id",
+                "published_at, published_ts, popularity, content_hash, author, kind, fields, "
+                "updated_at, vector) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING doc_id",
                 (record.id, *values, blob),
             ).fetchone()
             return int(row[0])
         conn.execute(
             "UPDATE articles SET title = ?, body = ?, url = ?, section = ?, tags = ?, "
             "language = ?, published_at = ?, published_ts = ?, popularity = ?, "
-            "content_hash = ?, updated_at = ?, vector = COALESCE(?, vector), deleted_at = NULL "
+            "content_hash = ?, author = ?, kind = ?, fields = ?, updated_at = ?, "
+            "vector = COALESCE(?, vector), deleted_at = NULL "
             "WHERE doc_id = ?",
             (*values, blob, old.record.doc_id),
         )
         return old.record.doc_id
 
     def _decode(self, row: Sequence[Any]) -> ArticleRecord:
-        doc_id, article_id, title, body, url, section, tags, language, published, pop, chash = row
+        doc_id, article_id, title, body, url, section, tags, language, published = row[:9]
+        pop, chash, author, kind, own_fields = row[9:]
         try:
             tag_list = json.loads(tags)
             published_at = datetime.fromisoformat(published) if published is not None else None
+            field_map = json.loads(own_fields)
+            if not isinstance(field_map, dict):
+                raise ValueError("fields is not a JSON object")
         except ValueError as exc:
             raise CatalogueError(
                 f"{self._path}: stored article {article_id!r} is damaged ({exc})"
@@ -690,6 +789,9 @@ class Catalogue(SQLiteFile):
             popularity=float(pop),
             content_hash=chash,
             doc_id=int(doc_id),
+            author=author,
+            kind=kind,
+            fields=tuple(sorted(field_map.items())),
         )
 
     def _decode_vector(self, doc_id: int, blob: bytes, dim: int) -> npt.NDArray[np.float32]:
@@ -722,10 +824,11 @@ def _normalise(record: ArticleRecord) -> ArticleRecord:
             raise bad(f"{name} must be a string")
     if not record.content_hash:
         raise bad("content_hash must not be empty")
-    for name in ("url", "section", "language"):
+    for name in ("url", "section", "language", "author", "kind"):
         value = getattr(record, name)
         if value is not None and not isinstance(value, str):
             raise bad(f"{name} must be a string or None")
+    own_fields = _normalise_fields(record.fields, bad)
     tags = tuple(record.tags) if not isinstance(record.tags, str) else None
     if tags is None or not all(isinstance(t, str) for t in tags):
         raise bad("tags must be a sequence of strings")
@@ -741,11 +844,41 @@ def _normalise(record: ArticleRecord) -> ArticleRecord:
         raise bad(f"popularity must be a number, got {popularity!r}")
     if not math.isfinite(popularity):
         raise bad(f"popularity must be finite, got {popularity!r}")
-    return replace(record, tags=tags, published_at=published_at, popularity=float(popularity))
+    return replace(
+        record,
+        tags=tags,
+        published_at=published_at,
+        popularity=float(popularity),
+        fields=own_fields,
+    )
+
+
+def _normalise_fields(
+    value: object, bad: Callable[[str], CatalogueError]
+) -> tuple[tuple[str, FieldValue], ...]:
+    """``value`` (pairs or a mapping) as pairs sorted by name; the values must be scalars."""
+    try:
+        pairs = list(value.items()) if isinstance(value, Mapping) else list(value)  # type: ignore[call-overload]
+        names = [name for name, _ in pairs]
+    except (TypeError, ValueError) as exc:
+        raise bad("fields must be (name, value) pairs or a mapping") from exc
+    if len(set(names)) != len(names) or not all(isinstance(n, str) and n for n in names):
+        raise bad("fields must have distinct, non-empty text names")
+    for name, item in pairs:
+        if not isinstance(item, str | int | float | bool) or (
+            isinstance(item, float) and not math.isfinite(item)
+        ):
+            raise bad(f"field {name!r} must be text, a finite number or a boolean")
+    return tuple(sorted(pairs))
 
 
 def _utc_now_iso() -> str:
     return datetime.now(UTC).isoformat()
+
+
+def _like_escaped(text: str) -> str:
+    # LIKE's wildcards in a searched word are meant literally.
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _marks(chunk: Sequence[object]) -> str:

@@ -3,6 +3,11 @@
 An override is never deleted: removing one stamps who removed it and when, so the table is the
 record of every editorial decision. A counter in ``meta`` (``overrides_rev``) changes with every
 write, so a reader can tell cheaply whether it must reload.
+
+Table versions (``meta.overrides_schema``): 1, the first (pins go into Related); 2 adds the list
+a pin goes into (``list_name``: ``related`` or ``more_like_this``). Version-1 tables are
+migrated in place when opened for writing, and read as pins into Related when opened
+read-only.
 """
 
 from __future__ import annotations
@@ -10,12 +15,17 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, ClassVar, Literal, cast
+from pathlib import Path
+from typing import Any, ClassVar, Literal, cast, get_args
 
 from index.errors import CatalogueError
-from index.tables import CatalogueTables
+from index.tables import CatalogueTables, stored_version
 
-__all__ = ["Override", "OverrideError", "OverrideStore", "UnknownOverride"]
+__all__ = ["PIN_LISTS", "Override", "OverrideError", "OverrideStore", "PinList", "UnknownOverride"]
+
+#: The lists a pin can go into.
+PinList = Literal["related", "more_like_this"]
+PIN_LISTS: tuple[str, ...] = get_args(PinList)
 
 _SCHEMA = """
 CREATE TABLE overrides (
@@ -30,13 +40,20 @@ CREATE TABLE overrides (
     until       TEXT,
     removed_at  TEXT,
     removed_by  TEXT,
+    list_name   TEXT NOT NULL DEFAULT 'related' CHECK (list_name IN ('related', 'more_like_this')),
     CHECK (kind = 'block' OR (source_id IS NOT NULL AND position >= 1))
 );
 INSERT INTO meta (key, value) VALUES ('overrides_rev', '0')
 """
 _COLUMNS = (
     "id, kind, source_id, target_id, position, created_by, created_at, reason, until, "
-    "removed_at, removed_by"
+    "removed_at, removed_by, list_name"
+)
+# Version-1 tables opened read-only cannot be migrated: their pins all went into Related.
+_COLUMNS_V1 = _COLUMNS.replace("list_name", "'related'")
+_MIGRATE_TO_V2 = (
+    "ALTER TABLE overrides ADD COLUMN list_name TEXT NOT NULL DEFAULT 'related' "
+    "CHECK (list_name IN ('related', 'more_like_this'))",
 )
 
 
@@ -66,6 +83,7 @@ class Override:
     until: datetime | None  # stops applying at this time; None: until removed
     removed_at: datetime | None = None
     removed_by: str | None = None
+    list_name: PinList = "related"  # pins: the list of the source's the target goes into
 
     def active_at(self, when: datetime) -> bool:
         """Whether the override applies at ``when``: not removed and not expired."""
@@ -76,8 +94,21 @@ class OverrideStore(CatalogueTables):
     """The overrides table of one catalogue file; one instance may be shared between threads."""
 
     GROUP: ClassVar[str] = "overrides"
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
     SCHEMA: ClassVar[str] = _SCHEMA
+    MIGRATIONS: ClassVar[dict[int, tuple[str, ...]]] = {2: _MIGRATE_TO_V2}
+
+    def __init__(self, catalogue_path: Path, *, readonly: bool = False) -> None:
+        """Open the overrides of the catalogue file ``catalogue_path`` (creating or migrating
+        the tables unless ``readonly``).
+
+        Raises:
+            index.FormatVersionError: a newer newsrec wrote the tables.
+            index.CatalogueError: the file is not a newsrec catalogue.
+        """
+        super().__init__(catalogue_path, readonly=readonly)
+        version = stored_version(self._open(), self._path, self.GROUP)
+        self._columns = _COLUMNS if version >= 2 else _COLUMNS_V1
 
     # --- writes -----------------------------------------------------------------------------
     def pin(
@@ -89,19 +120,24 @@ class OverrideStore(CatalogueTables):
         until: datetime | None = None,
         reason: str = "",
         by: str,
+        list_name: str = "related",
     ) -> Override:
-        """Put ``target_id`` at ``position`` (1-based) of ``source_id``'s Related list.
+        """Put ``target_id`` at ``position`` (1-based) of ``source_id``'s list ``list_name``
+        (Related, or More like this).
 
         Raises:
-            OverrideError: an empty id, the same id twice, a position below 1, a naive time.
+            OverrideError: an empty id, the same id twice, a position below 1, a naive time,
+                an unknown list.
         """
+        if list_name not in PIN_LISTS:
+            raise OverrideError(f"list must be one of {', '.join(PIN_LISTS)}, got {list_name!r}")
         _check_id("source", source_id)
         _check_id("target", target_id)
         if source_id == target_id:
             raise OverrideError(f"cannot pin {target_id!r} into its own list")
         if isinstance(position, bool) or not isinstance(position, int) or position < 1:
             raise OverrideError(f"position must be an integer >= 1, got {position!r}")
-        return self._insert("pin", source_id, target_id, position, until, reason, by)
+        return self._insert("pin", source_id, target_id, position, until, reason, by, list_name)
 
     def block(
         self,
@@ -120,7 +156,7 @@ class OverrideStore(CatalogueTables):
         _check_id("target", target_id)
         if source_id is not None:
             _check_id("source", source_id)
-        return self._insert("block", source_id, target_id, None, until, reason, by)
+        return self._insert("block", source_id, target_id, None, until, reason, by, "related")
 
     def remove(self, override_id: int, *, by: str) -> Override:
         """Stop override ``override_id`` from applying, recording who and when.
@@ -136,7 +172,7 @@ class OverrideStore(CatalogueTables):
             try:
                 row = conn.execute(
                     "UPDATE overrides SET removed_at = ?, removed_by = ? "
-                    "WHERE id = ? AND removed_at IS NULL RETURNING " + _COLUMNS,
+                    "WHERE id = ? AND removed_at IS NULL RETURNING " + self._columns,
                     (now, by, int(override_id)),
                 ).fetchone()
                 if row is not None:
@@ -153,7 +189,11 @@ class OverrideStore(CatalogueTables):
     def all(self) -> list[Override]:
         """Every override ever made, active or not, oldest first."""
         with self._lock:
-            rows = self._open().execute(f"SELECT {_COLUMNS} FROM overrides ORDER BY id").fetchall()
+            rows = (
+                self._open()
+                .execute(f"SELECT {self._columns} FROM overrides ORDER BY id")
+                .fetchall()
+            )
         return [_decode(row) for row in rows]
 
     def in_force(self) -> list[Override]:
@@ -161,7 +201,9 @@ class OverrideStore(CatalogueTables):
         with self._lock:
             rows = (
                 self._open()
-                .execute(f"SELECT {_COLUMNS} FROM overrides WHERE removed_at IS NULL ORDER BY id")
+                .execute(
+                    f"SELECT {self._columns} FROM overrides WHERE removed_at IS NULL ORDER BY id"
+                )
                 .fetchall()
             )
         return [_decode(row) for row in rows]
@@ -171,7 +213,7 @@ class OverrideStore(CatalogueTables):
         with self._lock:
             row = (
                 self._open()
-                .execute(f"SELECT {_COLUMNS} FROM overrides WHERE id = ?", (int(override_id),))
+                .execute(f"SELECT {self._columns} FROM overrides WHERE id = ?", (int(override_id),))
                 .fetchone()
             )
         return None if row is None else _decode(row)
@@ -196,6 +238,7 @@ class OverrideStore(CatalogueTables):
         until: datetime | None,
         reason: str,
         by: str,
+        list_name: str,
     ) -> Override:
         self._check_writable()
         if until is not None and (not isinstance(until, datetime) or until.utcoffset() is None):
@@ -213,6 +256,7 @@ class OverrideStore(CatalogueTables):
             datetime.now(UTC).isoformat(),
             reason,
             until.astimezone(UTC).isoformat() if until is not None else None,
+            list_name,
         )
         with self._lock:
             conn = self._open()
@@ -220,8 +264,8 @@ class OverrideStore(CatalogueTables):
             try:
                 row = conn.execute(
                     "INSERT INTO overrides (kind, source_id, target_id, position, created_by, "
-                    "created_at, reason, until) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING "
-                    + _COLUMNS,
+                    "created_at, reason, until, list_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING " + _COLUMNS,
                     values,
                 ).fetchone()
                 _bump_rev(conn)
@@ -255,7 +299,9 @@ def _time(value: str | None) -> datetime | None:
 
 
 def _decode(row: tuple[Any, ...]) -> Override:
-    (ident, kind, source, target, position, by, created, reason, until, removed, removed_by) = row
+    (ident, kind, source, target, position, by, created, reason, until, removed, removed_by) = row[
+        :11
+    ]
     return Override(
         id=int(ident),
         kind=cast(Literal["pin", "block"], kind),
@@ -268,4 +314,5 @@ def _decode(row: tuple[Any, ...]) -> Override:
         until=_time(until),
         removed_at=_time(removed),
         removed_by=removed_by,
+        list_name=cast(PinList, row[11]),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import ClassVar
 
@@ -18,13 +19,19 @@ from index.connection import SQLiteFile, connect, rollback
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 
-__all__ = ["CatalogueTables", "connect_beside_catalogue"]
+__all__ = ["CatalogueTables", "connect_beside_catalogue", "stored_version"]
 
 _BUSY_TIMEOUT_S = 30.0
 
 
 def connect_beside_catalogue(
-    path: Path, *, name: str, version: int, schema: str, readonly: bool = False
+    path: Path,
+    *,
+    name: str,
+    version: int,
+    schema: str,
+    readonly: bool = False,
+    migrations: Mapping[int, tuple[str, ...]] | None = None,
 ) -> sqlite3.Connection:
     """Open the catalogue file ``path`` and make sure the tables of ``name`` exist.
 
@@ -33,7 +40,11 @@ def connect_beside_catalogue(
         name: the table group, e.g. ``"events"``; its version is kept under ``<name>_schema``.
         version: the schema version this code writes and reads.
         schema: ``CREATE TABLE`` / ``CREATE INDEX`` statements separated by ``;``.
-        readonly: open without creating or writing anything.
+        readonly: open without creating or writing anything (older tables are left as they
+            are: the caller reads them as their version allows).
+        migrations: for each version above 1, the statements that bring the tables from the
+            version before to it; tables of an older version are migrated in place when
+            opened for writing.
 
     Raises:
         FormatVersionError: the tables were written by a newer newsrec.
@@ -48,6 +59,8 @@ def connect_beside_catalogue(
     try:
         conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
         _ensure_tables(conn, path, name, version, schema, readonly)
+        if not readonly:
+            _migrate(conn, path, name, version, migrations or {})
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise disk_error(exc, path) or CatalogueError(
@@ -87,6 +100,44 @@ def _ensure_tables(
         )
 
 
+def _migrate(
+    conn: sqlite3.Connection,
+    path: Path,
+    name: str,
+    version: int,
+    migrations: Mapping[int, tuple[str, ...]],
+) -> None:
+    key = f"{name}_schema"
+    stored = _stored_version(conn, path, key)
+    if stored is None or stored >= version:
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        # Another process may have migrated the tables between the check and the lock.
+        stored = _stored_version(conn, path, key)
+        if stored is not None and stored < version:
+            for step in range(stored + 1, version + 1):
+                for statement in migrations[step]:
+                    conn.execute(statement)
+            conn.execute("UPDATE meta SET value = ? WHERE key = ?", (str(version), key))
+        conn.execute("COMMIT")
+    except BaseException:
+        rollback(conn)
+        raise
+
+
+def stored_version(conn: sqlite3.Connection, path: Path, name: str) -> int:
+    """The schema version of the ``name`` tables in the open catalogue file ``conn``.
+
+    Raises:
+        CatalogueError: the file has no such tables.
+    """
+    found = _stored_version(conn, path, f"{name}_schema")
+    if found is None:
+        raise CatalogueError(f"{path}: has no {name} tables")
+    return found
+
+
 def _stored_version(conn: sqlite3.Connection, path: Path, key: str) -> int | None:
     try:
         row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -112,6 +163,8 @@ class CatalogueTables(SQLiteFile):
     GROUP: ClassVar[str]
     SCHEMA_VERSION: ClassVar[int]
     SCHEMA: ClassVar[str]
+    #: Statements from each version to the next, by the version they reach (none: version 1).
+    MIGRATIONS: ClassVar[Mapping[int, tuple[str, ...]]] = {}
 
     def __init__(self, catalogue_path: Path, *, readonly: bool = False) -> None:
         """Open the group's tables in the catalogue file ``catalogue_path`` (creating them).
@@ -129,4 +182,5 @@ class CatalogueTables(SQLiteFile):
             version=self.SCHEMA_VERSION,
             schema=self.SCHEMA,
             readonly=readonly,
+            migrations=self.MIGRATIONS,
         )

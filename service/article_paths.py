@@ -17,10 +17,10 @@ ARTICLE_ID = "article_id"
 
 
 class _AnyText(Convertor[str]):
-    # "." with DOTALL: line breaks included. Never ending in "/related" (ingest refuses such
-    # ids), so that PUT or DELETE on an article's lists is a 405 from the lists route, not an
-    # attempt on an article whose id ends in "/related".
-    regex = "(?s:.*)(?<!/related)"
+    # "." with DOTALL: line breaks included. Never ending in "/related" or "/related.html"
+    # (ingest refuses such ids), so that PUT or DELETE on an article's lists is a 405 from the
+    # lists route, not an attempt on an article whose id ends in "/related".
+    regex = r"(?s:.*)(?<!/related)(?<!/related\.html)"
 
     def convert(self, value: str) -> str:
         return value

@@ -21,11 +21,13 @@ __all__ = ["CachedResponse", "ResponseCache"]
 
 @dataclass(frozen=True, slots=True)
 class CachedResponse:
-    """A serialised answer and the index version it came from."""
+    """A serialised answer, the index version it came from and its ETag
+    (:func:`service.http_caching.answer_etag`; empty for answers sent without one)."""
 
     body: bytes
     index_version: str
     stored_at: float = 0.0
+    etag: str = ""
 
 
 class ResponseCache:

@@ -22,6 +22,7 @@ from recommender.embedding.embedder import ModelUnavailable
 from recommender.ingestion.articles import InvalidArticle
 from recommender.ingestion.updates import InvalidBatch
 from recommender.serving.engine import UnknownArticle
+from recommender.serving.facets import UnknownFilterValue
 from service.schemas import ListOptionsError, ProblemOut
 from service.workload import Busy
 
@@ -176,3 +177,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ModelUnavailable, _model_unavailable)
     app.add_exception_handler(InvalidArticle, _invalid_article)
     app.add_exception_handler(ListOptionsError, _invalid_options)
+    app.add_exception_handler(UnknownFilterValue, _invalid_options)

@@ -41,6 +41,10 @@ async def list_options(request: Request) -> ListOptions:
                     given[name] = values
             elif (value := query.get(name)) is not None:
                 given[name] = value
+        # field.NAME=VALUE is the query string's spelling of field=NAME=VALUE.
+        named = [f"{k[6:]}={v}" for k, v in query.multi_items() if k.startswith("field.")]
+        if named:
+            given["field"] = [*given.get("field", []), *named]
     try:
         return ListOptions.model_validate(given)
     except ValidationError as exc:

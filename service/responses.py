@@ -19,10 +19,18 @@ from recommender.serving.engine import Engine, RelatedLists
 from recommender.serving.views import lists_view
 from service.access_log import INDEX_VERSION_HEADER
 from service.cache import CachedResponse, ResponseCache
+from service.http_caching import answer_etag
 from service.metrics import Metrics
 from service.workload import ListWork
 
-__all__ = ["CACHE_HEADER", "JSONBytes", "ListAnswers", "encode_json", "json_response"]
+__all__ = [
+    "CACHE_HEADER",
+    "JSONBytes",
+    "ListAnswers",
+    "encode_json",
+    "encoded_answer",
+    "json_response",
+]
 
 CACHE_HEADER = "X-Cache"
 
@@ -99,17 +107,21 @@ class ListAnswers:
         if cached is None:
             self.metrics.cache_misses.inc()
             # Serialising 150 explained items takes time too: done on the same thread.
-            cached = await self.work.run(lambda: _encoded(compute(), explain), cost)
+            cached = await self.work.run(lambda: encoded_answer(compute(), explain), cost)
             if key is not None:
                 self.cache.put(key, generation, cached)
             result = "miss"
         else:
             self.metrics.cache_hits.inc()
             result = "hit"
-        return JSONBytes(
-            cached.body, headers={INDEX_VERSION_HEADER: cached.index_version, CACHE_HEADER: result}
-        )
+        headers = {INDEX_VERSION_HEADER: cached.index_version, CACHE_HEADER: result}
+        if cached.etag:
+            headers["ETag"] = cached.etag  # Cache-Control and 304s: service/http_caching.py
+        return JSONBytes(cached.body, headers=headers)
 
 
-def _encoded(lists: RelatedLists, explain: bool) -> CachedResponse:
-    return CachedResponse(encode_json(lists_view(lists, explain=explain)), lists.index_version)
+def encoded_answer(lists: RelatedLists, explain: bool) -> CachedResponse:
+    """``lists`` as the JSON body of a list answer, with its index version and ETag: what the
+    response cache holds."""
+    view = lists_view(lists, explain=explain)
+    return CachedResponse(encode_json(view), lists.index_version, etag=answer_etag(view))

@@ -21,8 +21,16 @@ from pydantic import (
 )
 
 from recommender.ingestion.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS, InvalidArticle
+from recommender.ingestion.metadata import MAX_AUTHOR_CHARS, MAX_FIELD_VALUE_CHARS, MAX_FIELDS
 from recommender.ranking.scoring import SIGNALS, Weights, weight_names
-from recommender.serving.requests import DEFAULT_LISTS, LIST_NAMES, MAX_K, ListRequest, parse_lists
+from recommender.serving.requests import (
+    DEFAULT_LISTS,
+    LIST_NAMES,
+    MAX_K,
+    ListRequest,
+    parse_field_filters,
+    parse_lists,
+)
 
 __all__ = [
     "MAX_BATCH_ARTICLES",
@@ -44,6 +52,9 @@ __all__ = [
     "ListOptionsError",
     "ProblemOut",
     "ReindexOut",
+    "RelatedBatchAnswerOut",
+    "RelatedBatchIn",
+    "RelatedBatchOut",
     "RelatedIn",
     "RelatedOut",
     "UnpublishOut",
@@ -122,6 +133,30 @@ class _ListOptionFields(BaseModel):
     max_age_days: float | None = Field(
         None, gt=0, le=36_500, description="Only candidates published at most this many days ago."
     )
+    author: list[_Name] = Field(
+        default_factory=list,
+        max_length=_MAX_FILTER_VALUES,
+        description="Only candidates by one of these authors (repeat the parameter).",
+    )
+    kind: list[_Name] = Field(
+        default_factory=list,
+        max_length=_MAX_FILTER_VALUES,
+        description="Only candidates of these kinds (news, opinion, ...; repeat or use commas).",
+        examples=[["news"]],
+    )
+    tag: list[_Name] = Field(
+        default_factory=list,
+        max_length=_MAX_FILTER_VALUES,
+        description="Only candidates with at least one of these tags (repeat the parameter).",
+    )
+    field: list[Annotated[str, StringConstraints(min_length=3, max_length=300)]] = Field(
+        default_factory=list,
+        max_length=_MAX_FILTER_VALUES,
+        description="Only candidates whose field NAME has VALUE, as NAME=VALUE (e.g. "
+        "desk=metro); in a query string also field.NAME=VALUE. Values given for one name are "
+        "alternatives. A value no article has is refused (422) with the known ones.",
+        examples=[["desk=metro"]],
+    )
     exclude: list[ArticleIdStr] = Field(
         default_factory=list,
         max_length=_MAX_EXCLUDED,
@@ -164,6 +199,11 @@ class _ListOptionFields(BaseModel):
             exclude_ids=_split_commas(self.exclude),
             weights=weights,
             explain=self.explain,
+            # An author's name may hold a comma ("Smith, Jane"): repeated parameters only.
+            authors=frozenset(a.strip() for a in self.author if a.strip()),
+            kinds=_split_commas(self.kind),
+            tags=frozenset(t.strip() for t in self.tag if t.strip()),
+            fields=parse_field_filters(self.field),
         )
 
 
@@ -230,6 +270,11 @@ class ArticleOut(BaseModel):
     tags: list[str] = []
     language: str | None = None
     published_at: str | None = Field(description="ISO 8601, UTC.")
+    author: str | None = None
+    kind: str | None = Field(None, description="The content type: news, opinion, video, ...")
+    fields: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="The newsroom's own fields (scalar values)."
+    )
 
 
 class ArticleDetailOut(ArticleOut):
@@ -246,6 +291,7 @@ class Explanation(BaseModel):
     parts: dict[str, float]
     similarity: float
     shared_terms: list[str]
+    pinned: bool = Field(False, description="An editor pinned the item here.")
 
 
 class ItemOut(ArticleOut):
@@ -353,6 +399,20 @@ class ArticleIn(BaseModel):
     popularity: float | None = Field(
         None, ge=0, strict=True, description="A count of reads, if known."
     )
+    author: Annotated[str, StringConstraints(max_length=MAX_AUTHOR_CHARS)] | None = None
+    kind: Annotated[str, StringConstraints(max_length=40)] | None = Field(
+        None,
+        description="The content type, one short word: news, opinion, analysis, video, live, ...",
+        examples=["news"],
+    )
+    fields: dict[str, str | int | float | bool | None] | None = Field(
+        None,
+        max_length=MAX_FIELDS,
+        description=f"The newsroom's own fields: at most {MAX_FIELDS} names (a lower-case "
+        f"letter, then letters, digits or '_'), values text (at most {MAX_FIELD_VALUE_CHARS} "
+        "characters), numbers or booleans; filter with field.NAME=.",
+        examples=[{"desk": "metro", "premium": True}],
+    )
 
     def fields_with_id(self, article_id: str) -> dict[str, Any]:
         """The article as the validator of :mod:`recommender.ingestion.articles` takes it.
@@ -396,12 +456,19 @@ class BatchIn(BaseModel):
     articles: list[ArticleWithIdIn] = Field(min_length=1, max_length=MAX_BATCH_ARTICLES)
 
 
+_GENERATION = (
+    "The catalogue generation that holds this write (also the X-Newsrec-Generation header): "
+    "pass it as min_generation= to read the write on any worker."
+)
+
+
 class UpsertOut(BaseModel):
     """What ``PUT /articles/{id}`` did."""
 
     id: str
     result: Literal["added", "updated", "unchanged"]
     index_version: str
+    generation: int = Field(description=_GENERATION)
 
 
 class BatchOut(BaseModel):
@@ -412,6 +479,7 @@ class BatchOut(BaseModel):
     unchanged: int
     embedded: int = Field(description="Articles whose text changed and was embedded.")
     index_version: str
+    generation: int = Field(description=_GENERATION)
 
 
 class UnpublishOut(BaseModel):
@@ -420,6 +488,7 @@ class UnpublishOut(BaseModel):
     id: str
     unpublished: bool
     index_version: str
+    generation: int = Field(description=_GENERATION)
 
 
 class EventIn(BaseModel):
@@ -492,3 +561,40 @@ class ProblemOut(BaseModel):
     """An error: ``detail`` says what is wrong and, for limits, which limit."""
 
     detail: str
+
+
+class RelatedBatchIn(ListOptions):
+    """The lists of many published articles in one call, with the options of
+    ``GET /articles/{id}/related`` applied to each."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"ids": ["sample-001", "sample-014", "sample-039"], "k": 3}]
+        },
+    )
+
+    ids: list[ArticleIdStr] = Field(
+        min_length=1,
+        max_length=MAX_BATCH_ARTICLES,
+        description=f"Published article ids, at most {MAX_BATCH_ARTICLES}; each is answered "
+        "in its own slot, in this order.",
+    )
+
+
+class RelatedBatchAnswerOut(BaseModel):
+    """One id's slot in a batch: its lists, or why there are none."""
+
+    id: str
+    status: int = Field(
+        description="200 with ``lists``; 404 with ``detail`` when no published article has "
+        "this id (the rest of the batch is answered all the same)."
+    )
+    lists: RelatedOut | None = Field(None, description="As GET /articles/{id}/related answers it.")
+    detail: str | None = Field(None, description="Why this id has no lists.")
+
+
+class RelatedBatchOut(BaseModel):
+    """The answers of ``POST /related:batch``, one per id asked for, in the same order."""
+
+    answers: list[RelatedBatchAnswerOut]

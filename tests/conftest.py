@@ -103,7 +103,12 @@ class LiveServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
             try:
-                if httpx.get(self.url + "/livez", timeout=1.0).status_code == 200:
+                # Up, and past loading the embedding model (a worker that takes writes loads
+                # it at start and is not ready until then; a test's first write must not wait).
+                if httpx.get(self.url + "/livez", timeout=1.0).status_code == 200 and (
+                    httpx.get(self.url + "/readyz", timeout=5.0).json().get("embedding_model")
+                    != "loading"
+                ):
                     return
             except httpx.TransportError:
                 pass

@@ -25,6 +25,7 @@ PLAIN: dict[str, object] = {
     "w_pop": 0.0,
     "lexical_weight": 0.0,
     "related_lexical_weight": 0.0,
+    "story_weight": 0.0,  # no same-story evidence either: cosines alone rank
     "neighbours": 0,  # plain cosines: no neighbourhood augmentation
     "mmr_lambda": 1.0,
     "popularity_normalisation": "log",

@@ -17,7 +17,7 @@ from rich.console import Console
 from index import DiskError, StorageError
 from recommender.serving.engine import Engine
 from recommender.serving.requests import MAX_K
-from recommender.settings import Settings, SettingsFileError, load_settings
+from recommender.settings import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
     pass
@@ -31,6 +31,7 @@ __all__ = [
     "fail",
     "fail_storage",
     "open_engine",
+    "require_home",
     "say_error",
     "settings_for",
 ]
@@ -44,6 +45,30 @@ app = typer.Typer(
 )
 console = Console()
 error_console = Console(stderr=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        from importlib.metadata import version
+
+        console.print(f"newsrec {version('newsrec')}", markup=False, highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_print_version,
+            is_eager=True,
+            help="Print newsrec's version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """Related-article recommendations for news sites: ingest, query, serve, evaluate."""
+
 
 HomeOption = Annotated[
     Path | None,
@@ -74,11 +99,25 @@ def settings_for(home: Path | None, **overrides: Any) -> Settings:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "settings"
         fail(f"setting {where}: {first['msg']}", 2)
-    except SettingsFileError as exc:
+    except SettingsError as exc:
         fail(str(exc), 2)
 
 
-def open_engine(settings: Settings) -> Engine:
+def require_home(settings: Settings) -> None:
+    """Fail with exit 2 unless ``settings.home`` holds a catalogue: a command that only reads
+    must not create an empty home and answer from it as if it were one."""
+    if not settings.catalogue_path.is_file():
+        fail(
+            f"{settings.home}: no newsrec home here (no {settings.catalogue_path.name}); "
+            "create one with `newsrec ingest --home DIR FILE`, or give --home or $NEWSREC_HOME",
+            2,
+        )
+
+
+def open_engine(settings: Settings, *, create: bool = False) -> Engine:
+    """The engine over ``settings.home``; a missing home fails (exit 2) unless ``create``."""
+    if not create:
+        require_home(settings)
     try:
         return Engine(settings)
     except StorageError as exc:

@@ -1,10 +1,16 @@
-"""Editors' overrides: ``pin``, ``block``, ``unpin``, ``unblock`` and ``overrides``."""
+"""Editors' overrides: ``pin``, ``block``, ``unpin``, ``unblock`` and ``overrides``.
+
+The rules and the record are :mod:`recommender.operations.editorial`'s, shared with the HTTP
+routes under ``/overrides``.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
@@ -14,7 +20,9 @@ from recommender.serving.requests import MAX_K
 from recommender.settings import Settings
 
 if TYPE_CHECKING:
+    from index import Catalogue
     from index.overrides import Override, OverrideStore
+    from recommender.operations.editorial import Made
 
 from recommender.cli.app import (
     HomeOption,
@@ -22,6 +30,7 @@ from recommender.cli.app import (
     console,
     error_console,
     fail,
+    require_home,
     settings_for,
 )
 
@@ -52,34 +61,47 @@ def _author(by: str | None) -> str:
 
 
 def _until(text: str | None) -> datetime | None:
-    from recommender.ranking.overrides import InvalidUntil, parse_until
+    from recommender.operations.editorial import EditorialError, until_of
 
-    if text is None:
-        return None
     try:
-        when = parse_until(text)
-    except InvalidUntil as exc:
+        return until_of(text)
+    except EditorialError as exc:
         fail(str(exc), 2)
-    if when <= datetime.now(UTC):
-        fail(f"--until {text!r} is already past ({when.isoformat()})", 2)
-    return when
 
 
-def _require_published(settings: Settings, *article_ids: str) -> None:
+@contextmanager
+def _editing(settings: Settings) -> Iterator[tuple[OverrideStore, Catalogue]]:
+    """The override store and the catalogue of ``settings.home``, for one decision."""
     from index import Catalogue
 
+    require_home(settings)
     try:
-        with Catalogue(settings.catalogue_path) as catalogue:
-            for article_id in article_ids:
-                if catalogue.get(article_id) is None:
-                    fail(f"no published article with id {article_id!r}", 2)
+        catalogue = Catalogue(settings.catalogue_path)
     except StorageError as exc:
         fail(str(exc))
+    with catalogue, _override_store(settings) as store:
+        yield store, catalogue
+
+
+def _record(settings: Settings, decide: Callable[[OverrideStore, Catalogue], Made]) -> None:
+    from recommender.operations.editorial import EditorialError, describe
+
+    with _editing(settings) as (store, catalogue):
+        try:
+            made = decide(store, catalogue)
+        except EditorialError as exc:
+            fail(str(exc), 2)
+        except StorageError as exc:
+            fail(str(exc))
+    console.print(describe(made.override), markup=False, highlight=False)
+    for warning in made.warnings:
+        error_console.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 def _override_store(settings: Settings) -> OverrideStore:
     from index.overrides import OverrideStore
 
+    require_home(settings)  # an editor's command on a mistyped home must not create one
     try:
         return OverrideStore(settings.catalogue_path)
     except StorageError as exc:
@@ -87,16 +109,9 @@ def _override_store(settings: Settings) -> OverrideStore:
 
 
 def _describe(override: Override) -> str:
-    where = f"{override.source_id}'s lists" if override.source_id else "every list"
-    if override.kind == "pin":
-        what = (
-            f"pin {override.id}: {override.target_id} at #{override.position} "
-            f"of Related for {override.source_id}"
-        )
-    else:
-        what = f"block {override.id}: {override.target_id} kept out of {where}"
-    until = f" until {_when(override.until)}" if override.until else ""
-    return f"{what}{until} (by {override.created_by})"
+    from recommender.operations.editorial import describe
+
+    return describe(override)
 
 
 def _when(moment: datetime | None) -> str:
@@ -105,44 +120,38 @@ def _when(moment: datetime | None) -> str:
 
 @app.command()
 def pin(
-    source: Annotated[str, typer.Argument(help="The article whose Related list gets the pin.")],
+    source: Annotated[str, typer.Argument(help="The article whose list gets the pin.")],
     target: Annotated[str, typer.Argument(help="The article to put into that list.")],
-    position: Annotated[int, typer.Option(min=1, max=MAX_K, help="Place in Related, from 1.")] = 1,
+    position: Annotated[int, typer.Option(min=1, max=MAX_K, help="Place in the list, from 1.")] = 1,
+    list_: Annotated[
+        Literal["related", "more_like_this"],
+        typer.Option("--list", help="The list to pin into: related or more_like_this."),
+    ] = "related",
     until: UntilOption = None,
     reason: ReasonOption = "",
     by: ByOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Put TARGET into SOURCE's Related list at a position, whatever its score."""
-    from index.overrides import OverrideError
+    """Put TARGET into SOURCE's Related list (or --list more_like_this) at a position, whatever
+    its score."""
+    from recommender.operations.editorial import pin_article
 
     settings = settings_for(home)
-    if source == target:
-        fail(f"cannot pin {target!r} into its own list", 2)
-    _require_published(settings, source, target)
     expires = _until(until)
-    with _override_store(settings) as store:
-        try:
-            made = store.pin(
-                source, target, position=position, until=expires, reason=reason, by=_author(by)
-            )
-        except OverrideError as exc:
-            fail(str(exc), 2)
-        blocks = [
-            o
-            for o in store.in_force()
-            if o.kind == "block"
-            and o.target_id == target
-            and o.source_id in (None, source)
-            and o.active_at(datetime.now(UTC))
-        ]
-    console.print(_describe(made), markup=False, highlight=False)
-    for block_ in blocks:
-        error_console.print(
-            f"warning: {target} is blocked (override {block_.id}); blocks win over pins",
-            markup=False,
-            highlight=False,
-        )
+    _record(
+        settings,
+        lambda store, catalogue: pin_article(
+            store,
+            catalogue,
+            source,
+            target,
+            position=position,
+            list_name=list_,
+            until=expires,
+            reason=reason,
+            by=_author(by),
+        ),
+    )
 
 
 @app.command()
@@ -162,17 +171,16 @@ def block(
     home: HomeOption = None,
 ) -> None:
     """Keep TARGET out of one article's lists (--for SOURCE) or out of every list."""
-    from index.overrides import OverrideError
+    from recommender.operations.editorial import block_article
 
     settings = settings_for(home)
-    _require_published(settings, target, *([for_] if for_ else []))
     expires = _until(until)
-    with _override_store(settings) as store:
-        try:
-            made = store.block(target, source_id=for_, until=expires, reason=reason, by=_author(by))
-        except OverrideError as exc:
-            fail(str(exc), 2)
-    console.print(_describe(made), markup=False, highlight=False)
+    _record(
+        settings,
+        lambda store, catalogue: block_article(
+            store, catalogue, target, source=for_, until=expires, reason=reason, by=_author(by)
+        ),
+    )
 
 
 overrides_app = typer.Typer(
@@ -191,6 +199,8 @@ def overrides(
     home: HomeOption = None,
 ) -> None:
     """List the pins and blocks in force (or, with --all, every one ever made)."""
+    from recommender.operations.editorial import override_view, state_of
+
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_for(home)
@@ -198,28 +208,8 @@ def overrides(
     with _override_store(settings) as store:
         rows = store.all() if all_ else [o for o in store.in_force() if o.active_at(now)]
 
-    def state(o: Override) -> str:
-        if o.removed_at is not None:
-            return f"removed {_when(o.removed_at)} by {o.removed_by}"
-        return "active" if o.active_at(now) else "expired"
-
     if as_json:
-        payload = [
-            {
-                "id": o.id,
-                "kind": o.kind,
-                "source": o.source_id,
-                "target": o.target_id,
-                "position": o.position,
-                "by": o.created_by,
-                "at": o.created_at.isoformat(),
-                "reason": o.reason,
-                "until": o.until.isoformat() if o.until else None,
-                "active": o.active_at(now),
-                "state": state(o),
-            }
-            for o in rows
-        ]
+        payload = [override_view(o, now) for o in rows]
         console.print_json(json.dumps(payload, ensure_ascii=False))
         return
     if not rows:
@@ -228,7 +218,8 @@ def overrides(
         )
         return
     table = Table(title="Overrides", title_justify="left")
-    for column in ("id", "kind", "list of", "target", "#", "by", "when", "why", "until", "state"):
+    columns = ("id", "kind", "lists of", "target", "into", "#", "by", "when", "why", "until")
+    for column in (*columns, "state"):
         table.add_column(column, overflow="fold")
     for o in rows:
         table.add_row(
@@ -236,12 +227,13 @@ def overrides(
             o.kind,
             o.source_id or "every list",
             o.target_id,
+            o.list_name if o.kind == "pin" else "",
             str(o.position) if o.position else "",
             o.created_by,
             _when(o.created_at),
             o.reason,
             _when(o.until),
-            state(o),
+            state_of(o, now),
         )
     console.print(table)
 
@@ -282,12 +274,12 @@ def _remove_matching(
 
 @app.command()
 def unpin(
-    source: Annotated[str, typer.Argument(help="The article whose Related list has the pin.")],
+    source: Annotated[str, typer.Argument(help="The article whose list has the pin.")],
     target: Annotated[str, typer.Argument(help="The pinned article.")],
     by: ByOption = None,
     home: HomeOption = None,
 ) -> None:
-    """Remove the pins of TARGET in SOURCE's Related list."""
+    """Remove the pins of TARGET in SOURCE's lists (Related and More like this)."""
     _remove_matching(settings_for(home), "pin", target, source, by)
 
 

@@ -1,9 +1,16 @@
-"""``newsrec related`` and ``newsrec like``: an article's or a draft's lists, as a table or JSON."""
+"""``newsrec related`` and ``newsrec like``: an article's or a draft's lists, as a table or JSON.
+
+Both compute the lists here, or ask a running service for them with ``--server URL`` (or
+``$NEWSREC_SERVER``): then no index is opened and no model loaded, which makes ``like`` answer
+in a fraction of a second instead of loading the model first. The service's key, when it needs
+one, is ``NEWSREC_READ_KEY`` (or ``NEWSREC_API_KEY``), as in its own settings.
+"""
 
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -18,64 +25,83 @@ from recommender.cli.app import (
     settings_for,
 )
 from recommender.ranking.scoring import WeightError, Weights, weight_names
-from recommender.serving.engine import RelatedLists, UnknownArticle
-from recommender.serving.requests import DEFAULT_LISTS, ListRequest, parse_lists
+from recommender.serving.engine import UnknownArticle
+from recommender.serving.facets import UnknownFilterValue
+from recommender.serving.requests import (
+    DEFAULT_LISTS,
+    ListRequest,
+    parse_field_filters,
+    parse_lists,
+)
 from recommender.serving.views import lists_view
 from recommender.settings import Settings
+
+if TYPE_CHECKING:
+    from service.client import Client
+    from service.schemas import RelatedOut
 
 ListsOption = Annotated[
     str,
     typer.Option(help="The lists to show, comma-separated: more_like_this, related, popular."),
 ]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        envvar="NEWSREC_SERVER",
+        help="Ask the newsrec service at this URL (e.g. http://127.0.0.1:8000) instead of "
+        "opening the home; its key is NEWSREC_READ_KEY or NEWSREC_API_KEY.",
+        show_default=False,
+    ),
+]
 
 
-def _print_lists(lists: RelatedLists, as_json: bool, explain: bool) -> None:
+def _print_lists(view: dict[str, Any], as_json: bool, explain: bool) -> None:
+    """Print lists in the JSON shape of the API (``lists_view``, or a service's answer)."""
     if as_json:
-        console.print_json(json.dumps(lists_view(lists, explain=explain), ensure_ascii=False))
+        console.print_json(json.dumps(view, ensure_ascii=False))
         return
-    if lists.source is not None:
-        source = lists.source
-        when = source.published_at.strftime("%Y-%m-%d") if source.published_at else "undated"
-        where = f"{source.id}, {source.section or '-'}, {when}"
-        console.print(f"[bold]{source.title}[/bold]  ({where})")
+    source = view["article"]
+    if source is not None:
+        when = (source["published_at"] or "undated")[:10]
+        where = f"{source['id']}, {source['section'] or '-'}, {when}"
+        console.print(f"[bold]{source['title']}[/bold]  ({where})")
+    short: dict[str, str] = view.get("short") or {}
     shown = (
-        ("More like this", "more_like_this", lists.more_like_this),
-        ("Related", "related", lists.related),
-        ("Popular", "popular", lists.popular),
+        ("More like this", "more_like_this"),
+        ("Related", "related"),
+        ("Popular", "popular"),
     )
-    for name, key, items in shown:
-        if not items and key not in lists.short:
+    for name, key in shown:
+        items: list[dict[str, Any]] = view.get(key) or []
+        if not items and key not in short:
             continue  # a list not asked for
-        title = name + (f" (short: {lists.short[key]})" if key in lists.short else "")
+        title = name + (f" (short: {short[key]})" if key in short else "")
         table = Table(title=title, title_justify="left", expand=False)
         for column in ("#", "id", "title", "date", "section", "score"):
             table.add_column(column, overflow="fold")
         if explain:
             table.add_column("why", overflow="fold")
         for rank, item in enumerate(items, start=1):
-            article = item.article
-            date = article.published_at.strftime("%Y-%m-%d") if article.published_at else ""
+            why = item.get("explanation") or {}
             row = [
                 str(rank),
-                article.id,
-                article.title,
-                date,
-                article.section or "",
-                f"{item.score:.3f}" + (" pinned" if item.pinned else ""),
+                item["id"],
+                item["title"],
+                (item["published_at"] or "")[:10],
+                item["section"] or "",
+                f"{item['score']:.3f}" + (" pinned" if why.get("pinned") else ""),
             ]
             if explain:
-                parts = " + ".join(f"{k} {v:.3f}" for k, v in (item.parts or {}).items())
-                shared = ", ".join(item.shared_terms)
+                parts = " + ".join(f"{k} {v:.3f}" for k, v in (why.get("parts") or {}).items())
+                shared = ", ".join(why.get("shared_terms") or ())
                 row.append(parts + (f"; shares: {shared}" if shared else ""))
             table.add_row(*row)
         console.print(table)
+    missing = view["signals_missing"]
     console.print(
-        f"index {lists.index_version}"
-        + (
-            f"; missing signals: {', '.join(lists.signals_missing)}"
-            if lists.signals_missing
-            else ""
-        ),
+        f"index {view['index_version']}"
+        + (f"; missing signals: {', '.join(missing)}" if missing else ""),
         style="dim",
     )
 
@@ -111,6 +137,18 @@ def related(
         ),
     ] = [],  # noqa: B006
     lists: ListsOption = DEFAULT_LISTS,
+    server: ServerOption = None,
+    author: Annotated[list[str], typer.Option(help="Only items by this author (repeatable).")] = [],  # noqa: B006
+    kind: Annotated[
+        list[str], typer.Option(help="Only items of this kind: news, opinion, ... (repeatable).")
+    ] = [],  # noqa: B006
+    tag: Annotated[
+        list[str], typer.Option(help="Only items with this tag (repeatable: any of them).")
+    ] = [],  # noqa: B006
+    field: Annotated[
+        list[str],
+        typer.Option(help="Only items whose field NAME has VALUE, NAME=VALUE (repeatable)."),
+    ] = [],  # noqa: B006
 ) -> None:
     """Show More like this, Related and Popular for a published article (pins and blocks
     applied)."""
@@ -129,15 +167,43 @@ def related(
             exclude_ids=frozenset(exclude),
             weights=weights,
             explain=explain,
+            authors=frozenset(author),
+            kinds=frozenset(kind),
+            tags=frozenset(tag),
+            fields=parse_field_filters(field),
         )
     except ValueError as exc:
         fail(str(exc), 2)
+    if server is not None:
+        view = _ask_service(
+            server,
+            settings,
+            lambda client: client.related(
+                article_id,
+                k_more=request.k_more,
+                k_related=request.k_related,
+                k_popular=request.k_popular,
+                section=section,
+                exclude_section=exclude_section,
+                language=language,
+                max_age_days=max_age,
+                exclude=exclude,
+                explain=explain,
+                weights=_weight_pairs(weight),
+                author=author,
+                kind=kind,
+                tag=tag,
+                field=field,
+            ),
+        )
+        _print_lists(view, as_json, explain)
+        return
     engine = open_engine(settings)
     try:
         found = engine.lists_for(article_id, request)
-    except UnknownArticle as exc:
+    except (UnknownArticle, UnknownFilterValue) as exc:
         fail(str(exc), 2)
-    _print_lists(found, as_json, explain)
+    _print_lists(lists_view(found, explain=explain or not as_json), as_json, explain)
 
 
 @app.command()
@@ -148,6 +214,7 @@ def like(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON, as the HTTP API.")] = False,
     explain: Annotated[bool, typer.Option(help="Show each score's parts.")] = False,
     lists: ListsOption = DEFAULT_LISTS,
+    server: ServerOption = None,
 ) -> None:
     """Show the lists for a draft that is not published yet."""
     if not text.strip():
@@ -162,16 +229,62 @@ def like(
         k_popular=k if "popular" in shown else 0,
         explain=explain,
     )
-    engine = open_engine(settings_for(home))
+    settings = settings_for(home)
+    if server is not None:
+        view = _ask_service(
+            server,
+            settings,
+            lambda client: client.related_to_text(
+                text,
+                k_more=request.k_more,
+                k_related=request.k_related,
+                k_popular=request.k_popular,
+                explain=explain,
+            ),
+        )
+        _print_lists(view, as_json, explain)
+        return
+    engine = open_engine(settings)
     found = engine.lists_for_text(text, request)
-    _print_lists(found, as_json, explain)
+    _print_lists(lists_view(found, explain=explain or not as_json), as_json, explain)
 
 
-def _weights(settings: Settings, pairs: list[str]) -> Weights | None:
-    """The configured weights with ``--weight NAME=VALUE`` pairs applied (None: none given)."""
-    if not pairs:
-        return None
-    given: dict[str, float | None] = {}
+def _ask_service(
+    server: str, settings: Settings, ask: Callable[[Client], RelatedOut]
+) -> dict[str, Any]:
+    """The lists ``ask`` gets from the service at ``server``, in the API's JSON shape; a
+    failure ends the command: exit 2 for an unknown id or invalid options, 1 for a service
+    that failed or could not be reached."""
+    # Imported here: only --server needs httpx and the client's retries.
+    import stamina.instrumentation
+
+    from service.client import Client, InvalidRequest, NewsrecError, NotFound, Retry
+
+    # A retry is logged as a bare event name; the final error says what went wrong.
+    stamina.instrumentation.set_on_retry_hooks(())
+    key = settings.read_key or settings.api_key
+    try:
+        client = Client(
+            server,
+            api_key=key.get_secret_value() if key is not None else None,
+            # Someone waits at the terminal: a few tries within seconds, not a long siege.
+            retry=Retry(attempts=3, timeout=10.0, max_retry_after=5.0),
+        )
+    except ValueError as exc:
+        fail(f"--server: {exc}", 2)
+    with client:
+        try:
+            answer = ask(client)
+        except (NotFound, InvalidRequest) as exc:
+            fail(str(exc), 2)
+        except NewsrecError as exc:
+            fail(str(exc), 1)
+    return answer.model_dump(mode="json", exclude_unset=True)
+
+
+def _weight_pairs(pairs: list[str]) -> dict[str, float]:
+    """``--weight NAME=VALUE`` pairs as a mapping (each checked to be a number)."""
+    given: dict[str, float] = {}
     for pair in pairs:
         name, sep, value = pair.partition("=")
         if not sep:
@@ -180,6 +293,14 @@ def _weights(settings: Settings, pairs: list[str]) -> Weights | None:
             given[name.strip()] = float(value)
         except ValueError:
             fail(f"--weight {pair!r}: expected NAME=VALUE with a number, e.g. w_pop=0.5", 2)
+    return given
+
+
+def _weights(settings: Settings, pairs: list[str]) -> Weights | None:
+    """The configured weights with ``--weight NAME=VALUE`` pairs applied (None: none given)."""
+    if not pairs:
+        return None
+    given: dict[str, float | None] = dict(_weight_pairs(pairs))
     try:
         weights = Weights.from_settings(settings).overridden(given)
     except WeightError as exc:

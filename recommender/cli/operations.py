@@ -19,6 +19,7 @@ from recommender.cli.app import (
     fail,
     fail_storage,
     open_engine,
+    require_home,
     settings_for,
 )
 from recommender.serving.requests import ListRequest
@@ -34,9 +35,11 @@ def status(
     ] = False,
 ) -> None:
     """Counts, model, embedding path and index version of a home."""
+    settings = settings_for(home)
+    require_home(settings)
     if check:
-        _run_doctor(settings_for(home), as_json=False, quiet_when_healthy=True)
-    engine = open_engine(settings_for(home))
+        _run_doctor(settings, as_json=False, quiet_when_healthy=True)
+    engine = open_engine(settings)
     info = engine.status()
     if as_json:
         console.print_json(json.dumps(info, default=str))
@@ -93,6 +96,7 @@ def reindex(home: HomeOption = None) -> None:
     from recommender.operations.indexing import publish_index
 
     settings = settings_for(home)
+    require_home(settings)  # a rebuild of nothing would create an empty home
     try:
         with (
             WriterLock(settings.home, purpose="reindex"),
@@ -163,7 +167,8 @@ def serve(
     refusal = serving_refusal(settings)
     if refusal is not None:
         fail(refusal)
-    open_engine(settings).close()  # refuse to start on a damaged home, with the reason
+    # Refuse to start on a damaged home, with the reason; a new home starts empty, for writes.
+    open_engine(settings, create=True).close()
     console.print(
         f"newsrec serving {settings.home} on http://{settings.host}:{settings.port} "
         f"with {workers} worker(s) (try http://{settings.host}:{settings.port}/docs)",

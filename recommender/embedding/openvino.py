@@ -52,6 +52,11 @@ EXPORT_FORMAT = 1
 _MANIFEST = "export.json"
 _GRAPH_FILES = ("model.xml", "model.bin")
 _HASH_CHUNK = 1 << 20
+# Inputs are padded to a multiple of this many tokens (the padding is masked out of the
+# pooling): OpenVINO picks its kernels again at the first run of every input shape, which made
+# the first write of each new length slow; buckets keep the shapes few enough for a worker to
+# run them all at start (service/warmup.py).
+_SHAPE_STEP = 32
 
 
 def _source_key(model_path: Path) -> str:
@@ -333,6 +338,7 @@ class OpenVINOEmbedder:
                     padding=True,
                     truncation="longest_first",
                     max_length=self._max_length,
+                    pad_to_multiple_of=_SHAPE_STEP if self._max_length % _SHAPE_STEP == 0 else None,
                     return_tensors="np",
                 )
                 feed = {name: tokens[name].astype(np.int64) for name in self._inputs}

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from index import ArticleRecord
+from recommender.ingestion.metadata import InvalidMetadata, author_of, fields_of, kind_of
 
 __all__ = [
     "MAX_BODY_CHARS",
@@ -157,13 +158,13 @@ def _article_id(raw: Mapping[str, Any]) -> str:
     if len(text) > 200 or any(not ch.isprintable() or ch.isspace() for ch in text):
         raise InvalidArticle(f"id: {text[:40]!r} must be 1-200 printable characters, no spaces")
     # Ids are served at /articles/{id}, '/' included. HTTP clients and proxies remove '.' and
-    # '..' segments and may merge '//', and /articles/{id}/related names the lists.
+    # '..' segments and may merge '//', and /articles/{id}/related(.html) names the lists.
     segments = text.split("/")
-    ends_in_related = len(segments) > 1 and segments[-1] == "related"
+    ends_in_related = len(segments) > 1 and segments[-1] in ("related", "related.html")
     if ends_in_related or any(segment in ("", ".", "..") for segment in segments):
         raise InvalidArticle(
             f"id: {text[:40]!r} cannot be a URL path: no empty, '.' or '..' segment between "
-            "'/'s, no '/' at either end, and not ending in '/related'"
+            "'/'s, no '/' at either end, and not ending in '/related' or '/related.html'"
         )
     return text
 
@@ -259,6 +260,10 @@ def article_from_mapping(raw: Mapping[str, Any], *, embedding_key: str = "") -> 
         if raw.get(field) not in (None, ""):
             body = _text_field(raw, field, MAX_BODY_CHARS, required=False)
             break
+    try:
+        author, kind, own_fields = author_of(raw), kind_of(raw), fields_of(raw)
+    except InvalidMetadata as exc:
+        raise InvalidArticle(str(exc)) from exc
     return ArticleRecord(
         id=article_id,
         title=title,
@@ -270,4 +275,7 @@ def article_from_mapping(raw: Mapping[str, Any], *, embedding_key: str = "") -> 
         published_at=parse_datetime(raw.get("published_at")),
         popularity=_popularity(raw),
         content_hash=content_hash(title, body, embedding_key),
+        author=author,
+        kind=kind,
+        fields=own_fields,
     )

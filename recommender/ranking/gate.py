@@ -14,6 +14,16 @@ belongs in *Popular*). So a candidate enters Related only when it is related:
   catalogue makes everything look alike;
 - **or by reading**: at least ``coread_min_readers`` distinct readers read both.
 
+Where the newsroom has filed both articles (a section or tags), its filing is the strongest word
+on what a story is about, so content admits a candidate only when it shares the source's
+section or a tag (``related_same_subject``): in a one-city catalogue the city's name makes a
+heatwave close to an election by cosine, and no editor would list one under the other.
+Reading evidence is not held to this.
+
+Content is asked both ways: the source must also be among the candidate's closest
+(:mod:`recommender.ranking.reach`), so that a hub, close to everything, is not related to
+everything.
+
 Editors' pins pass without the gate. When too few candidates pass, Related is shorter, and the
 lists say why; it is never padded.
 """
@@ -25,6 +35,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+
+from recommender.ranking.reach import Reach
 
 __all__ = ["MIN_CALIBRATION_PAIRS", "RelatedGate", "calibrate_floor"]
 
@@ -42,12 +54,15 @@ class RelatedGate:
     floor: float  # similarity above which a candidate may be related (-inf: not calibrated)
     depth: int  # most similar candidates that may be related
     min_readers: int  # shared readers that make a candidate related by reading
+    reach: Reach | None = None  # the candidates' reaches (None: content is asked one way)
 
     def passes(
         self,
         similarity: npt.NDArray[np.float32],
         shared_readers: npt.NDArray[np.int64],
         k: int,
+        apart: npt.NDArray[np.bool_] | None = None,
+        reach: npt.NDArray[np.float32] | None = None,
     ) -> npt.NDArray[np.bool_]:
         """Which candidates are related, for a list of ``k`` items.
 
@@ -55,6 +70,10 @@ class RelatedGate:
             similarity: each candidate's similarity to the source (Related's blend).
             shared_readers: how many readers read both the source and each candidate.
             k: the length of the Related list asked for.
+            apart: candidates the newsroom filed apart from the source (no shared section or
+                tag, :func:`recommender.signals.section.filed_apart`): not related by content.
+            reach: each candidate's reach (:class:`~recommender.ranking.reach.Reach`): its
+                similarity must reach it to be related by content.
         """
         by_content = similarity >= self.floor
         depth = max(self.depth, 2 * k)
@@ -63,6 +82,10 @@ class RelatedGate:
             within = np.zeros(len(similarity), dtype=bool)
             within[top] = True
             by_content &= within
+        if apart is not None:
+            by_content &= ~apart
+        if reach is not None:
+            by_content &= similarity >= reach
         return np.asarray(by_content | (shared_readers >= self.min_readers), dtype=bool)
 
 

@@ -66,6 +66,9 @@ class Pool:
     source_vectors: np.ndarray  # their plain unit vectors
     title_keys: np.ndarray  # by doc
     body_keys: np.ndarray  # by doc
+    apart: np.ndarray | None = None  # rows the newsroom filed apart from the source (gate.py)
+    reach: np.ndarray | None = None  # each row's reach (ranking/reach.py)
+    pinned_more: tuple[tuple[int, int], ...] = ()  # as ``pinned``, for More like this
 
 
 def rank(
@@ -87,7 +90,9 @@ def rank(
         lexical_share=settings.lexical_weight,
     )
     related_scores = score(pool.signals, weights, lexical_share=settings.related_lexical_weight)
-    passed = gate.passes(pool.content.astype(np.float32), pool.shared_readers, k_related)
+    passed = gate.passes(
+        pool.content.astype(np.float32), pool.shared_readers, k_related, pool.apart, pool.reach
+    )
     passed[: pool.n_pins] = True  # an editor's pin needs no evidence
     size = max(settings.list_pool, 2 * (k_more + k_related))
     docs = pool.docs
@@ -103,13 +108,18 @@ def rank(
         short["related"] = (
             f"{int(passed[pool.n_pins :].sum())} of {len(docs) - pool.n_pins} candidates are "
             f"related to the source (among its {max(gate.depth, 2 * k_related)} closest and "
-            f"above the catalogue's similarity floor, or read by {gate.min_readers}+ of its "
-            "readers), before copies and stories are set aside"
+            f"above the catalogue's similarity floor, with the source among their "
+            f"{gate.reach.depth if gate.reach else len(docs)} closest, or read by "
+            f"{gate.min_readers}+ of its readers), before copies and stories are set aside"
+            f"{_filed(pool)}"
         )
     if len(picked.more) < k_more:
         short["more_like_this"] = f"{len(docs) - pool.n_pins} candidates pass the filters"
     cosine = pool.signals["cosine"]
-    more = [Entry(int(docs[r]), float(cosine[r]), more_scores.of(r)) for r in picked.more]
+    more = [
+        Entry(int(docs[r]), float(cosine[r]), more_scores.of(r), pinned=r < pool.n_pins)
+        for r in picked.more
+    ]
     related = [
         Entry(
             int(docs[r]),
@@ -120,6 +130,16 @@ def rank(
         for r in picked.related
     ]
     return Ranked(more, related, short)
+
+
+def _filed(pool: Pool) -> str:
+    """The words of the short-list reason for the section rule, when it applied."""
+    if pool.apart is None or not pool.apart.any():
+        return ""
+    return (
+        f"; {int(pool.apart.sum())} close ones are left out: filed in another section, with no"
+        " shared tag"
+    )
 
 
 def _pick(
@@ -181,4 +201,5 @@ def _pick(
     chosen = mmr(relevance[eligible], cosine[np.ix_(at, at)], k_related, settings.mmr_lambda)
     ranked = eligible[chosen.order].tolist()
     penalty = dict(zip(ranked, chosen.penalty.tolist(), strict=True))
+    more = place_pins(more, pool.pinned_more, k_more)
     return _Picked(more, place_pins(ranked, pool.pinned, k_related), penalty)

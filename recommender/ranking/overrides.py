@@ -1,15 +1,16 @@
-"""Editorial overrides applied to the lists: pins put an article into a Related list, blocks
-keep one out.
+"""Editorial overrides applied to the lists: pins put an article into a list (Related, or More
+like this), blocks keep one out.
 
 Rules, in order of strength:
 
 - A block keeps its target out of both lists: of one source's lists (``--for SOURCE``) or of
   every list. A block beats a pin, so a story withdrawn for legal reasons stays out even where
   it was pinned.
-- A pin puts its target at its position (1-based) in the source's Related list, whatever its
-  score; other items move down. Two pins for one place keep the order they were made in. A pin
-  beyond the end of the list lands at its end. The pinned article leaves More like this, and
-  other members of its story leave both lists.
+- A pin puts its target at its position (1-based) in the source's Related list (or in More
+  like this, for a pin into that list), whatever its score; other items move down. Two pins
+  for one place keep the order they were made in. A pin beyond the end of the list lands at
+  its end. The pinned article leaves the other list, and other members of its story leave
+  both lists.
 - An override applies from when it is made until its ``until`` time or its removal; expired
   ones stop applying by themselves.
 """
@@ -85,14 +86,20 @@ class EditorialRules:
             and o.active_at(now)
         }
 
-    def pins(self, source_id: str | None, now: datetime) -> list[Override]:
-        """Pins into ``source_id``'s Related list, by position then age; none without a source."""
+    def pins(
+        self, source_id: str | None, now: datetime, list_name: str = "related"
+    ) -> list[Override]:
+        """Pins into ``source_id``'s list ``list_name`` (Related unless told), by position then
+        age; none without a source."""
         if source_id is None:
             return []
         found = [
             o
             for o in self.overrides
-            if o.kind == "pin" and o.source_id == source_id and o.active_at(now)
+            if o.kind == "pin"
+            and o.source_id == source_id
+            and o.list_name == list_name
+            and o.active_at(now)
         ]
         return sorted(found, key=lambda o: (o.position or 1, o.id))
 

@@ -19,8 +19,8 @@ Every list is the same formula under its own weights::
 - ``coread``: "readers of this also read", in [0, 1) (:mod:`recommender.signals.coreads`).
 - ``section``: 1 when the candidate is in the source's section or shares one of its tags,
   else 0 (:mod:`recommender.signals.section`).
-- ``story``: same-story evidence, the lexical match fading with the time between the two
-  articles, in [0, 1] (:mod:`recommender.signals.story`).
+- ``story``: same-story evidence, the match of the two articles' names, in [0, 1]
+  (:mod:`recommender.signals.story`).
 - ``diversity``: maximal marginal relevance's penalty (:mod:`recommender.ranking.diversity`).
 
 The three lists weigh the signals differently (:func:`list_weights`):
@@ -81,7 +81,7 @@ SIGNALS: tuple[Signal, ...] = (
     Signal("popularity", "w_pop", 0.3, "Weight of popularity among related candidates."),
     Signal("coread", "w_coread", 1.0, "Weight of co-reading: readers of the source also read it."),
     Signal("section", "w_section", 0.0, "Weight of sharing the source's section or a tag."),
-    Signal("story", "w_story", 0.0, "Weight of same-story evidence (shared words, close in time)."),
+    Signal("story", "w_story", 0.0, "Weight of same-story evidence (shared names)."),
 )
 _BY_NAME = {s.name: s for s in SIGNALS}
 _BY_WEIGHT = {s.weight: s for s in SIGNALS}

@@ -74,6 +74,8 @@ def admissible(
     if request.max_age_days is not None:
         oldest = now - request.max_age_days * SECONDS_PER_DAY
         mask &= columns.published_ts[docs] >= oldest
+    if request.filters_metadata:
+        mask &= columns.facets.admits(docs, request)
     return np.asarray(mask, dtype=bool)
 
 

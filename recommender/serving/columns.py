@@ -15,7 +15,9 @@ from collections.abc import Iterable
 import numpy as np
 
 from index import ArticleRecord
+from recommender.serving.facets import Facets
 from recommender.signals.lexical import LEAD_CHARS, LexicalIndex
+from recommender.signals.names import name_index
 from recommender.signals.stories import NO_TITLE_KEY, normalise_body, normalise_title
 
 __all__ = ["NO_KEY", "ArticleColumns", "card_of"]
@@ -58,9 +60,11 @@ class ArticleColumns:
         self._codes: dict[str, int] = {}
         self._title_codes: dict[str, int] = {}
         self.lexical = LexicalIndex()
+        self.names = name_index()  # each article's names, for same-story evidence
         self.article_ids: dict[int, str] = {}
         self.doc_ids: dict[str, int] = {}
         self.cards: dict[int, ArticleRecord] = {}
+        self.facets = Facets()  # for the author, kind, tag and field filters
 
     def code(self, value: str | None) -> int:
         """The integer code of a section or language name (-1 for none or never seen)."""
@@ -108,12 +112,15 @@ class ArticleColumns:
         """Add or replace the signals of ``records``."""
         with self._lock:
             words: list[tuple[int, str, str]] = []
+            texts: list[tuple[int, str, str]] = []  # whole bodies: names are read from all
             for record in records:
                 doc = record.doc_id
                 words.append((doc, record.title, record.body[:LEAD_CHARS]))
+                texts.append((doc, record.title, record.body))
                 if len(words) >= 5_000:  # in batches: the catalogue may be streamed
                     self.lexical.put_many(words)
-                    words = []
+                    self.names.put_many(texts)
+                    words, texts = [], []
                 self._grow(doc)
                 self.published_ts[doc] = (
                     record.published_at.timestamp() if record.published_at else np.nan
@@ -130,7 +137,9 @@ class ArticleColumns:
                 self.article_ids[doc] = record.id
                 self.doc_ids[record.id] = doc
                 self.cards[doc] = card_of(record)
+                self.facets.put(doc, record)
             self.lexical.put_many(words)
+            self.names.put_many(texts)
 
     def drop(self, doc_id: int) -> None:
         """Mark ``doc_id`` as no longer published."""
@@ -138,10 +147,12 @@ class ArticleColumns:
             if doc_id < len(self.live):
                 self.live[doc_id] = False
             self.lexical.drop(doc_id)
+            self.names.drop(doc_id)
             article_id = self.article_ids.pop(doc_id, None)
             if article_id is not None and self.doc_ids.get(article_id) == doc_id:
                 del self.doc_ids[article_id]
             self.cards.pop(doc_id, None)
+            self.facets.drop(doc_id)
 
     def __len__(self) -> int:
         return int(self.live.sum())

@@ -31,6 +31,7 @@ from recommender.ranking.gate import RelatedGate, calibrate_floor
 from recommender.ranking.lists import Entry, Pool, rank
 from recommender.ranking.overrides import EditorialRules
 from recommender.ranking.popular import most_read
+from recommender.ranking.reach import Reach, reach_depth
 from recommender.ranking.scoring import Weights, list_weights, score
 from recommender.serving.answers import ListItem, RelatedLists, UnknownArticle
 from recommender.serving.candidates import admissible, gather
@@ -44,6 +45,7 @@ from recommender.signals.coreads import CoReads
 from recommender.signals.lexical import TermVector
 from recommender.signals.neighbourhood import Neighbourhoods, NeighbourTable, NeighbourTableError
 from recommender.signals.popularity import DecayedCounts, popularity_signal
+from recommender.signals.section import filed_apart
 
 __all__ = ["Engine", "ListItem", "RelatedLists", "UnknownArticle"]
 
@@ -126,8 +128,11 @@ class Engine:
             state = self._state
             self._state = dataclasses.replace(state, **changes, generation=state.generation + 1)
 
-    def _gate(self, floor: float) -> RelatedGate:
-        return RelatedGate(floor, self.settings.related_depth, self.settings.coread_min_readers)
+    def _gate(self, floor: float, published: int = 0) -> RelatedGate:
+        settings = self.settings
+        depth = reach_depth(published, settings.related_reach_share, settings.candidates)
+        reach = Reach(depth) if settings.related_reach_share > 0 and depth else None
+        return RelatedGate(floor, settings.related_depth, settings.coread_min_readers, reach)
 
     # --- loading and freshness ----------------------------------------------------------
     def load(self) -> None:
@@ -167,7 +172,14 @@ class Engine:
             hoods.changed(
                 np.array(sorted(changed), dtype=np.int64), index, columns.lexical, columns.live
             )
-        self._swap(index=index, version=version, seq=replay.last_seq, columns=columns, hoods=hoods)
+        with self._lock:
+            # Changes the serving state took while this one was built (a write's refresh, a
+            # read's catch-up to its min_generation) are applied here too: the swap must never
+            # take a reader back to an older catalogue generation.
+            late = self._replay(index, columns, hoods, replay.last_seq)
+            self._swap(
+                index=late.index, version=version, seq=late.last_seq, columns=columns, hoods=hoods
+            )
         self._gate_size = -1
         self.refresh()
 
@@ -192,6 +204,8 @@ class Engine:
                 columns.drop(int(doc))
             if replay.index is not None:
                 hoods.changed(replay.touched, replay.index, columns.lexical, columns.live)
+                if self._state.gate.reach is not None:  # changed vectors: measured again
+                    self._state.gate.reach.forget(replay.touched)
         return replay
 
     def refresh(self) -> int:
@@ -236,7 +250,7 @@ class Engine:
                     ),
                     self.settings.related_floor_quantile,
                 )
-        self._swap(gate=self._gate(floor))
+        self._swap(gate=self._gate(floor, size))
         self._gate_size = size
 
     def _refresh_overrides(self) -> bool:
@@ -375,6 +389,8 @@ class Engine:
 
         Raises:
             UnknownArticle: no published article has that id.
+            UnknownFilterValue: a filter names a value no published article has (every
+                ``lists_for*`` method refuses it alike).
         """
         request = request or ListRequest()
         with self._lock:
@@ -490,12 +506,15 @@ class Engine:
                 self._clock(),
                 [],
                 [weights],
+                self._names(state, source_docs, None),
             )
             scores = score(signals, weights, lexical_share=self.settings.related_lexical_weight)
             passed = state.gate.passes(
                 np.asarray(content, dtype=np.float32),
                 shared_readers(state, source_docs, docs, coread),
                 request.k_related,
+                self._apart(state, source, docs, content),
+                self._reach(state, docs, content, request.k_related),
             )
             order = np.lexsort((np.arange(len(docs)), -scores.total, ~passed))
             entries = [
@@ -520,6 +539,14 @@ class Engine:
             return state.columns.lexical.vector_of_text(*source_text)
         return state.columns.lexical.vector_of(np.array(sorted(sources), dtype=np.int64))
 
+    @staticmethod
+    def _names(
+        state: ServingState, sources: set[int], source_text: tuple[str, str] | None
+    ) -> TermVector:
+        if source_text is not None:
+            return state.columns.names.vector_of_text(*source_text)
+        return state.columns.names.vector_of(np.array(sorted(sources), dtype=np.int64))
+
     def _lists(
         self,
         state: ServingState,
@@ -535,6 +562,7 @@ class Engine:
         index = state.index
         if index is None or len(index) == 0:
             return _Chosen(source, sources, source_text, [], [], [], ("index",), {})
+        state.columns.facets.check(request)  # a filter value no article has: a typo
         now = self._clock()
         when = datetime.fromtimestamp(now, UTC)
         rules_for = source.id if source is not None else None
@@ -545,8 +573,15 @@ class Engine:
                 doc = state.live_doc(pin.target_id)
                 if doc is not None and doc not in blocked | sources:
                     pins.append((doc, pin.position or 1))
-        pin_docs = np.array(list(dict.fromkeys(doc for doc, _ in pins)), dtype=np.int64)
-        if pins:
+        more_pins: list[tuple[int, int]] = []  # the same, into More like this
+        if request.k_more:
+            for pin in state.rules.pins(rules_for, when, "more_like_this"):
+                doc = state.live_doc(pin.target_id)
+                if doc is not None and doc not in blocked | sources:
+                    more_pins.append((doc, pin.position or 1))
+        pinned_docs = (doc for doc, _ in pins + more_pins)
+        pin_docs = np.array(list(dict.fromkeys(pinned_docs)), dtype=np.int64)
+        if pins or more_pins:
             pin_docs = pin_docs[admissible(state, pin_docs, request, now)]
         excluded = sources | blocked | set(pin_docs.tolist())
         words = self._words(state, sources, source_text)
@@ -578,6 +613,7 @@ class Engine:
             anchors = np.array(sorted(sources | state.live_docs(request.exclude_ids)), np.int64)
             # Read once: the gate's cosines and the stories' and MMR's both need them.
             vectors = index.reconstruct(docs)
+            content = (vectors @ plain).astype(np.float32)
             weights = request.weights or self._weights
             weighed = [
                 weights,
@@ -597,8 +633,9 @@ class Engine:
                         now,
                         missing,
                         weighed,
+                        self._names(state, sources, source_text),
                     ),
-                    (vectors @ plain).astype(np.float32),
+                    content,
                     shared_readers(state, sources, docs, coread),
                     len(pin_docs),
                     [(pin_rows[doc], at) for doc, at in pins if doc in pin_rows],
@@ -607,6 +644,9 @@ class Engine:
                     index.reconstruct(anchors),
                     state.columns.title_key,
                     state.columns.body_key,
+                    self._apart(state, source, docs, content),
+                    reach=self._reach(state, docs, content, request.k_related),
+                    pinned_more=tuple((pin_rows[d], at) for d, at in more_pins if d in pin_rows),
                 ),
                 weights,
                 state.gate,
@@ -623,6 +663,43 @@ class Engine:
                 else "no reading events: nothing is popular yet"
             )
         return _Chosen(source, sources, source_text, more, related, popular, tuple(missing), short)
+
+    def _apart(
+        self,
+        state: ServingState,
+        source: ArticleRecord | None,
+        docs: np.ndarray,
+        content: np.ndarray,
+    ) -> np.ndarray | None:
+        """Candidates filed apart from the source (Related's section rule, ranking/gate.py),
+        or None when the rule is off or there is no single filed source. Only the candidates
+        above the content floor are looked up: the rest cannot pass by content anyway."""
+        if not self.settings.related_same_subject or source is None:
+            return None
+        apart = np.zeros(len(docs), dtype=bool)
+        close = np.flatnonzero(np.asarray(content) >= state.gate.floor)
+        apart[close] = filed_apart(source.section, source.tags, docs[close], state.columns.cards)
+        return apart
+
+    @staticmethod
+    def _reach(
+        state: ServingState, docs: np.ndarray, content: np.ndarray, k: int
+    ) -> np.ndarray | None:
+        """The reach of the candidates that may pass Related's content gate (the closest,
+        above the floor; ranking/reach.py), -inf for the rest: they cannot pass by content."""
+        reach, index = state.gate.reach, state.index
+        if reach is None or index is None:
+            return None
+        content = np.asarray(content, dtype=np.float32)
+        out = np.full(len(docs), -np.inf, dtype=np.float32)
+        close = np.flatnonzero(content >= state.gate.floor)
+        depth = max(state.gate.depth, 2 * k)
+        if len(close) > depth:
+            close = close[np.argpartition(-content[close], depth - 1)[:depth]]
+        if len(close):
+            published = np.flatnonzero(state.columns.live).astype(np.int64)
+            out[close] = reach.of(np.asarray(docs, dtype=np.int64)[close], index, published)
+        return out
 
     def _answer(self, state: ServingState, chosen: _Chosen, request: ListRequest) -> RelatedLists:
         """The chosen lists as items, with their explanations: outside the lock, since they

@@ -16,6 +16,7 @@ from index import ArticleRecord
 from recommender.ranking.scoring import Weights
 from recommender.serving.state import ServingState
 from recommender.settings import Settings
+from recommender.signals.lexical import TermVector
 from recommender.signals.popularity import popularity_signal
 from recommender.signals.recency import recency_around, recency_from_now
 from recommender.signals.section import section_match
@@ -35,13 +36,15 @@ def features(
     now: float,
     missing: list[str],
     weighed: Sequence[Weights],
+    names: TermVector,
 ) -> dict[str, np.ndarray]:
     """Every signal of the formula for ``docs``, by name; names signals no candidate has in
     ``missing``.
 
     ``cosine`` and ``lexical`` are the candidates' similarity halves; ``source`` is the source
     article (None for a draft or a reader's reads, whose time is ``now``); ``coread`` maps docs
-    to their co-read weight with the source. ``section`` and ``story`` are measured only when
+    to their co-read weight with the source, and ``names`` are the source's names
+    (:mod:`recommender.signals.names`). ``section`` and ``story`` are measured only when
     one of the lists' ``weighed`` gives them a weight: at 0 (their defaults) the formula does
     not read them, and ``section`` costs a look at every candidate's card.
     """
@@ -67,7 +70,7 @@ def features(
         )
     if "story" in used:
         signals["story"] = story_evidence(
-            lexical,
+            state.columns.names.cosine(names, docs),
             state.columns.published_ts[docs],
             source_ts,
             half_life_days=settings.story_half_life_days,

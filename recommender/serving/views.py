@@ -24,6 +24,9 @@ def article_view(record: ArticleRecord) -> dict[str, Any]:
         "published_at": record.published_at.isoformat().replace("+00:00", "Z")
         if record.published_at
         else None,
+        "author": record.author,
+        "kind": record.kind,
+        "fields": dict(record.fields),
     }
 
 

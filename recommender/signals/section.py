@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from index import ArticleRecord
 
-__all__ = ["section_match"]
+__all__ = ["filed_apart", "section_match"]
 
 
 def section_match(
@@ -40,4 +40,28 @@ def section_match(
             tags and not tags.isdisjoint(t.lower() for t in card.tags)
         ):
             out[at] = 1.0
+    return out
+
+
+def filed_apart(
+    source_section: str | None,
+    source_tags: Iterable[str],
+    docs: npt.NDArray[np.int64],
+    cards: Mapping[int, ArticleRecord],
+) -> npt.NDArray[np.bool_]:
+    """True for each of ``docs`` that the newsroom filed apart from the source.
+
+    Apart means both are filed (each has a section or a tag) and they share neither the
+    section nor a tag. An unfiled article on either side is never apart: without the
+    newsroom's word, content alone decides.
+    """
+    out = np.zeros(len(docs), dtype=bool)
+    tags = {t.lower() for t in source_tags}
+    if not source_section and not tags:
+        return out
+    related = section_match(source_section, tags, docs, cards).astype(bool)
+    for at, doc in enumerate(docs.tolist()):
+        card = cards.get(doc)
+        if card is not None and not related[at] and (card.section or card.tags):
+            out[at] = True
     return out

@@ -16,11 +16,20 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+from recommender.signals.stopwords import ENGLISH_STOP_WORDS
 
-__all__ = ["STOPWORDS", "TermStatistics", "Terms", "shared_terms", "terms_of", "words_of"]
+__all__ = [
+    "STOPWORDS",
+    "WORD",
+    "TermStatistics",
+    "Terms",
+    "mostly_capitals",
+    "shared_terms",
+    "terms_of",
+    "words_of",
+]
 
-_WORD = re.compile(r"[^\W\d_][\w'\u2019-]*[^\W_]|[^\W\d_]", re.UNICODE)
+WORD = re.compile(r"[^\W\d_][\w'\u2019-]*[^\W_]|[^\W\d_]", re.UNICODE)
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\"\u201c(]\s*)\s*$")
 _EXTRA_STOPWORDS = frozenset(
     {
@@ -78,7 +87,7 @@ class Terms:
 
 def words_of(text: str) -> list[str]:
     """The words of ``text`` in lower case, without stopwords, numbers or single letters."""
-    return [w for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
+    return [w for w in WORD.findall(text.lower()) if len(w) > 1 and w not in STOPWORDS]
 
 
 def terms_of(title: str, body: str) -> Terms:
@@ -87,7 +96,7 @@ def terms_of(title: str, body: str) -> Terms:
     names: dict[str, str] = {}
     name_counts: Counter[str] = Counter()
     for part in (title, body[:_MAX_CHARS]):
-        if _mostly_capitals(part):
+        if mostly_capitals(part):
             continue
         for name in _names(part):
             key = name.lower()
@@ -101,7 +110,7 @@ def _names(text: str) -> Iterable[str]:
     run: list[str] = []
     run_starts_sentence = False
     end = 0
-    for match in _WORD.finditer(text):
+    for match in WORD.finditer(text):
         word = match.group(0)
         gap = text[end : match.start()]
         capital = word[0].isupper()
@@ -128,7 +137,9 @@ def _finish(run: list[str], starts_sentence: bool) -> Iterable[str]:
     yield " ".join(run)
 
 
-def _mostly_capitals(text: str) -> bool:
+def mostly_capitals(text: str) -> bool:
+    """Whether ``text`` is written mostly in capitals (a wire headline): its capitals say
+    nothing about names."""
     letters = [ch for ch in text if ch.isalpha()]
     return bool(letters) and sum(ch.isupper() for ch in letters) > 0.6 * len(letters)
 

@@ -12,6 +12,12 @@ from recommender.serving.engine import UnknownArticle
 from recommender.serving.views import article_view
 from service.deps import EngineDep, ReadAccess, WriteAccess, get_lists
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, WRITE_RESPONSES, responses
+from service.freshness import (
+    GENERATION_FIELD,
+    GENERATION_HEADER,
+    MIN_GENERATION_PARAMETER,
+    CatchUp,
+)
 from service.options import LIST_OPTION_PARAMETERS, list_options
 from service.responses import json_response
 from service.schemas import (
@@ -55,7 +61,7 @@ _PUT_RESULTS: dict[int | str, dict[str, Any]] = {
     response_model=RelatedOut,
     dependencies=[ReadAccess],
     responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
-    openapi_extra={"parameters": LIST_OPTION_PARAMETERS},
+    openapi_extra={"parameters": [*LIST_OPTION_PARAMETERS, MIN_GENERATION_PARAMETER]},
 )
 async def get_related(article_id: ArticleId, request: Request) -> Response:
     """More like this, Related and Popular for one published article.
@@ -66,7 +72,10 @@ async def get_related(article_id: ArticleId, request: Request) -> Response:
     it; a list shorter than asked says why in ``short``; ``lists=`` asks for only some. The
     answer names the index version it came from, in ``index_version`` and the
     ``X-Index-Version`` header; ``X-Cache`` says whether the cache answered.
+    ``min_generation`` waits until this worker includes a write (read-your-write).
     """
+    catch_up: CatchUp = request.app.state.catch_up
+    await catch_up.settle(request)
     # Read here, not declared as dependencies: on the busiest route FastAPI's solving of two
     # more dependencies cost about a tenth of a cached answer. The options are documented by
     # ``openapi_extra`` either way.
@@ -85,9 +94,13 @@ async def get_related(article_id: ArticleId, request: Request) -> Response:
     response_model=ArticleDetailOut,
     dependencies=[ReadAccess],
     responses=responses(_UNKNOWN, AUTH_RESPONSES, BUSY_RESPONSES),
+    openapi_extra={"parameters": [MIN_GENERATION_PARAMETER]},
 )
-def get_article(article_id: ArticleId, engine: EngineDep) -> Response:
-    """One published article in full."""
+def get_article(article_id: ArticleId, engine: EngineDep, request: Request) -> Response:
+    """One published article in full; ``min_generation`` waits until this worker includes
+    a write (read-your-write)."""
+    catch_up: CatchUp = request.app.state.catch_up
+    catch_up.settle_now(request)
     version = engine.index_version
     record = engine.catalogue.get(article_id)
     if record is None:
@@ -113,15 +126,26 @@ def get_article(article_id: ArticleId, engine: EngineDep) -> Response:
 def put_article(article_id: ArticleId, article: ArticleIn, engine: EngineDep) -> Response:
     """Add or update one article; it shows in lists at once, with no rebuild.
 
-    Its text is embedded only if the title or body changed. Needs the write key.
+    Its text is embedded only if the title or body changed. Needs the write key. The answer
+    names the catalogue generation that holds the change (``generation``, and the
+    ``X-Newsrec-Generation`` header): a read with ``min_generation`` set to it sees the change
+    on every worker.
     """
     report = upsert_articles(engine, [article.fields_with_id(article_id)])
     result = "added" if report.added else "updated" if report.updated else "unchanged"
-    return json_response(
-        {"id": article_id, "result": result, "index_version": report.index_version},
+    generation = engine.state.seq  # the write's refresh applied its change
+    response = json_response(
+        {
+            "id": article_id,
+            "result": result,
+            "index_version": report.index_version,
+            GENERATION_FIELD: generation,
+        },
         index_version=report.index_version,
         status_code=201 if report.added else 200,
     )
+    response.headers[GENERATION_HEADER] = str(generation)
+    return response
 
 
 @router.delete(
@@ -131,11 +155,21 @@ def put_article(article_id: ArticleId, article: ArticleIn, engine: EngineDep) ->
     responses=responses(_UNKNOWN, WRITE_RESPONSES),
 )
 def delete_article(article_id: ArticleId, engine: EngineDep) -> Response:
-    """Unpublish an article: it leaves every list at once. Needs the write key."""
+    """Unpublish an article: it leaves this worker's lists at once, and every worker's by
+    the catalogue generation the answer names (as ``PUT`` does). Needs the write key."""
     version = unpublish_article(engine, article_id)
-    return json_response(
-        {"id": article_id, "unpublished": True, "index_version": version}, index_version=version
+    generation = engine.state.seq  # the write's refresh applied its change
+    response = json_response(
+        {
+            "id": article_id,
+            "unpublished": True,
+            "index_version": version,
+            GENERATION_FIELD: generation,
+        },
+        index_version=version,
     )
+    response.headers[GENERATION_HEADER] = str(generation)
+    return response
 
 
 @router.post(
@@ -147,16 +181,20 @@ def delete_article(article_id: ArticleId, engine: EngineDep) -> Response:
 def post_batch(batch: BatchIn, engine: EngineDep) -> Response:
     """Add or update up to 500 articles in one call; all land or, if one is invalid, none.
 
-    Needs the write key.
+    Needs the write key. The answer names the catalogue generation, as ``PUT`` does.
     """
     report = upsert_articles(engine, [a.fields_with_id(a.id) for a in batch.articles])
-    return json_response(
+    generation = engine.state.seq  # the write's refresh applied its change
+    response = json_response(
         {
             "added": report.added,
             "updated": report.updated,
             "unchanged": report.unchanged,
             "embedded": report.embedded,
             "index_version": report.index_version,
+            GENERATION_FIELD: generation,
         },
         index_version=report.index_version,
     )
+    response.headers[GENERATION_HEADER] = str(generation)
+    return response

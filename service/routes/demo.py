@@ -1,8 +1,10 @@
 """``GET /demo/articles/{id}``: an article page as a news site would render it.
 
-The headline, date and body are rendered here; the "More like this" and "Related" boxes are
-filled in the browser by ``static/related.js`` from ``GET /articles/{id}/related``, the same
-call a site's own pages would make.
+The headline, date, body and the three boxes are rendered here, the boxes by
+:mod:`service.fragments` as ``GET /articles/{id}/related.html`` renders them, so the page is
+whole with JavaScript off. With ``?render=browser`` the boxes are left to the widget script
+``static/related.js`` instead, which fills them from ``GET /articles/{id}/related`` as a
+site's own pages would.
 """
 
 from __future__ import annotations
@@ -10,17 +12,20 @@ from __future__ import annotations
 import re
 from functools import cache
 from importlib.resources import files
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from starlette.concurrency import run_in_threadpool
 
 import service.article_paths  # noqa: F401 - registers the {article_id:article_id} converter
 from recommender.ingestion.articles import is_web_url
-from recommender.serving.requests import MAX_K
-from service.deps import EngineDep, ReadAccess
+from recommender.serving.requests import MAX_K, ListRequest
+from service.deps import ReadAccess, get_lists
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
+from service.fragments import boxes_answer
 
 __all__ = ["router"]
 
@@ -66,16 +71,31 @@ def _paragraphs(body: str) -> list[str]:
         BUSY_RESPONSES,
     ),
 )
-def demo_article(
+async def demo_article(
     article_id: Annotated[str, Path(min_length=1, max_length=200, examples=["sample-001"])],
-    engine: EngineDep,
+    request: Request,
     k: Annotated[int, Query(ge=1, le=MAX_K, description="Items per box.")] = 5,
+    render: Annotated[
+        Literal["server", "browser"],
+        Query(description="Who fills the boxes: this server, or the widget script."),
+    ] = "server",
 ) -> HTMLResponse:
-    """An article page with its "More like this" and "Related" boxes, for trying newsrec."""
-    record = engine.catalogue.get(article_id)
+    """An article page with its three boxes, for trying newsrec."""
+    lists = await get_lists(request)
+    engine = lists.engine
+    # Catalogue reads go to a thread, as they did when this route was a plain ``def``.
+    record = await run_in_threadpool(engine.catalogue.get, article_id)
     if record is None:
         page = _templates().get_template("not_found.html").render(article_id=article_id)
         return HTMLResponse(page, status_code=404)
+    boxes = index_version = None
+    if render == "server":
+        options = ListRequest(k_more=k, k_related=k, k_popular=k)
+        answer = await boxes_answer(lists, article_id, options)
+        if answer.status_code == 200:
+            boxes = bytes(answer.body).decode("utf-8")
+            index_version = answer.headers.get("x-index-version")
+    count = await run_in_threadpool(engine.catalogue.count)
     published = record.published_at
     page = (
         _templates()
@@ -89,8 +109,10 @@ def demo_article(
             published=published.strftime("%-d %B %Y, %H:%M UTC") if published else None,
             published_iso=published.isoformat() if published else None,
             paragraphs=_paragraphs(record.body),
-            home_label=f"{engine.catalogue.count()} articles",
+            home_label=f"{count} articles",
             k=k,
+            boxes=Markup(boxes) if boxes is not None else None,
+            index_version=index_version,
         )
     )
     return HTMLResponse(page)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 
 from service.access_log import INDEX_VERSION_HEADER
 from service.deps import EngineDep
+from service.warmup import ModelWarmup
 
 __all__ = ["router"]
 
@@ -28,15 +29,23 @@ async def livez() -> dict[str, str]:
 @router.get("/healthz")
 @router.get(
     "/readyz",
-    responses={503: {"description": "No index is loaded yet (e.g. nothing ingested)."}},
+    responses={
+        503: {
+            "description": "No index is loaded yet (e.g. nothing ingested), or the embedding "
+            "model is still loading."
+        }
+    },
 )
 def readyz(engine: EngineDep, request: Request) -> Any:
-    """Ready once an index is loaded and both it and the catalogue hold articles, and the
-    catalogue file is still the one opened at start; 503 otherwise, with ``reason``.
+    """Ready once an index is loaded and both it and the catalogue hold articles, the
+    catalogue file is still the one opened at start, and (where writes are enabled) the
+    embedding model is loaded; 503 otherwise, with ``reason``.
 
     The answer describes this worker: its process id, and the index version it serves.
     """
     info = engine.status()
+    model: ModelWarmup = request.app.state.model
+    info["embedding_model"] = model.state
     lost: str | None = request.app.state.catalogue_lost
     reason = None
     if lost is not None:
@@ -45,6 +54,8 @@ def readyz(engine: EngineDep, request: Request) -> Any:
         reason = "no index with articles is loaded (nothing ingested, or not reindexed yet)"
     elif not info["articles"]:
         reason = f"the catalogue holds no articles, but the index holds {info['indexed']}"
+    elif model.not_ready is not None:
+        reason = model.not_ready
     ready = reason is None
     extra = {} if ready else {"reason": reason}
     return JSONResponse(

@@ -3,6 +3,8 @@
 //   <ol data-list="more_like_this"></ol> <ol data-list="related"></ol> <ol data-list="popular"></ol>
 //   <script src="/demo/assets/related.js" data-article-id="ID" data-k="5"
 //           data-api="https://newsrec.example.com" defer></script>
+// Items link to the article's own url; one with no http(s) url links to data-pages + its id.
+// Boxes the server already rendered (GET /articles/{id}/related.html) are left as they are.
 // Text goes in with textContent only, never as HTML.
 (function () {
   "use strict";
@@ -17,6 +19,18 @@
     if (className) node.className = className;
     if (text) node.textContent = text;
     return node;
+  }
+
+  function href(item) {
+    if (item.url) {
+      try {
+        var parsed = new URL(item.url);
+        if (parsed.protocol === "http:" || parsed.protocol === "https:") return parsed.href;
+      } catch (ignored) {
+        // not a URL: fall through to the article's page
+      }
+    }
+    return pages + encodeURIComponent(item.id);
   }
 
   function meta(item) {
@@ -41,12 +55,17 @@
       var li = element("li", "item");
       li.dataset.id = item.id;
       var link = element("a", "title", item.title);
-      link.href = pages + encodeURIComponent(item.id);
+      link.href = href(item);
       li.appendChild(link);
       li.appendChild(element("span", "meta", meta(item)));
       li.appendChild(element("p", "snippet", item.snippet));
       list.appendChild(li);
     });
+  }
+
+  if (document.querySelector(".newsrec-boxes")) {
+    document.body.dataset.loaded = "true";  // rendered by the server: nothing to fetch
+    return;
   }
 
   var url = api + "/articles/" + encodeURIComponent(articleId) + "/related?k=" + encodeURIComponent(k);

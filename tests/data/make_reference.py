@@ -66,6 +66,10 @@ def write_catalogue(target: Path) -> None:
                 published_at=datetime(2026, 1, i, 12, 0, tzinfo=UTC),
                 popularity=float(10 * i),
                 content_hash=f"reference-hash-{i}",
+                # From format 2: the article's author, kind and own fields.
+                author=f"Reporter {i}",
+                kind="news" if i % 2 else "opinion",
+                fields=(("desk", "metro"), ("premium", i % 2 == 0), ("words", 100 * i)),
             )
             for i in range(1, 7)
         ]

@@ -172,12 +172,14 @@ def test_last_seq_is_zero_for_a_new_catalogue(cat: Catalogue) -> None:
 def test_a_newer_schema_version_is_refused_naming_the_file(tmp_path: Path) -> None:
     path = tmp_path / "catalogue.sqlite"
     Catalogue(path).close()
+    newer = Catalogue.SCHEMA_VERSION + 1
     with closing(sqlite3.connect(path)) as conn, conn:
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(newer),))
     with pytest.raises(
         FormatVersionError,
         match=re.escape(
-            f"{path}: written by a newer newsrec (format 2, this version reads up to 1)"
+            f"{path}: written by a newer newsrec (format {newer}, this version reads up to "
+            f"{Catalogue.SCHEMA_VERSION})"
         ),
     ):
         Catalogue(path)

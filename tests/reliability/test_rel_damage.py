@@ -68,9 +68,10 @@ def index_format_newer(version_dir: Path, home: Path) -> tuple[Path, str]:
 def catalogue_format_newer(version_dir: Path, home: Path) -> tuple[Path, str]:
     file = home / "catalogue.sqlite"
     with sqlite3.connect(file) as conn:
-        conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        newer = Catalogue.SCHEMA_VERSION + 1
+        conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(newer),))
     conn.close()
-    return file, "newer newsrec (format 2"
+    return file, f"newer newsrec (format {Catalogue.SCHEMA_VERSION + 1}"
 
 
 def events_format_newer(version_dir: Path, home: Path) -> tuple[Path, str]:

@@ -82,6 +82,16 @@ def test_a_reference_catalogue_opens_with_its_articles_and_vectors(
             10.0,
         )
         assert first.published_at == datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+        # Format 2 added the metadata; a format-1 article, migrated on opening, has none.
+        metadata = (first.author, first.kind, first.fields)
+        if _version_of(reference) >= 2:
+            assert metadata == (
+                "Reporter 1",
+                "news",
+                (("desk", "metro"), ("premium", False), ("words", 100)),
+            )
+        else:
+            assert metadata == (None, None, ())
         assert catalogue.get("ref-6") is None
         doc_ids, vectors = catalogue.vectors()
         assert doc_ids.tolist() == [1, 2, 3, 4, 5]

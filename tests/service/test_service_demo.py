@@ -73,14 +73,16 @@ def test_demo_page_of_an_unknown_article_is_404(client: httpx.Client) -> None:
 def test_browser_fills_the_three_boxes_from_the_api(
     read_server: LiveServer, client: httpx.Client, tmp_path: Path
 ) -> None:
-    result = chromium(tmp_path, "--dump-dom", read_server.url + PAGE)
+    # render=browser: the boxes are left to the widget script (by default the server fills them)
+    result = chromium(tmp_path, "--dump-dom", read_server.url + PAGE + "?render=browser")
     assert result.returncode == 0, result.stderr[-2000:]
     dom = result.stdout
     assert '<body data-loaded="true">' in dom
     api = client.get("/articles/sample-002/related").json()
     assert box_titles(dom, "more_like_this") == [i["title"] for i in api["more_like_this"]]
     assert box_titles(dom, "related") == [i["title"] for i in api["related"]]
-    assert len(box_titles(dom, "related")) == 5
+    # The gate lets in only what is related: under this article, fewer than five.
+    assert 1 <= len(box_titles(dom, "related")) <= 5
     assert box_titles(dom, "popular") == [i["title"] for i in api["popular"]]
 
 

@@ -54,7 +54,12 @@ def test_parts_add_up_to_the_score_exactly_in_both_lists(sample_home: Path) -> N
             "coread",
             "diversity",
         }
-        assert set(view["more_like_this"][0]["explanation"]["parts"]) == {"similarity", "lexical"}
+        # More like this: similarity and same-story evidence (shared names).
+        assert set(view["more_like_this"][0]["explanation"]["parts"]) == {
+            "similarity",
+            "lexical",
+            "story",
+        }
     engine.close()
 
 

@@ -1,0 +1,141 @@
+"""The three boxes as HTML: More like this, Related and Popular, rendered on the server.
+
+``GET /articles/{id}/related.html`` and the demo page both render the boxes here, from the
+same answer the JSON route sends (and through the same response cache), so a page shows them
+with JavaScript off and a crawler reads them. Each box is a ``<section>`` named by its
+heading, holding an ordered list of links; an empty box is left out rather than shown empty.
+Items link to the article's own ``url``; an article with no web URL links to its demo page.
+Catalogue text is escaped by Jinja, and a URL that is not ``http(s)`` never becomes a link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+from jinja2 import Environment, PackageLoader, select_autoescape
+from markupsafe import Markup
+from starlette.responses import Response
+
+from recommender.ingestion.articles import is_web_url
+from recommender.serving.requests import ListRequest
+from service.responses import ListAnswers
+from service.workload import list_cost
+
+__all__ = [
+    "BOX_TITLES",
+    "DEFAULT_CACHE_CONTROL",
+    "FALLBACK_PAGES",
+    "HTMLBoxes",
+    "boxes_answer",
+    "item_href",
+    "render_boxes",
+]
+
+#: Each list's box heading, in page order.
+BOX_TITLES = {"more_like_this": "More like this", "related": "Related", "popular": "Popular"}
+#: Where an item with no web URL links: its demo page under this path.
+FALLBACK_PAGES = "/demo/articles/"
+#: Sent when the JSON answer carries no validator: an answer with an ``ETag`` gets the
+#: configured ``Cache-Control`` from :mod:`service.http_caching`, as the JSON does.
+DEFAULT_CACHE_CONTROL = "public, max-age=60"
+# Headers of the JSON answer that describe the boxes just as well. The ETag is made from the
+# lists' content, which is all the boxes show, so it validates them too.
+_CARRIED = ("x-index-version", "x-cache", "etag", "cache-control", "vary")
+
+
+class HTMLBoxes(Response):
+    """An answer holding the boxes' HTML."""
+
+    media_type = "text/html; charset=utf-8"
+
+
+@cache
+def _template() -> Any:
+    environment = Environment(
+        loader=PackageLoader("service", "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("boxes.html")
+
+
+def item_href(item: Mapping[str, Any], pages: str = FALLBACK_PAGES) -> str:
+    """Where a list item links: its own ``url`` if that is a web URL, else ``pages`` + its id."""
+    url = item.get("url")
+    if isinstance(url, str) and is_web_url(url):
+        return url
+    return pages + quote(str(item["id"]), safe="/")
+
+
+def _item(item: Mapping[str, Any], pages: str) -> dict[str, Any]:
+    published = item.get("published_at")
+    return {
+        "id": item["id"],
+        "title": item["title"],
+        "href": item_href(item, pages),
+        "section": item.get("section"),
+        "published_at": published,
+        "date": published[:10] if isinstance(published, str) else None,
+        "snippet": item.get("snippet"),
+    }
+
+
+def render_boxes(view: Mapping[str, Any], *, level: int = 2, pages: str = FALLBACK_PAGES) -> Markup:
+    """The boxes of a lists view (the JSON answer's shape, :func:`~recommender.serving.views.
+    lists_view`) as HTML, headings at ``level`` (2 to 6).
+
+    Raises:
+        ValueError: ``level`` is not 2 to 6.
+    """
+    if not 2 <= level <= 6:
+        raise ValueError(f"heading level must be 2 to 6, got {level}")
+    source = view.get("article") or {}
+    boxes = [
+        {
+            "name": name,
+            "slug": name.replace("_", "-"),
+            "title": title,
+            "entries": [_item(i, pages) for i in view.get(name) or ()],
+        }
+        for name, title in BOX_TITLES.items()
+    ]
+    html = _template().render(
+        article_id=source.get("id", ""),
+        index_version=view.get("index_version", ""),
+        boxes=[box for box in boxes if box["entries"]],
+        level=level,
+    )
+    return Markup(html)
+
+
+async def boxes_answer(
+    lists: ListAnswers, article_id: str, options: ListRequest, *, level: int = 2
+) -> HTMLBoxes | Response:
+    """The boxes of ``article_id`` as an HTML answer.
+
+    The lists come from :meth:`ListAnswers.answer` under the JSON route's cache key, so the
+    two routes share one cache entry; the JSON answer's version, cache and validator headers
+    are carried over. An answer without a body (a 304) is passed on as it is.
+
+    Raises:
+        UnknownArticle: no published article has this id (answered with 404).
+        Busy: the list cannot be computed now (answered with 503).
+    """
+    answer = await lists.answer(
+        ("related", article_id, options),
+        lambda: lists.engine.lists_for(article_id, options),
+        explain=options.explain,
+        cost=list_cost(options),
+    )
+    if answer.status_code != 200:
+        return answer
+    html = render_boxes(orjson.loads(answer.body), level=level)
+    headers = {name: answer.headers[name] for name in _CARRIED if name in answer.headers}
+    if "etag" not in headers:
+        headers.setdefault("cache-control", DEFAULT_CACHE_CONTROL)
+    return HTMLBoxes(html, headers=headers)

@@ -1,8 +1,10 @@
 """The live write path: upsert and unpublish articles while the engine serves.
 
 A change lands in the catalogue (embedding only content that changed) and is applied to the
-engine's index straight away, so it shows in every list at once, with no rebuild. Other
-workers and processes over the same home pick it up from the catalogue's change log.
+engine's index straight away, so it shows in this engine's lists at once, with no rebuild.
+Other workers and processes over the same home pick it up from the catalogue's change log when
+they next poll it, or at once for a read that asks for the write's generation
+(``min_generation``, README "Read-your-write").
 
 Writes take the home's ``WriterLock`` (waiting a little), so the service never writes while a
 ``newsrec ingest`` or ``reindex`` does; a job holding it longer makes the write fail with
@@ -117,7 +119,8 @@ def upsert_articles(
 def unpublish_article(
     engine: Engine, article_id: str, *, lock_wait: float = LOCK_WAIT_SECONDS
 ) -> str:
-    """Take ``article_id`` out of every list at once; returns the index version now served.
+    """Take ``article_id`` out of this engine's lists at once (other workers follow the change
+    log); returns the index version now served.
 
     Raises:
         UnknownArticle: no published article has this id.

@@ -250,6 +250,8 @@ class Engine:
                     ),
                     self.settings.related_floor_quantile,
                 )
+        # Names' weights are frozen with the floor (signals/lexical.py: freeze_statistics).
+        state.columns.names.freeze_statistics()
         self._swap(gate=self._gate(floor, size))
         self._gate_size = size
 

@@ -74,6 +74,7 @@ class LexicalIndex:
         the names of the whole text in another index of this kind)."""
         self._tokenise = tokens
         self._lock = threading.Lock()
+        self._frozen: tuple[npt.NDArray[np.float64], float] | None = None  # (df, N) for cosine
         self._vocabulary: dict[str, int] = {}
         self._df = np.zeros(1024, dtype=np.float64)
         self._terms = np.zeros(1 << 16, dtype=np.int64)
@@ -298,9 +299,24 @@ class LexicalIndex:
         np.divide(dots, scale, out=out, where=scale > 0, casting="unsafe")
         return out
 
+    def freeze_statistics(self) -> None:
+        """Let :meth:`cosine` weigh terms by the document frequencies of now, until called again.
+
+        Live, every new article would move the weights of the words it uses, and with them the
+        scores of lists it is not in: an answer would change (and lose its HTTP validator) after
+        any write. The engine freezes them when it calibrates Related's gate (at load, and when
+        the catalogue has grown or shrunk by a fifth); a word first seen since counts as rare.
+        """
+        with self._lock:
+            self._frozen = (self._df[: len(self._vocabulary)].copy(), float(self._count))
+
     def _smooth_idf(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.float64]:
-        df = np.maximum(self._df[ids], 0.0)
-        return np.log((1.0 + self._count) / (1.0 + df)) + 1.0
+        frozen = self._frozen
+        counts, n = (self._df, float(self._count)) if frozen is None else frozen
+        df = np.zeros(len(ids), dtype=np.float64)
+        known = ids < len(counts)
+        df[known] = np.maximum(counts[ids[known]], 0.0)
+        return np.log((1.0 + n) / (1.0 + df)) + 1.0
 
     def _avgdl(self) -> float:
         return self._total_tokens / max(self._count, 1)

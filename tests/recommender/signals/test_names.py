@@ -58,3 +58,16 @@ def test_a_source_sharing_no_name_with_any_candidate_matches_none() -> None:
     assert index.cosine(draft, np.array([2, 3])).tolist() == [0.0, 0.0]
     lonely = index.vector_of_text("Quiet day", "Nobody named.")
     assert index.cosine(lonely, np.array([0, 1])).tolist() == [0.0, 0.0]
+
+
+def test_frozen_statistics_keep_scores_still_when_unrelated_articles_arrive() -> None:
+    index = name_index()
+    index.put_many([(doc, title, body) for doc, (title, body) in enumerate(_ARTICLES)])
+    index.freeze_statistics()
+    source = index.vector_of(np.array([0]))
+    before = index.cosine(source, np.array([1]))
+    # A new article naming the Council changes its document frequency, not the frozen weights.
+    index.put(9, "Council news", "The Council met the Council again. Vienna too.")
+    np.testing.assert_array_equal(index.cosine(source, np.array([1])), before)
+    index.freeze_statistics()  # weighed anew: now it moves
+    assert index.cosine(source, np.array([1]))[0] != before[0]

@@ -55,6 +55,26 @@ ServerOption = Annotated[
     ),
 ]
 
+# The filters, shared by ``related`` and ``like`` (Typer reads list defaults, never mutates them).
+SectionOption = Annotated[
+    list[str], typer.Option(help="Only items from this section (repeatable).")
+]
+ExcludeSectionOption = Annotated[
+    list[str], typer.Option(help="No items from this section (repeatable).")
+]
+LanguageOption = Annotated[str | None, typer.Option(help="Only items in this language.")]
+AuthorOption = Annotated[list[str], typer.Option(help="Only items by this author (repeatable).")]
+KindOption = Annotated[
+    list[str], typer.Option(help="Only items of this kind: news, opinion, ... (repeatable).")
+]
+TagOption = Annotated[
+    list[str], typer.Option(help="Only items with this tag (repeatable: any of them).")
+]
+FieldOption = Annotated[
+    list[str],
+    typer.Option(help="Only items whose field NAME has VALUE, NAME=VALUE (repeatable)."),
+]
+
 
 def _print_lists(view: dict[str, Any], as_json: bool, explain: bool) -> None:
     """Print lists in the JSON shape of the API (``lists_view``, or a service's answer)."""
@@ -115,13 +135,9 @@ def related(
     explain: Annotated[
         bool, typer.Option(help="Show each score's parts and the terms shared with the source.")
     ] = False,
-    section: Annotated[
-        list[str], typer.Option(help="Only items from this section (repeatable).")
-    ] = [],  # noqa: B006 - Typer reads the default, it is never mutated
-    exclude_section: Annotated[
-        list[str], typer.Option(help="No items from this section (repeatable).")
-    ] = [],  # noqa: B006
-    language: Annotated[str | None, typer.Option(help="Only items in this language.")] = None,
+    section: SectionOption = [],  # noqa: B006 - Typer reads the default, it is never mutated
+    exclude_section: ExcludeSectionOption = [],  # noqa: B006
+    language: LanguageOption = None,
     max_age: Annotated[
         float | None, typer.Option(min=0.0, help="Only items published at most D days ago.")
     ] = None,
@@ -138,17 +154,10 @@ def related(
     ] = [],  # noqa: B006
     lists: ListsOption = DEFAULT_LISTS,
     server: ServerOption = None,
-    author: Annotated[list[str], typer.Option(help="Only items by this author (repeatable).")] = [],  # noqa: B006
-    kind: Annotated[
-        list[str], typer.Option(help="Only items of this kind: news, opinion, ... (repeatable).")
-    ] = [],  # noqa: B006
-    tag: Annotated[
-        list[str], typer.Option(help="Only items with this tag (repeatable: any of them).")
-    ] = [],  # noqa: B006
-    field: Annotated[
-        list[str],
-        typer.Option(help="Only items whose field NAME has VALUE, NAME=VALUE (repeatable)."),
-    ] = [],  # noqa: B006
+    author: AuthorOption = [],  # noqa: B006
+    kind: KindOption = [],  # noqa: B006
+    tag: TagOption = [],  # noqa: B006
+    field: FieldOption = [],  # noqa: B006
 ) -> None:
     """Show More like this, Related and Popular for a published article (pins and blocks
     applied)."""
@@ -215,20 +224,34 @@ def like(
     explain: Annotated[bool, typer.Option(help="Show each score's parts.")] = False,
     lists: ListsOption = DEFAULT_LISTS,
     server: ServerOption = None,
+    section: SectionOption = [],  # noqa: B006
+    exclude_section: ExcludeSectionOption = [],  # noqa: B006
+    language: LanguageOption = None,
+    author: AuthorOption = [],  # noqa: B006
+    kind: KindOption = [],  # noqa: B006
+    tag: TagOption = [],  # noqa: B006
+    field: FieldOption = [],  # noqa: B006
 ) -> None:
     """Show the lists for a draft that is not published yet."""
     if not text.strip():
         fail("the draft text is empty", 2)
     try:
         shown = parse_lists(lists)
+        request = ListRequest(
+            k_more=k if "more_like_this" in shown else 0,
+            k_related=k if "related" in shown else 0,
+            k_popular=k if "popular" in shown else 0,
+            sections=frozenset(section),
+            exclude_sections=frozenset(exclude_section),
+            language=language,
+            explain=explain,
+            authors=frozenset(author),
+            kinds=frozenset(kind),
+            tags=frozenset(tag),
+            fields=parse_field_filters(field),
+        )
     except ValueError as exc:
         fail(str(exc), 2)
-    request = ListRequest(
-        k_more=k if "more_like_this" in shown else 0,
-        k_related=k if "related" in shown else 0,
-        k_popular=k if "popular" in shown else 0,
-        explain=explain,
-    )
     settings = settings_for(home)
     if server is not None:
         view = _ask_service(
@@ -239,13 +262,23 @@ def like(
                 k_more=request.k_more,
                 k_related=request.k_related,
                 k_popular=request.k_popular,
+                section=section,
+                exclude_section=exclude_section,
+                language=language,
                 explain=explain,
+                author=author,
+                kind=kind,
+                tag=tag,
+                field=field,
             ),
         )
         _print_lists(view, as_json, explain)
         return
     engine = open_engine(settings)
-    found = engine.lists_for_text(text, request)
+    try:
+        found = engine.lists_for_text(text, request)
+    except UnknownFilterValue as exc:
+        fail(str(exc), 2)
     _print_lists(lists_view(found, explain=explain or not as_json), as_json, explain)
 
 

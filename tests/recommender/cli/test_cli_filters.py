@@ -7,6 +7,7 @@ import json
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from index import Catalogue
@@ -83,3 +84,18 @@ def test_a_field_filter_without_a_value_exits_2(tmp_path: Path) -> None:
     result = runner.invoke(app, ["related", "S", "--home", str(_home(tmp_path)), "--field", "desk"])
     assert result.exit_code == 2
     assert "field filter 'desk': expected NAME=VALUE" in result.output
+
+
+@pytest.mark.slow  # loads the model to embed the draft
+def test_like_takes_the_same_filters_and_refuses_an_unknown_value(sample_home: Path) -> None:
+    draft = "Council argues over who pays for the Lanthorn Bridge repairs"
+    result = runner.invoke(
+        app, ["like", draft, "--home", str(sample_home), "--json", "--section", "politics"]
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    shown = body["more_like_this"] + body["related"] + body["popular"]
+    assert shown and {i["section"] for i in shown} == {"politics"}
+    typo = runner.invoke(app, ["like", draft, "--home", str(sample_home), "--section", "polítics"])
+    assert typo.exit_code == 2
+    assert "unknown section" in typo.output and "politics" in typo.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -38,6 +39,7 @@ from recommender.settings import Settings
 
 if TYPE_CHECKING:
     from service.client import Client
+    from service.client.calls import ListQuery
     from service.schemas import RelatedOut
 
 ListsOption = Annotated[
@@ -74,6 +76,58 @@ FieldOption = Annotated[
     list[str],
     typer.Option(help="Only items whose field NAME has VALUE, NAME=VALUE (repeatable)."),
 ]
+
+
+@dataclass(frozen=True)
+class _Filters:
+    """The filter options of a list command, as given: made into the engine's request, or
+    passed to the service as they are."""
+
+    section: list[str]
+    exclude_section: list[str]
+    language: str | None
+    author: list[str]
+    kind: list[str]
+    tag: list[str]
+    field: list[str]
+
+    def request(self, k: int, lists: str, **more: Any) -> ListRequest:
+        """The engine's request for ``k`` items in each of ``lists``, with ``more`` of its
+        fields (max age, exclusions, weights, explain).
+
+        Raises:
+            ValueError: a list name or a ``--field`` that is not ``NAME=VALUE``.
+        """
+        shown = parse_lists(lists)
+        return ListRequest(
+            k_more=k if "more_like_this" in shown else 0,
+            k_related=k if "related" in shown else 0,
+            k_popular=k if "popular" in shown else 0,
+            sections=frozenset(self.section),
+            exclude_sections=frozenset(self.exclude_section),
+            language=self.language,
+            authors=frozenset(self.author),
+            kinds=frozenset(self.kind),
+            tags=frozenset(self.tag),
+            fields=parse_field_filters(self.field),
+            **more,
+        )
+
+    def query(self, request: ListRequest) -> ListQuery:
+        """The same options for the service: the request's list sizes and these filters."""
+        return {
+            "k_more": request.k_more,
+            "k_related": request.k_related,
+            "k_popular": request.k_popular,
+            "section": self.section,
+            "exclude_section": self.exclude_section,
+            "language": self.language,
+            "author": self.author,
+            "kind": self.kind,
+            "tag": self.tag,
+            "field": self.field,
+            "explain": request.explain,
+        }
 
 
 def _print_lists(view: dict[str, Any], as_json: bool, explain: bool) -> None:
@@ -163,47 +217,27 @@ def related(
     applied)."""
     settings = settings_for(home)
     weights = _weights(settings, weight)
+    filters = _Filters(section, exclude_section, language, author, kind, tag, field)
     try:
-        shown = parse_lists(lists)
-        request = ListRequest(
-            k_more=k if "more_like_this" in shown else 0,
-            k_related=k if "related" in shown else 0,
-            k_popular=k if "popular" in shown else 0,
-            sections=frozenset(section),
-            exclude_sections=frozenset(exclude_section),
-            language=language,
+        request = filters.request(
+            k,
+            lists,
             max_age_days=max_age,
             exclude_ids=frozenset(exclude),
             weights=weights,
             explain=explain,
-            authors=frozenset(author),
-            kinds=frozenset(kind),
-            tags=frozenset(tag),
-            fields=parse_field_filters(field),
         )
     except ValueError as exc:
         fail(str(exc), 2)
     if server is not None:
+        query = filters.query(request)
+        query["max_age_days"] = max_age
+        query["exclude"] = exclude
+        query["weights"] = _weight_pairs(weight)
         view = _ask_service(
             server,
             settings,
-            lambda client: client.related(
-                article_id,
-                k_more=request.k_more,
-                k_related=request.k_related,
-                k_popular=request.k_popular,
-                section=section,
-                exclude_section=exclude_section,
-                language=language,
-                max_age_days=max_age,
-                exclude=exclude,
-                explain=explain,
-                weights=_weight_pairs(weight),
-                author=author,
-                kind=kind,
-                tag=tag,
-                field=field,
-            ),
+            lambda client: client.related(article_id, **query),
         )
         _print_lists(view, as_json, explain)
         return
@@ -235,21 +269,9 @@ def like(
     """Show the lists for a draft that is not published yet."""
     if not text.strip():
         fail("the draft text is empty", 2)
+    filters = _Filters(section, exclude_section, language, author, kind, tag, field)
     try:
-        shown = parse_lists(lists)
-        request = ListRequest(
-            k_more=k if "more_like_this" in shown else 0,
-            k_related=k if "related" in shown else 0,
-            k_popular=k if "popular" in shown else 0,
-            sections=frozenset(section),
-            exclude_sections=frozenset(exclude_section),
-            language=language,
-            explain=explain,
-            authors=frozenset(author),
-            kinds=frozenset(kind),
-            tags=frozenset(tag),
-            fields=parse_field_filters(field),
-        )
+        request = filters.request(k, lists, explain=explain)
     except ValueError as exc:
         fail(str(exc), 2)
     settings = settings_for(home)
@@ -257,20 +279,7 @@ def like(
         view = _ask_service(
             server,
             settings,
-            lambda client: client.related_to_text(
-                text,
-                k_more=request.k_more,
-                k_related=request.k_related,
-                k_popular=request.k_popular,
-                section=section,
-                exclude_section=exclude_section,
-                language=language,
-                explain=explain,
-                author=author,
-                kind=kind,
-                tag=tag,
-                field=field,
-            ),
+            lambda client: client.related_to_text(text, **filters.query(request)),
         )
         _print_lists(view, as_json, explain)
         return

@@ -53,10 +53,11 @@ class Reach:
         self._values = np.full(0, np.nan, dtype=np.float32)
 
     def of(
-        self, docs: npt.NDArray[np.int64], index: VectorIndex, published: npt.NDArray[np.int64]
+        self, docs: npt.NDArray[np.int64], index: VectorIndex, live: npt.NDArray[np.bool_]
     ) -> npt.NDArray[np.float32]:
-        """The reach of each of ``docs`` among the ``published`` docs (all in ``index``): -inf
-        when there are no more than ``depth`` others, so that every article is within reach."""
+        """The reach of each of ``docs`` among the published docs (``live`` by doc id, all in
+        ``index``): -inf when there are no more than ``depth`` others, so that every article is
+        within reach. Only the docs not measured yet cost a look at the catalogue."""
         docs = np.asarray(docs, dtype=np.int64)
         values = self._values
         known = docs < len(values)
@@ -64,7 +65,7 @@ class Reach:
         out[known] = values[docs[known]]
         unknown = np.flatnonzero(np.isnan(out))
         if len(unknown):
-            measured = self._measure(docs[unknown], index, published)
+            measured = self._measure(docs[unknown], index, np.flatnonzero(live))
             out[unknown] = measured
             with self._lock:
                 if int(docs.max()) >= len(self._values):

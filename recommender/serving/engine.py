@@ -42,7 +42,7 @@ from recommender.serving.requests import ListRequest
 from recommender.serving.state import PopularPool, Readership, ServingState
 from recommender.settings import Settings
 from recommender.signals.coreads import CoReads
-from recommender.signals.lexical import TermVector
+from recommender.signals.lexical import LexicalIndex, TermVector
 from recommender.signals.neighbourhood import Neighbourhoods, NeighbourTable, NeighbourTableError
 from recommender.signals.popularity import DecayedCounts, popularity_signal
 from recommender.signals.section import filed_apart
@@ -484,7 +484,7 @@ class Engine:
             if not len(docs):
                 return []
             source_docs = set(sources)
-            words = self._words(state, source_docs, None)
+            words = self._terms(state.columns.lexical, source_docs, None)
             if sources:
                 plain = self._centroid(state, sources)
                 query = state.hoods.query_augmented(
@@ -508,7 +508,7 @@ class Engine:
                 self._clock(),
                 [],
                 [weights],
-                self._names(state, source_docs, None),
+                self._terms(state.columns.names, source_docs, None),
             )
             scores = score(signals, weights, lexical_share=self.settings.related_lexical_weight)
             passed = state.gate.passes(
@@ -534,20 +534,31 @@ class Engine:
         return np.asarray(centroid / max(float(np.linalg.norm(centroid)), 1e-12), np.float32)
 
     @staticmethod
-    def _words(
-        state: ServingState, sources: set[int], source_text: tuple[str, str] | None
+    def _terms(
+        terms: LexicalIndex, sources: set[int], source_text: tuple[str, str] | None
     ) -> TermVector:
+        """The source's term vector in ``terms`` (its words, or its names): of the draft's
+        text, or of the source articles."""
         if source_text is not None:
-            return state.columns.lexical.vector_of_text(*source_text)
-        return state.columns.lexical.vector_of(np.array(sorted(sources), dtype=np.int64))
+            return terms.vector_of_text(*source_text)
+        return terms.vector_of(np.array(sorted(sources), dtype=np.int64))
 
     @staticmethod
-    def _names(
-        state: ServingState, sources: set[int], source_text: tuple[str, str] | None
-    ) -> TermVector:
-        if source_text is not None:
-            return state.columns.names.vector_of_text(*source_text)
-        return state.columns.names.vector_of(np.array(sorted(sources), dtype=np.int64))
+    def _pins(
+        state: ServingState,
+        source_id: str | None,
+        when: datetime,
+        list_name: str,
+        refused: set[int],
+    ) -> list[tuple[int, int]]:
+        """``(doc, 1-based position)`` of the live pins into ``source_id``'s list
+        ``list_name``, strongest first, leaving out the ``refused`` docs."""
+        pins: list[tuple[int, int]] = []
+        for pin in state.rules.pins(source_id, when, list_name):
+            doc = state.live_doc(pin.target_id)
+            if doc is not None and doc not in refused:
+                pins.append((doc, pin.position or 1))
+        return pins
 
     def _lists(
         self,
@@ -569,24 +580,17 @@ class Engine:
         when = datetime.fromtimestamp(now, UTC)
         rules_for = source.id if source is not None else None
         blocked = state.live_docs(state.rules.blocked(rules_for, when))
-        pins: list[tuple[int, int]] = []  # (doc, 1-based position), strongest first
-        if request.k_related:
-            for pin in state.rules.pins(rules_for, when):
-                doc = state.live_doc(pin.target_id)
-                if doc is not None and doc not in blocked | sources:
-                    pins.append((doc, pin.position or 1))
-        more_pins: list[tuple[int, int]] = []  # the same, into More like this
-        if request.k_more:
-            for pin in state.rules.pins(rules_for, when, "more_like_this"):
-                doc = state.live_doc(pin.target_id)
-                if doc is not None and doc not in blocked | sources:
-                    more_pins.append((doc, pin.position or 1))
+        refused = blocked | sources
+        pins = self._pins(state, rules_for, when, "related", refused) if request.k_related else []
+        more_pins = (
+            self._pins(state, rules_for, when, "more_like_this", refused) if request.k_more else []
+        )
         pinned_docs = (doc for doc, _ in pins + more_pins)
         pin_docs = np.array(list(dict.fromkeys(pinned_docs)), dtype=np.int64)
         if pins or more_pins:
             pin_docs = pin_docs[admissible(state, pin_docs, request, now)]
         excluded = sources | blocked | set(pin_docs.tolist())
-        words = self._words(state, sources, source_text)
+        words = self._terms(state.columns.lexical, sources, source_text)
         coread = coread_of(state, sources)
         missing: list[str] = []
         short: dict[str, str] = {}
@@ -635,7 +639,7 @@ class Engine:
                         now,
                         missing,
                         weighed,
-                        self._names(state, sources, source_text),
+                        self._terms(state.columns.names, sources, source_text),
                     ),
                     content,
                     shared_readers(state, sources, docs, coread),
@@ -699,8 +703,9 @@ class Engine:
         if len(close) > depth:
             close = close[np.argpartition(-content[close], depth - 1)[:depth]]
         if len(close):
-            published = np.flatnonzero(state.columns.live).astype(np.int64)
-            out[close] = reach.of(np.asarray(docs, dtype=np.int64)[close], index, published)
+            out[close] = reach.of(
+                np.asarray(docs, dtype=np.int64)[close], index, state.columns.live
+            )
         return out
 
     def _answer(self, state: ServingState, chosen: _Chosen, request: ListRequest) -> RelatedLists:

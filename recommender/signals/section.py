@@ -27,18 +27,13 @@ def section_match(
 
     ``cards`` holds each doc's record (section and tags); docs without one score 0.
     """
+    section, tags = _filing(source_section, source_tags)
     out = np.zeros(len(docs), dtype=np.float32)
-    section = source_section.lower() if source_section else None
-    tags = {t.lower() for t in source_tags}
     if section is None and not tags:
         return out
     for at, doc in enumerate(docs.tolist()):
         card = cards.get(doc)
-        if card is None:
-            continue
-        if (section is not None and (card.section or "").lower() == section) or (
-            tags and not tags.isdisjoint(t.lower() for t in card.tags)
-        ):
+        if card is not None and _shares(section, tags, card):
             out[at] = 1.0
     return out
 
@@ -55,13 +50,24 @@ def filed_apart(
     section nor a tag. An unfiled article on either side is never apart: without the
     newsroom's word, content alone decides.
     """
+    section, tags = _filing(source_section, source_tags)
     out = np.zeros(len(docs), dtype=bool)
-    tags = {t.lower() for t in source_tags}
-    if not source_section and not tags:
+    if section is None and not tags:
         return out
-    related = section_match(source_section, tags, docs, cards).astype(bool)
     for at, doc in enumerate(docs.tolist()):
         card = cards.get(doc)
-        if card is not None and not related[at] and (card.section or card.tags):
-            out[at] = True
+        if card is not None and (card.section or card.tags):
+            out[at] = not _shares(section, tags, card)
     return out
+
+
+def _filing(section: str | None, tags: Iterable[str]) -> tuple[str | None, set[str]]:
+    """A source's section and tags as they compare: lower case, no section when empty."""
+    return (section.lower() if section else None), {t.lower() for t in tags}
+
+
+def _shares(section: str | None, tags: set[str], card: ArticleRecord) -> bool:
+    """Whether ``card`` is in ``section`` or carries one of ``tags`` (both lower case)."""
+    if section is not None and (card.section or "").lower() == section:
+        return True
+    return bool(tags) and not tags.isdisjoint(t.lower() for t in card.tags)

@@ -25,7 +25,7 @@ def test_reach_is_the_cosine_of_the_depth_th_closest_other_article() -> None:
     cosines = vectors[docs] @ vectors.T
     cosines[np.arange(3), docs] = -np.inf  # an article is not its own neighbour
     expected = -np.sort(-cosines, axis=1)[:, 11]
-    published = np.arange(60, dtype=np.int64)
+    published = np.ones(60, dtype=bool)
     np.testing.assert_allclose(reach.of(docs, index, published), expected, rtol=1e-5)
     # Kept: asked again, the same values, also when asked among others.
     again = reach.of(np.array([41, 3]), index, published)
@@ -35,7 +35,7 @@ def test_reach_is_the_cosine_of_the_depth_th_closest_other_article() -> None:
 def test_a_catalogue_smaller_than_the_depth_puts_everything_within_reach() -> None:
     index, _ = _index(8)
     docs = np.arange(8, dtype=np.int64)
-    assert np.all(Reach(depth=10).of(docs, index, docs) == -np.inf)
+    assert np.all(Reach(depth=10).of(docs, index, np.ones(8, dtype=bool)) == -np.inf)
 
 
 def test_reach_depth_is_a_share_of_the_catalogue_within_bounds() -> None:

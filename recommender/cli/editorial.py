@@ -74,7 +74,7 @@ def _editing(settings: Settings) -> Iterator[tuple[OverrideStore, Catalogue]]:
     """The override store and the catalogue of ``settings.home``, for one decision."""
     from index import Catalogue
 
-    require_home(settings)
+    require_home(settings)  # before the catalogue opens: opening would create a missing home
     try:
         catalogue = Catalogue(settings.catalogue_path)
     except StorageError as exc:
@@ -109,13 +109,16 @@ def _override_store(settings: Settings) -> OverrideStore:
 
 
 def _describe(override: Override) -> str:
+    # Imported here: the editorial rules are not needed to start the CLI.
     from recommender.operations.editorial import describe
 
     return describe(override)
 
 
 def _when(moment: datetime | None) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+    from recommender.operations.editorial import when_text
+
+    return when_text(moment)
 
 
 @app.command()
@@ -199,14 +202,14 @@ def overrides(
     home: HomeOption = None,
 ) -> None:
     """List the pins and blocks in force (or, with --all, every one ever made)."""
-    from recommender.operations.editorial import override_view, state_of
+    from recommender.operations.editorial import listed_overrides, override_view, state_of
 
     if ctx.invoked_subcommand is not None:
         return
     settings = settings_for(home)
     now = datetime.now(UTC)
     with _override_store(settings) as store:
-        rows = store.all() if all_ else [o for o in store.in_force() if o.active_at(now)]
+        rows = listed_overrides(store, now, all_)
 
     if as_json:
         payload = [override_view(o, now) for o in rows]

@@ -22,10 +22,12 @@ __all__ = [
     "Made",
     "block_article",
     "describe",
+    "listed_overrides",
     "override_view",
     "pin_article",
     "state_of",
     "until_of",
+    "when_text",
 ]
 
 
@@ -136,8 +138,15 @@ def block_article(
     return Made(made)
 
 
-def _when(moment: datetime | None) -> str:
+def when_text(moment: datetime | None) -> str:
+    """A moment as editors read it (UTC, to the minute); empty for none."""
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if moment else ""
+
+
+def listed_overrides(store: OverrideStore, now: datetime, every: bool) -> list[Override]:
+    """The overrides to list: those in force at ``now``, or with ``every`` all ever made,
+    oldest first."""
+    return store.all() if every else [o for o in store.in_force() if o.active_at(now)]
 
 
 _LIST_TITLES = {"related": "Related", "more_like_this": "More like this"}
@@ -153,14 +162,14 @@ def describe(override: Override) -> str:
         )
     else:
         what = f"block {override.id}: {override.target_id} kept out of {where}"
-    until = f" until {_when(override.until)}" if override.until else ""
+    until = f" until {when_text(override.until)}" if override.until else ""
     return f"{what}{until} (by {override.created_by})"
 
 
 def state_of(override: Override, now: datetime) -> str:
     """``active``, ``expired`` or ``removed <when> by <who>``."""
     if override.removed_at is not None:
-        return f"removed {_when(override.removed_at)} by {override.removed_by}"
+        return f"removed {when_text(override.removed_at)} by {override.removed_by}"
     return "active" if override.active_at(now) else "expired"
 
 

@@ -20,6 +20,7 @@ from recommender.operations.editorial import (
     EditorialError,
     Made,
     block_article,
+    listed_overrides,
     override_view,
     pin_article,
     until_of,
@@ -135,7 +136,7 @@ def get_overrides(
     Needs the write key."""
     now = datetime.now(UTC)
     store = engine.overrides
-    rows = store.all() if all_ else [o for o in store.in_force() if o.active_at(now)]
+    rows = listed_overrides(store, now, all_)
     if source is not None:
         rows = [o for o in rows if o.source_id in (None, source)]
     return json_response(

@@ -98,6 +98,15 @@ def _summary(results: dict[str, Any], out: Path) -> str:
                 f"{name} vs {significance['best_baseline']} on {main}: "
                 f"{test['mean_difference']:+.4f} (p = {test['p_value']:.4f})"
             )
+    overlay = results.get("protocol_notes", {}).get("candidate_vs_current")
+    if overlay:
+        lines.append(
+            f"candidate vs current (the --set overlay alone) on {overlay['metric']}: "
+            f"{overlay['mean_difference']:+.4f} (p = {overlay['p_value']:.4f})"
+        )
+    caveat = results.get("protocol_notes", {}).get("caveat")
+    if caveat:
+        lines.append(f"caveat: {caveat}")
     if results.get("sweep"):
         lines.append(f"best settings: {out / results['sweep']['settings_file']}")
     lines.append(f"report: {out / 'report.md'}")
@@ -123,6 +132,7 @@ def evaluate_command(
     settings: Sequence[str] = (),
     cache: Path | None = None,
     progress: bool = False,
+    home: Path | None = None,
 ) -> str:
     """Run one evaluation from command-line values; returns the summary to print.
 
@@ -158,6 +168,7 @@ def evaluate_command(
             cache_dir=cache,
             progress=progress,
             command=" ".join(shlex.quote(a) for a in ["newsrec", *sys.argv[1:]]),
+            home=home,
         )
         results = run_evaluation(config)
     except DatasetError as exc:

@@ -35,6 +35,7 @@ class EvaluationConfig:
     cache_dir: Path | None = None
     progress: bool = False
     command: str = ""
+    home: Path | None = None  # the logged protocol: the home that served the logged lists
 
     def __post_init__(self) -> None:
         if not self.ks or any(k < 1 for k in self.ks):

@@ -67,6 +67,9 @@ METHOD_NOTES = {
     "popular": "newsrec Popular (engine, k_popular only)",
     "related+popular": "newsrec Related then Popular, half the length each, as a page shows them",
     "related_tuned": "newsrec Related with the sweep's best settings",
+    "logged": "the order readers were served (logged protocol's baseline)",
+    "current": "the engine over the serving home, its settings without --set, replayed",
+    "candidate": "the engine over the serving home with the --set overlay, replayed",
 }
 #: Where embeddings are cached between runs unless another folder is named.
 DEFAULT_CACHE = Path.home() / ".cache" / "newsrec-eval"

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 import shutil
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
 from evaluation.reading import read_counts
-from index.events import Event
+from index.events import Event, EventStore
 from recommender.embedding.embedder import Embedder
 from recommender.serving.engine import Engine
 from recommender.settings import Settings
@@ -65,23 +66,46 @@ class EngineReplay:
     """An engine over a copy of an evaluation home, fed a log's events up to each moment."""
 
     def __init__(
-        self, settings: Settings, events: Sequence[Event], scratch: Path, embedder: Embedder
+        self,
+        settings: Settings,
+        events: Sequence[Event],
+        scratch: Path,
+        embedder: Embedder | None,
+        *,
+        start: datetime | None = None,
     ) -> None:
         """Copy ``settings.home`` to ``scratch`` (replacing it) and open an engine there.
 
         The engine folds new events into popularity and co-reads at every refresh, so each
         moment is scored with every event before it.
+
+        With ``start`` (a home that has served, replayed from that moment), the copy's events
+        at or after ``start`` are removed, so that ``events`` (those from ``start`` on) are
+        recorded again in time order, and the engine's clock reads the last moment advanced to,
+        as the live engine's clock did then (recency, ages).
         """
         if scratch.exists():
             shutil.rmtree(scratch)
         shutil.copytree(settings.home, scratch)
         self._scratch = scratch
         values = {**settings.model_dump(), "home": scratch, "popularity_refresh_seconds": 0.0}
-        self.engine = Engine(Settings(**values), embedder=embedder)
+        replayed = Settings(**values)
+        self._now = start
+        if start is not None:
+            with EventStore(replayed.catalogue_path) as store:
+                store.remove_from(start)
+            self.engine = Engine(replayed, embedder=embedder, clock=self._clock)
+        else:
+            self.engine = Engine(replayed, embedder=embedder)
         self._log = ReadsBefore(events)
+
+    def _clock(self) -> float:
+        return self._now.timestamp() if self._now is not None else time.time()
 
     def advance(self, moment: datetime) -> None:
         """Record every event before ``moment`` and fold it into the engine's signals."""
+        if self._now is not None:
+            self._now = max(self._now, moment)
         batch = self._log.advance(moment)
         if batch:
             self.engine.record_events(batch)

@@ -24,6 +24,7 @@ from evaluation.config import EvaluationConfig
 from evaluation.datasets import Dataset, load_dataset
 from evaluation.harness import METHOD_NOTES, MethodResult
 from evaluation.protocols import PROTOCOLS, Outcome, protocol_named
+from evaluation.protocols.base import LoadsOwnDataset
 from evaluation.report import (
     code_version,
     plot_impressions,
@@ -291,5 +292,8 @@ def run_evaluation(config: EvaluationConfig) -> dict[str, Any]:
     protocol = protocol_named(config.protocol)
     started = (time.perf_counter(), _now())
     config.out.mkdir(parents=True, exist_ok=True)
-    dataset = load_dataset(list(config.datasets), label_fields=protocol.label_fields(config))
+    if isinstance(protocol, LoadsOwnDataset):
+        dataset = protocol.load_dataset(config)
+    else:
+        dataset = load_dataset(list(config.datasets), label_fields=protocol.label_fields(config))
     return _finish(config, dataset, protocol.run(config, dataset), started)

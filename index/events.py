@@ -107,6 +107,33 @@ class EventStore(CatalogueTables):
                 raise error from exc
         return added
 
+    def remove_from(self, moment: datetime) -> int:
+        """Delete the events at or after ``moment``; returns how many.
+
+        For a replay over a private copy of a home: the copy starts from the log as it stood
+        at ``moment``, and the later events are recorded again in time order.
+
+        Raises:
+            EventError: a naive ``moment``, or a store opened read-only.
+        """
+        if self._readonly:
+            raise EventError(f"{self._path}: events are opened read-only")
+        if moment.utcoffset() is None:
+            raise EventError(f"remove events from {moment!r}: the moment must be tz-aware")
+        with self._lock:
+            conn = self._open()
+            try:
+                # One statement in autocommit mode: atomic on its own.
+                removed = conn.execute(
+                    "DELETE FROM events WHERE at_ts >= ?", (moment.timestamp(),)
+                ).rowcount
+            except sqlite3.DatabaseError as exc:
+                error = disk_error(exc, self._path)
+                if error is None:
+                    raise
+                raise error from exc
+        return int(removed)
+
     def last_seq(self) -> int:
         """The seq of the newest event, 0 if none."""
         with self._lock:

@@ -307,6 +307,24 @@ class _SettingsFields(BaseSettings):
         "catalogue generation (503 with Retry-After after).",
     )
 
+    # --- online experiments (recommender/experiments/) ---------------------------------------
+    experiments_file: Path | None = Field(
+        None,
+        description="TOML file naming the variants of an A/B or interleaving experiment, with "
+        "their traffic shares (README, 'Experiments'); unset: every list is variant 'default'.",
+    )
+    recommendation_secret: SecretStr | None = Field(
+        None,
+        description="Key that signs recommendation ids; unset: a random key kept in the home "
+        "(recommendation.secret), shared by every worker of that home.",
+    )
+    recommendation_ttl_days: float = Field(
+        30.0,
+        gt=0.0,
+        le=3_650.0,
+        description="How long a recommendation id accepts impressions and clicks.",
+    )
+
     @field_validator("api_key", "read_key")
     @classmethod
     def _refuse_placeholder_keys(cls, value: SecretStr | None) -> SecretStr | None:

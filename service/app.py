@@ -45,6 +45,7 @@ from service.routes import fragments as fragment_routes
 from service.routes import overrides as override_routes
 from service.routes import search as search_routes
 from service.security import API_KEY_HEADER, document_open_reads
+from service.tracking import Tracking
 from service.warmup import ModelWarmup
 from service.workload import EarlyRefusal, ListWork
 
@@ -135,9 +136,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             daemon=True,
         )
         app.state.engine = engine
+        # The home exists now: its signing key may be created in it.
+        tracking = Tracking.from_settings(settings, experiment)
+        app.state.tracking = tracking
+        app.state.recommendation_ids = tracking.ids
         work = ListWork(retry_after_seconds=settings.retry_after_seconds)
         app.state.lists = ListAnswers(
-            engine, app.state.cache, app.state.metrics, Weights.from_settings(settings), work
+            engine,
+            app.state.cache,
+            app.state.metrics,
+            Weights.from_settings(settings),
+            work,
+            tracking,
         )
         app.state.reindexer = Reindexer(settings)
         app.state.catch_up = CatchUp(
@@ -168,6 +178,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             follower.join(timeout=5)
             app.state.reindexer.join(timeout=30)
             work.close()
+            feedback = getattr(app.state, "feedback", None)  # opened by the first feedback
+            if feedback is not None:
+                feedback.close()
             engine.close()
             _log.info("stopped serving %s", settings.home)
 
@@ -180,6 +193,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url=None,  # served from the installed package: service/docs_assets.py
         redoc_url=None,
     )
+    # Read before anything is served: a malformed experiments file stops the service at start.
+    experiment = Tracking.experiment_of(settings)
     app.state.settings = settings
     app.state.engine = None
     app.state.lists = None

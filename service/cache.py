@@ -21,13 +21,18 @@ __all__ = ["CachedResponse", "ResponseCache"]
 
 @dataclass(frozen=True, slots=True)
 class CachedResponse:
-    """A serialised answer, the index version it came from and its ETag
-    (:func:`service.http_caching.answer_etag`; empty for answers sent without one)."""
+    """A serialised answer, the index version it came from, its ETag
+    (:func:`service.http_caching.answer_etag`; empty for answers sent without one) and the
+    ids its recommendation id records."""
 
     body: bytes
     index_version: str
     stored_at: float = 0.0
     etag: str = ""
+    #: What a recommendation id records of the answer: list name -> item ids, and for an
+    #: interleaved answer the variant behind each position (service/tracking.py).
+    ids: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    teams: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 class ResponseCache:

@@ -24,6 +24,7 @@ from recommender.ingestion.updates import InvalidBatch
 from recommender.serving.engine import UnknownArticle
 from recommender.serving.facets import UnknownFilterValue
 from service.schemas import ListOptionsError, ProblemOut
+from service.tracking import UnknownVariant
 from service.workload import Busy
 
 __all__ = [
@@ -178,3 +179,4 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(InvalidArticle, _invalid_article)
     app.add_exception_handler(ListOptionsError, _invalid_options)
     app.add_exception_handler(UnknownFilterValue, _invalid_options)
+    app.add_exception_handler(UnknownVariant, _invalid_options)

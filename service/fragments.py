@@ -23,7 +23,7 @@ from starlette.responses import Response
 from recommender.ingestion.articles import is_web_url
 from recommender.serving.requests import ListRequest
 from service.responses import ListAnswers
-from service.workload import list_cost
+from service.tracking import Assignment
 
 __all__ = [
     "BOX_TITLES",
@@ -82,6 +82,7 @@ def _item(item: Mapping[str, Any], pages: str) -> dict[str, Any]:
         "published_at": published,
         "date": published[:10] if isinstance(published, str) else None,
         "snippet": item.get("snippet"),
+        "position": item.get("position"),
     }
 
 
@@ -107,6 +108,8 @@ def render_boxes(view: Mapping[str, Any], *, level: int = 2, pages: str = FALLBA
     html = _template().render(
         article_id=source.get("id", ""),
         index_version=view.get("index_version", ""),
+        recommendation_id=view.get("recommendation_id", ""),
+        variant=view.get("variant", ""),
         boxes=[box for box in boxes if box["entries"]],
         level=level,
     )
@@ -114,7 +117,12 @@ def render_boxes(view: Mapping[str, Any], *, level: int = 2, pages: str = FALLBA
 
 
 async def boxes_answer(
-    lists: ListAnswers, article_id: str, options: ListRequest, *, level: int = 2
+    lists: ListAnswers,
+    article_id: str,
+    options: ListRequest,
+    assignment: Assignment,
+    *,
+    level: int = 2,
 ) -> HTMLBoxes | Response:
     """The boxes of ``article_id`` as an HTML answer.
 
@@ -126,12 +134,7 @@ async def boxes_answer(
         UnknownArticle: no published article has this id (answered with 404).
         Busy: the list cannot be computed now (answered with 503).
     """
-    answer = await lists.answer(
-        ("related", article_id, options),
-        lambda: lists.engine.lists_for(article_id, options),
-        explain=options.explain,
-        cost=list_cost(options),
-    )
+    answer = await lists.related(article_id, options, assignment)
     if answer.status_code != 200:
         return answer
     html = render_boxes(orjson.loads(answer.body), level=level)

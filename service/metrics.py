@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -25,6 +25,8 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from index.feedback import Feedback
+from recommender.experiments.feedback import FEEDBACK_REASONS
 from recommender.serving.engine import Engine
 
 __all__ = ["CONTENT_TYPE", "MULTIPROC_ENV", "Metrics"]
@@ -120,6 +122,21 @@ class Metrics:
         )
         self.cache_hits = self.cache.labels("hit")
         self.cache_misses = self.cache.labels("miss")
+        self.feedback = Counter(
+            "newsrec_feedback",
+            "Impressions and clicks checked against their recommendation id and stored, by "
+            "kind, variant and list.",
+            ["kind", "variant", "list"],
+            registry=own,
+        )
+        self.feedback_rejected = Counter(
+            "newsrec_feedback_rejected",
+            "Impressions and clicks refused (never counted for a variant), by reason.",
+            ["reason"],
+            registry=own,
+        )
+        for reason in FEEDBACK_REASONS:  # shown at 0, so an alert can watch any reason
+            self.feedback_rejected.labels(reason)
         # Looking a labelled child up takes a lock and checks the labels; the few
         # (method, route, status) triples a service answers are looked up once each.
         self._latency_of: dict[tuple[str, str, int], Histogram] = {}
@@ -132,6 +149,15 @@ class Metrics:
         if child is None:
             child = self._latency_of[key] = self.latency.labels(method, route, str(status))
         child.observe(seconds)
+
+    def count_feedback(self, stored: Iterable[Feedback]) -> None:
+        """Count impressions and clicks just stored."""
+        for row in stored:
+            self.feedback.labels(row.kind, row.variant, row.list_name).inc()
+
+    def count_rejected(self, reason: str) -> None:
+        """Count one impression or click refused for ``reason``."""
+        self.feedback_rejected.labels(reason).inc()
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

@@ -14,14 +14,18 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
+from recommender.experiments.config import INTERLEAVED
+from recommender.experiments.tokens import new_nonce
 from recommender.ranking.scoring import Weights
 from recommender.serving.engine import Engine, RelatedLists
+from recommender.serving.requests import LIST_NAMES, ListRequest
 from recommender.serving.views import lists_view
 from service.access_log import INDEX_VERSION_HEADER
 from service.cache import CachedResponse, ResponseCache
 from service.http_caching import answer_etag
 from service.metrics import Metrics
-from service.workload import ListWork
+from service.tracking import Assignment, Tracking
+from service.workload import ListWork, list_cost
 
 __all__ = [
     "CACHE_HEADER",
@@ -71,36 +75,108 @@ class ListAnswers:
         metrics: Metrics,
         weights: Weights,
         work: ListWork,
+        tracking: Tracking,
     ) -> None:
         """Answer from ``engine`` through ``cache``, computing on ``work``'s threads;
-        ``weights`` are the configured ones."""
+        ``weights`` are the configured ones; ``tracking`` assigns variants and stamps each
+        answer with its recommendation id."""
         self.engine = engine
         self.cache = cache
         self.metrics = metrics
         self.weights = weights
         self.work = work
+        self.tracking = tracking
+
+    async def related(
+        self, article_id: str, options: ListRequest, assignment: Assignment
+    ) -> Response:
+        """The lists of one published article, as ``GET /articles/{id}/related`` answers them
+        (its ``.html`` twin and the demo page share this answer and its cache entry).
+
+        Raises:
+            UnknownArticle: no published article has this id (answered with 404).
+            Busy: the list cannot be computed now (answered with 503).
+        """
+        engine = self.engine
+        return await self.tracked(
+            ("related", article_id),
+            lambda request: engine.lists_for(article_id, request),
+            options,
+            assignment,
+            source=article_id,
+            cost=list_cost(options),
+        )
+
+    async def tracked(
+        self,
+        key: tuple[Hashable, ...],
+        make: Callable[[ListRequest], RelatedLists],
+        options: ListRequest,
+        assignment: Assignment,
+        *,
+        source: str,
+        cost: int,
+    ) -> Response:
+        """The lists that ``make`` computes for ``options``, as ``assignment``'s variant makes
+        them, stamped with a new recommendation id for ``source``.
+
+        A variant's answer is cached under ``key`` plus its request (what
+        :func:`service.batch.related_key` spells for an article). An interleaved answer is
+        drawn from both variants' lists with coin flips of its own, so it is never cached.
+
+        Raises:
+            Busy: the work of this cost cannot be admitted now (answered with 503).
+        """
+        nonce = new_nonce()
+        if assignment.variant == INTERLEAVED:
+            first, second = self.tracking.arms(options, self.weights)
+            tracking = self.tracking
+            return await self.answer(
+                None,
+                lambda: tracking.interleaved(make(first), make(second), nonce),
+                explain=options.explain,
+                cost=2 * cost,
+                assignment=assignment,
+                source=source,
+                nonce=nonce,
+            )
+        request = self.tracking.request_for(assignment, options, self.weights)
+        return await self.answer(
+            (*key, request),
+            lambda: make(request),
+            explain=options.explain,
+            cost=cost,
+            assignment=assignment,
+            source=source,
+            nonce=nonce,
+        )
 
     async def answer(
         self,
-        key: Hashable,
+        key: Hashable | None,
         compute: Callable[[], RelatedLists],
         *,
         explain: bool,
         cost: int,
+        assignment: Assignment,
+        source: str,
+        nonce: str,
     ) -> Response:
-        """Both lists as JSON, from the cache when this request was answered in this generation.
+        """The lists as JSON, from the cache when this request was answered in this generation,
+        stamped with the recommendation id of ``nonce`` (:meth:`Tracking.stamp`).
 
-        ``key`` must hold everything that shapes the answer. ``X-Cache`` says whether the cache
-        answered (``hit``) or the engine did (``miss``). A cached answer is sent from the event
-        loop; ``compute`` runs on a thread of :class:`~service.workload.ListWork`, admitted by
-        its ``cost`` (:func:`~service.workload.list_cost`), so that no list holds up the loop.
+        ``key`` must hold everything that shapes the answer (None: not cached). ``X-Cache``
+        says whether the cache answered (``hit``) or the engine did (``miss``). A cached
+        answer is sent from the event loop; ``compute`` runs on a thread of
+        :class:`~service.workload.ListWork`, admitted by its ``cost``
+        (:func:`~service.workload.list_cost`), so that no list holds up the loop.
 
         Raises:
             Busy: the work of this cost cannot be admitted now (answered with 503).
         """
         generation = self.engine.generation  # read first: see ResponseCache.put
         try:
-            cached = self.cache.get(key, generation)
+            cached = self.cache.get(key, generation) if key is not None else None
         except TypeError:  # an option that cannot be a key: answer without the cache
             cached = None
             key = None
@@ -117,11 +193,21 @@ class ListAnswers:
         headers = {INDEX_VERSION_HEADER: cached.index_version, CACHE_HEADER: result}
         if cached.etag:
             headers["ETag"] = cached.etag  # Cache-Control and 304s: service/http_caching.py
-        return JSONBytes(cached.body, headers=headers)
+        return JSONBytes(self.tracking.stamp(cached, assignment, source, nonce), headers=headers)
 
 
 def encoded_answer(lists: RelatedLists, explain: bool) -> CachedResponse:
     """``lists`` as the JSON body of a list answer, with its index version and ETag: what the
     response cache holds."""
     view = lists_view(lists, explain=explain)
-    return CachedResponse(encode_json(view), lists.index_version, etag=answer_etag(view))
+    return CachedResponse(
+        encode_json(view),
+        lists.index_version,
+        etag=answer_etag(view),
+        ids=tuple(
+            (name, tuple(item.article.id for item in getattr(lists, name)))
+            for name in LIST_NAMES
+            if getattr(lists, name)
+        ),
+        teams=tuple(lists.teams.items()),
+    )

@@ -20,6 +20,7 @@ from pydantic import (
     model_validator,
 )
 
+from recommender.experiments.tokens import MAX_TOKEN_CHARS
 from recommender.ingestion.articles import MAX_BODY_CHARS, MAX_TITLE_CHARS, InvalidArticle
 from recommender.ingestion.metadata import MAX_AUTHOR_CHARS, MAX_FIELD_VALUE_CHARS, MAX_FIELDS
 from recommender.ranking.scoring import SIGNALS, Weights, weight_names
@@ -52,6 +53,7 @@ __all__ = [
     "ListOptionsError",
     "ProblemOut",
     "ReindexOut",
+    "RejectedEventOut",
     "RelatedBatchAnswerOut",
     "RelatedBatchIn",
     "RelatedBatchOut",
@@ -163,6 +165,18 @@ class _ListOptionFields(BaseModel):
         description="Article ids never to show (e.g. those already on the page).",
     )
     explain: bool = Field(False, description="Attach each item's score parts.")
+    reader: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = Field(
+        None,
+        description="The reader's or session's id (or the X-Newsrec-Reader header): it assigns "
+        "the reader to an experiment's variant, always the same one. Only its keyed hash is "
+        "kept, in the answer's recommendation_id.",
+        examples=["reader-42"],
+    )
+    variant: Annotated[str, StringConstraints(min_length=1, max_length=32)] | None = Field(
+        None,
+        description="Force this variant of the running experiment, for QA (422 if the "
+        "experiments file names no such variant; 'default' is the configured lists).",
+    )
 
     def to_request(self, weights: Weights) -> ListRequest:
         """The engine's request for these options; ``weights`` are the configured ones.
@@ -295,8 +309,11 @@ class Explanation(BaseModel):
 
 
 class ItemOut(ArticleOut):
-    """A list item: an article and its score."""
+    """A list item: an article, its place in the list and its score."""
 
+    position: int = Field(
+        description="The item's place in its list, from 1: what a click event reports."
+    )
     score: float
     explanation: Explanation | None = None
 
@@ -308,6 +325,9 @@ class RelatedOut(BaseModel):
         json_schema_extra={
             "examples": [
                 {
+                    "recommendation_id": "eJyrVipOLSrLTE5VslIqzs8tSs7PS8tMzy1WsgIA.Zz3xkw.x9...",
+                    "variant": "default",
+                    "experiment": None,
                     "article": {
                         "id": "sample-002",
                         "title": "Lanthorn Bridge closed after engineers find cracks",
@@ -328,6 +348,7 @@ class RelatedOut(BaseModel):
                             "tags": [],
                             "language": "en",
                             "published_at": "2026-09-03T08:00:00Z",
+                            "position": 1,
                             "score": 0.71,
                         }
                     ],
@@ -339,6 +360,15 @@ class RelatedOut(BaseModel):
         }
     )
 
+    recommendation_id: str = Field(
+        description="Names this served answer (signed; unique per answer): send it back with "
+        "impression and click events (POST /events) so they count for its variant."
+    )
+    variant: str = Field(
+        description="The experiment variant that made these lists ('default' outside an "
+        "experiment; 'interleaved' when two variants were interleaved)."
+    )
+    experiment: str | None = Field(None, description="The running experiment's name, if any.")
     article: ArticleOut | None = Field(description="The source article (null for a draft).")
     more_like_this: list[ItemOut]
     related: list[ItemOut]
@@ -492,12 +522,18 @@ class UnpublishOut(BaseModel):
 
 
 class EventIn(BaseModel):
-    """A reader viewed or clicked an article."""
+    """A reader viewed or clicked an article, or was shown a served list (an impression).
+
+    An impression or click that names the answer it came from (``recommendation_id``, with the
+    item's ``position`` for a click) is checked against that answer and counts for its variant.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
-    article_id: ArticleIdStr
-    kind: Literal["view", "click"]
+    article_id: ArticleIdStr | None = Field(
+        None, description="The article viewed or clicked (required but for an impression)."
+    )
+    kind: Literal["view", "click", "impression"]
     at: IsoDateTime | None = Field(None, description="When (ISO 8601; default: when received).")
     user: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         None, description="An opaque reader id (no personal data)."
@@ -505,6 +541,58 @@ class EventIn(BaseModel):
     key: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         None, description="Idempotency key: an event whose key was stored before is skipped."
     )
+    recommendation_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=MAX_TOKEN_CHARS)] | None
+    ) = Field(
+        None,
+        description="The served answer the impression or click came from (its "
+        "recommendation_id): required for an impression. Such events are keyed by answer, list "
+        "and position, so resending them stores nothing twice.",
+    )
+    position: int | None = Field(
+        None, ge=1, le=MAX_K, description="A click's item position in its list, from 1."
+    )
+    list: Literal["more_like_this", "related", "popular"] | None = Field(
+        None,
+        description="The list shown or clicked in (default: an impression is of every list of "
+        "the answer; a click's list is the one holding article_id at position).",
+    )
+    # A tuple: the field "list" above shadows the builtin in this class's annotations.
+    visible: tuple[Annotated[int, Field(ge=1, le=MAX_K)], ...] | None = Field(
+        None,
+        max_length=MAX_K,
+        description="An impression's positions the reader could see (default: all); needs list "
+        "when the answer has several.",
+    )
+
+    @model_validator(mode="after")
+    def _feedback_fields_fit_the_kind(self) -> EventIn:
+        if self.kind == "impression":
+            if self.recommendation_id is None:
+                raise ValueError("recommendation_id: an impression needs the answer it showed")
+            if self.article_id is not None or self.position is not None:
+                raise ValueError(
+                    "article_id and position are for views and clicks: an impression is of a "
+                    "whole list (use visible for the positions seen)"
+                )
+            return self
+        if self.article_id is None:
+            raise ValueError(f"article_id: a {self.kind} needs the article {self.kind}ed")
+        if self.visible is not None:
+            raise ValueError("visible: only for an impression")
+        if self.kind == "view" and (
+            self.recommendation_id is not None or self.position is not None or self.list
+        ):
+            raise ValueError(
+                "recommendation_id, position and list are for impressions and clicks, not views"
+            )
+        if self.recommendation_id is not None and self.position is None:
+            raise ValueError(
+                "position: a click with a recommendation_id needs the item's position (from 1)"
+            )
+        if self.recommendation_id is None and (self.position is not None or self.list):
+            raise ValueError("position and list count only with the click's recommendation_id")
+        return self
 
     @model_validator(mode="after")
     def _not_in_the_future(self) -> EventIn:
@@ -541,11 +629,33 @@ class EventsIn(BaseModel):
     events: list[EventIn] = Field(min_length=1, max_length=MAX_BATCH_EVENTS)
 
 
+class RejectedEventOut(BaseModel):
+    """An impression or click that does not match its recommendation_id: not stored, and never
+    counted for a variant."""
+
+    index: int = Field(description="The event's place in the batch, from 0.")
+    reason: str = Field(
+        description="forged, expired, malformed (the id), list, position, article, ambiguous."
+    )
+    detail: str = Field(description="What did not match.")
+
+
 class EventsOut(BaseModel):
-    """What ``POST /events`` stored."""
+    """What ``POST /events`` stored (``feedback_stored`` and ``rejected`` only when the batch
+    held impressions or clicks with a recommendation_id)."""
 
     received: int
     stored: int = Field(description="Events stored; those with a key seen before are skipped.")
+    feedback_stored: int = Field(
+        default=0,
+        description="Impressions and clicks checked against their recommendation_id and stored "
+        "(one impression per list; those stored before are skipped). A click is also a stored "
+        "event.",
+    )
+    rejected: list[RejectedEventOut] = Field(
+        default_factory=list,
+        description="Impressions and clicks refused: forged, expired or not matching the list.",
+    )
 
 
 class ReindexOut(BaseModel):

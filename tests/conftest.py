@@ -75,6 +75,7 @@ class LiveServer:
     """A real ``newsrec serve`` process on 127.0.0.1."""
 
     def __init__(self, home: Path, env: dict[str, str] | None = None, *args: str) -> None:
+        self.home = home
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = home.parent / f"server-{self.port}.log"

@@ -14,6 +14,7 @@ from evaluation.protocols.base import EvaluationProtocol, Outcome
 from evaluation.protocols.coread import CoreadProtocol
 from evaluation.protocols.impressions import ImpressionsProtocol
 from evaluation.protocols.labels import LabelsProtocol
+from evaluation.protocols.logged import LoggedProtocol
 
 __all__ = ["PROTOCOLS", "EvaluationProtocol", "Outcome", "protocol_named"]
 
@@ -24,6 +25,7 @@ PROTOCOLS: Final[Mapping[str, EvaluationProtocol]] = MappingProxyType(
             LabelsProtocol(),
             CoreadProtocol(),
             ImpressionsProtocol(),
+            LoggedProtocol(),
         )
     }
 )

@@ -8,7 +8,7 @@ A new protocol is one module with a class that has these members, plus one line 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from evaluation.config import EvaluationConfig
 from evaluation.datasets import Dataset
@@ -16,7 +16,7 @@ from evaluation.harness import MethodResult
 from evaluation.runs import Qrels
 from evaluation.sweeps import SweepResult
 
-__all__ = ["EvaluationProtocol", "Outcome"]
+__all__ = ["EvaluationProtocol", "LoadsOwnDataset", "Outcome"]
 
 
 @dataclass
@@ -70,5 +70,20 @@ class EvaluationProtocol(Protocol):
         Raises:
             evaluation.datasets.DatasetError: a dataset that cannot serve the protocol.
             ValueError: options that do not fit together.
+        """
+        ...
+
+
+@runtime_checkable
+class LoadsOwnDataset(Protocol):
+    """A protocol whose data is not an article corpus (e.g. ``logged``: feedback logs judged on
+    an existing home): it reads ``config.datasets`` itself instead of
+    :func:`evaluation.datasets.load_dataset`."""
+
+    def load_dataset(self, config: EvaluationConfig) -> Dataset:
+        """The dataset of ``config``.
+
+        Raises:
+            evaluation.datasets.DatasetError: data that cannot serve the protocol.
         """
         ...

@@ -18,10 +18,18 @@ from recommender.cli.app import (
 @app.command()
 def evaluate(
     datasets: Annotated[
-        list[Path], typer.Argument(help="Article files or MIND folders (news.tsv + behaviors.tsv).")
+        list[Path],
+        typer.Argument(
+            help="Article files or MIND folders (news.tsv + behaviors.tsv); for the logged "
+            "protocol, export-log's behaviors.tsv files."
+        ),
     ],
     protocol: Annotated[
-        str, typer.Option(help="labels (shared labels), coread (same reader) or impressions.")
+        str,
+        typer.Option(
+            help="labels (shared labels), coread (same reader), impressions, or logged "
+            "(served lists' clicks, scored on --home)."
+        ),
     ] = "labels",
     out: Annotated[Path, typer.Option(help="Folder for results.json, report.md, runs, plots.")] = (
         Path("evaluation-out")
@@ -68,6 +76,15 @@ def evaluate(
     cache: Annotated[
         Path | None, typer.Option(help="Embedding cache folder (default ~/.cache/newsrec-eval).")
     ] = None,
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home",
+            help="Logged protocol: the home that served the logged lists (default ./.newsrec, "
+            "or $NEWSREC_HOME).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Measure both lists and the baselines against labels or reading data; write a report."""
     from evaluation.cli import EvaluateError, evaluate_command
@@ -91,6 +108,7 @@ def evaluate(
             settings=set_,
             cache=cache,
             progress=sys.stderr.isatty(),
+            home=home,
         )
     except EvaluateError as exc:
         fail(str(exc), exc.exit_code)

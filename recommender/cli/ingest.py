@@ -88,12 +88,20 @@ def events(
     row is stored once however often its file is read (an anonymous row is keyed by its content
     and line), so an interrupted import can simply be rerun. A MIND behaviors.tsv gives its
     clicks, and its history reads as views one second before the reader's first impression.
+    Impressions and clicks of served lists (kind impression or click with the answer's
+    recommendation_id, a click's position, optionally list and visible) are checked against
+    their id as POST /events checks them; rows that do not match are rejected.
     """
+    from recommender.experiments.signer import checking_ids
     from recommender.ingestion.events import record_events
 
     settings = settings_for(home)
     try:
-        report = record_events(paths, settings.catalogue_path)
+        ids = checking_ids(settings)  # writes nothing: the home may be read-only
+    except (ValueError, OSError) as exc:
+        fail(f"cannot read the key of recommendation ids: {exc}", 2)
+    try:
+        report = record_events(paths, settings.catalogue_path, recommendation_ids=ids)
     except StorageError as exc:
         fail_storage(exc)
     _say_rejected(report.problems, report.unreadable)
@@ -104,6 +112,13 @@ def events(
         markup=False,
         highlight=False,
     )
+    if report.feedback_added or report.feedback_already_stored:
+        console.print(
+            f"stored {report.feedback_added} impressions and clicks of served lists, "
+            f"{report.feedback_already_stored} already stored",
+            markup=False,
+            highlight=False,
+        )
     if report.nothing_read:
         fail("no event could be read from " + ", ".join(str(p) for p in paths), 2)
 

@@ -126,11 +126,15 @@ def precompute(
     ] = None,
 ) -> None:
     """Write both lists of every published article, one JSON line each, for caches and CDNs."""
+    from recommender.experiments.signer import configured_ids
     from recommender.operations.precompute import precompute as run_precompute
     from recommender.serving.threads import one_thread_per_request
 
-    engine = open_engine(settings_for(home))
+    settings = settings_for(home)
+    engine = open_engine(settings)
     one_thread_per_request()
+    # Signed with the home's key, as the service signs: a click on a precomputed list counts.
+    ids = configured_ids(settings)
     try:
         report = run_precompute(
             engine,
@@ -138,6 +142,7 @@ def precompute(
             ListRequest(k_more=k, k_related=k, k_popular=k),
             progress=sys.stderr.isatty(),
             workers=workers,
+            ids=ids,
         )
     except OSError as exc:
         fail(f"{out}: cannot write ({exc.strerror or exc})", 2 if exc.errno in DISK_CAUSES else 1)
@@ -162,7 +167,15 @@ def serve(
     from service.server import serve as serve_http
 
     settings = settings_for(home, host=host, port=port)
+    from recommender.experiments.config import ExperimentsError, load_experiments
     from recommender.operations.doctor import serving_refusal
+
+    if settings.experiments_file is not None:
+        # Checked before anything starts: a worker would refuse it anyway, but only in its log.
+        try:
+            load_experiments(Path(settings.experiments_file))
+        except ExperimentsError as exc:
+            fail(f"{exc}; not serving", 2)
 
     refusal = serving_refusal(settings)
     if refusal is not None:

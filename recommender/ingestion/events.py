@@ -5,9 +5,17 @@ An event file is JSONL (optionally gzipped), CSV or Parquet with one event per r
     {"article_id": "sample-001", "kind": "view", "at": "2026-09-01T07:28:00Z", "user": "u40"}
 
 ``kind`` is ``view`` or ``click``; ``at`` is ISO 8601 (a time without a zone is UTC); ``user``
-and ``id`` are optional. An event with an ``id``, or with a ``user`` (one reader, one article,
-one instant), is stored once however often its file is read; so is an anonymous event, keyed
-by its content and its line in the file. Rerunning an import, whole or after a kill, is safe.
+and ``id`` are optional. A row of kind ``impression`` or ``click`` that carries the
+``recommendation_id`` of a served answer (with ``position`` for a click, optionally ``list`` and,
+for an impression, ``visible``) is feedback on that answer: it is checked against the id exactly
+as ``POST /events`` checks it (:func:`recommender.experiments.feedback.feedback_from_mapping`),
+stored in the feedback table, and a click also as an ordinary click by the answer's reader; a
+row that does not match its id is reported like any bad row.
+
+An event with an ``id``, or with a ``user`` (one reader, one article, one instant), is stored
+once however often its file is read; so is an anonymous event, keyed by its content and its
+line in the file; so is feedback, keyed by its answer, list and position. Rerunning an
+import, whole or after a kill, is safe.
 A MIND ``behaviors.tsv`` gives one click per clicked impression, at the impression's time, keyed
 by impression and news id, and one view per history read, stamped just before the reader's first
 impression in the file (MIND gives history reads no time; see :mod:`recommender.ingestion.mind`),
@@ -20,6 +28,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -27,6 +36,9 @@ from typing import Any, Literal, cast
 
 from index import Catalogue
 from index.events import EVENT_KINDS, Event, EventStore
+from index.feedback import Feedback, FeedbackStore
+from recommender.experiments.feedback import InvalidFeedback, click_event, feedback_from_mapping
+from recommender.experiments.tokens import RecommendationIds
 from recommender.ingestion.articles import InvalidArticle, parse_datetime
 from recommender.ingestion.files import Row, RowProblem, UnreadableFile, read_rows
 from recommender.ingestion.mind import (
@@ -48,6 +60,8 @@ class EventReport:
 
     added: int = 0
     already_stored: int = 0
+    feedback_added: int = 0  # impressions and clicks checked against their recommendation id
+    feedback_already_stored: int = 0
     rejected: int = 0
     unknown_articles: int = 0
     problems: list[RowProblem] = field(default_factory=list)
@@ -55,8 +69,13 @@ class EventReport:
 
     @property
     def nothing_read(self) -> bool:
-        """True when not one event could be read from any file."""
-        return self.added == 0 and self.already_stored == 0
+        """True when not one event (nor feedback) could be read from any file."""
+        return (
+            self.added == 0
+            and self.already_stored == 0
+            and self.feedback_added == 0
+            and self.feedback_already_stored == 0
+        )
 
 
 def event_from_mapping(raw: Mapping[str, Any]) -> Event:
@@ -108,6 +127,14 @@ def read_events(path: Path) -> Iterator[Event | RowProblem]:
     Raises:
         UnreadableFile: the file as a whole cannot be read.
     """
+    for item in _read_items(path, None):
+        if not isinstance(item, Feedback):  # none without recommendation ids to check
+            yield item
+
+
+def _read_items(
+    path: Path, ids: RecommendationIds | None
+) -> Iterator[Event | Feedback | RowProblem]:
     if is_behaviors_file(path):
         yield from _mind_events(path)
         return
@@ -117,6 +144,9 @@ def read_events(path: Path) -> Iterator[Event | RowProblem]:
     for row in rows:
         if isinstance(row, RowProblem):
             yield row
+            continue
+        if ids is not None and _is_feedback(row.fields):
+            yield from _feedback_items(row, ids)
             continue
         try:
             event = event_from_mapping(row.fields)
@@ -130,6 +160,35 @@ def read_events(path: Path) -> Iterator[Event | RowProblem]:
             anonymous = f"{event.article_id}|{event.kind}|{event.at.isoformat()}"
             event = replace(event, key=f"anon:{row.line}:{anonymous}")
         yield event
+
+
+def _is_feedback(fields: Mapping[str, Any]) -> bool:
+    kind = fields.get("kind")
+    return fields.get("recommendation_id") not in (None, "") or (
+        isinstance(kind, str) and kind.strip().lower() == "impression"
+    )
+
+
+def _feedback_items(row: Row, ids: RecommendationIds) -> Iterator[Event | Feedback | RowProblem]:
+    # The checks of POST /events, so a file's feedback counts exactly as the service's would.
+    try:
+        at = parse_datetime(row.fields.get("at"), "at")
+        if at is None:
+            raise InvalidArticle("at: missing")
+        user = _optional_text(row.fields, "user")
+        kind = row.fields.get("kind")
+        raw = {**row.fields, "kind": kind.strip().lower() if isinstance(kind, str) else kind}
+        rows = feedback_from_mapping(raw, ids, at=at)
+    except InvalidArticle as exc:
+        yield RowProblem(row.source, row.line, str(exc))
+        return
+    except InvalidFeedback as exc:
+        yield RowProblem(row.source, row.line, f"{exc.reason}: {exc}")
+        return
+    for feedback in rows:
+        yield feedback
+        if feedback.kind == "click":
+            yield click_event(feedback, user=user)
 
 
 def _mind_events(path: Path) -> Iterator[Event | RowProblem]:
@@ -163,7 +222,12 @@ def _read_csv(path: Path) -> Iterator[Row | RowProblem]:
         raise UnreadableFile(f"{path}: no such file")
     with path.open(encoding="utf-8-sig", errors="replace", newline="") as handle:
         reader = csv.DictReader(handle)
-        if not reader.fieldnames or not {"article_id", "kind", "at"} <= set(reader.fieldnames):
+        # Feedback rows name their answer, not an article: a file of impressions has no
+        # article_id column.
+        needed = {"kind", "at"} | (
+            set() if "recommendation_id" in (reader.fieldnames or ()) else {"article_id"}
+        )
+        if not reader.fieldnames or not needed <= set(reader.fieldnames):
             raise UnreadableFile(
                 f"{path}: CSV header must name article_id, kind and at "
                 f"(found {', '.join(reader.fieldnames or [])})"
@@ -175,26 +239,60 @@ def _read_csv(path: Path) -> Iterator[Row | RowProblem]:
             yield Row(str(path), reader.line_num, record)
 
 
-def record_events(paths: Sequence[Path], catalogue_path: Path) -> EventReport:
-    """Read event files and store their events beside the catalogue at ``catalogue_path``."""
+def record_events(
+    paths: Sequence[Path],
+    catalogue_path: Path,
+    *,
+    recommendation_ids: RecommendationIds | None = None,
+) -> EventReport:
+    """Read event files and store their events beside the catalogue at ``catalogue_path``.
+
+    With ``recommendation_ids`` (the home's signer), rows that carry a ``recommendation_id`` are
+    checked as feedback and stored in the feedback table; without, they are read as plain
+    events.
+    """
     report = EventReport()
-    with EventStore(catalogue_path) as store, Catalogue(catalogue_path) as catalogue:
+    with ExitStack() as stack:
+        store = stack.enter_context(EventStore(catalogue_path))
+        catalogue = stack.enter_context(Catalogue(catalogue_path))
+        feedback_store: FeedbackStore | None = None
         for path in paths:
             try:
                 batch: list[Event] = []
-                for item in read_events(path):
+                feedback: list[Feedback] = []
+                for item in _read_items(path, recommendation_ids):
                     if isinstance(item, RowProblem):
                         report.rejected += 1
                         report.problems.append(item)
                         continue
-                    batch.append(item)
+                    if isinstance(item, Feedback):
+                        feedback.append(item)
+                    else:
+                        batch.append(item)
                     if len(batch) >= _BATCH:
                         _store(store, catalogue, batch, report)
                         batch = []
+                    if len(feedback) >= _BATCH:
+                        feedback_store = feedback_store or stack.enter_context(
+                            FeedbackStore(catalogue_path)
+                        )
+                        _store_feedback(feedback_store, feedback, report)
+                        feedback = []
                 _store(store, catalogue, batch, report)
+                if feedback:
+                    feedback_store = feedback_store or stack.enter_context(
+                        FeedbackStore(catalogue_path)
+                    )
+                    _store_feedback(feedback_store, feedback, report)
             except UnreadableFile as exc:
                 report.unreadable.append(str(exc))
     return report
+
+
+def _store_feedback(store: FeedbackStore, rows: list[Feedback], report: EventReport) -> None:
+    added = store.add(rows)
+    report.feedback_added += added
+    report.feedback_already_stored += len(rows) - added
 
 
 def _store(

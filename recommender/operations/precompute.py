@@ -8,6 +8,11 @@ over ``workers`` processes (forked from the loaded engine, so its index, neighbo
 columns are shared, not copied), each writing its share of the articles to a part file; the
 parts are joined in doc id order.
 
+Given the signer of recommendation ids (as ``newsrec precompute`` is), each line carries a
+``recommendation_id`` too, variant ``default``: a click on a precomputed list counts like one
+on a served list. The ids of one run share its time of issue, and each nonce is drawn from the
+run's and the source's, so the file does not depend on how the work was split.
+
 The file is written under a temporary name and renamed into place when complete, so a reader
 never sees half a file; a ``.gz`` name is written gzip-compressed.
 """
@@ -23,14 +28,17 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 import orjson
 
-from recommender.serving.engine import Engine
-from recommender.serving.requests import ListRequest
+from recommender.experiments.config import DEFAULT_VARIANT
+from recommender.experiments.tokens import RecommendationIds, Trace, new_nonce
+from recommender.serving.engine import Engine, RelatedLists
+from recommender.serving.requests import LIST_NAMES, ListRequest
 from recommender.serving.threads import one_thread_per_process
 from recommender.serving.views import lists_view
 
@@ -40,8 +48,19 @@ __all__ = ["PrecomputeReport", "precompute"]
 #: enough that the work spreads evenly and progress moves.
 BATCH = 2_048
 
-# The engine of the precompute running in this process; forked workers inherit it.
-_JOB: tuple[Engine, ListRequest] | None = None
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """The precompute running in this process; forked workers inherit it."""
+
+    engine: Engine
+    request: ListRequest
+    ids: RecommendationIds | None
+    issued_at: datetime
+    run: str  # this run's nonce, from which each line's is drawn
+
+
+_JOB: _Job | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,17 +88,47 @@ def _open(path: Path, *, compress: bool) -> gzip.GzipFile | BinaryIO:
 
 def _write_part(docs: np.ndarray, part: Path) -> tuple[int, str]:
     """Write the lists of ``docs`` to ``part``; returns how many and the index version."""
-    assert _JOB is not None  # set before the workers were forked
-    engine, request = _JOB
+    job = _JOB
+    assert job is not None  # set before the workers were forked
+    engine, request = job.engine, job.request
     cards = engine.columns.cards
     sources = [cards[doc] for doc in docs.tolist() if doc in cards]
     written, version = 0, engine.index_version
     with part.open("wb") as handle:
         for lists in engine.lists_for_many(sources, request):
-            handle.write(orjson.dumps(lists_view(lists, explain=request.explain)) + b"\n")
+            view = lists_view(lists, explain=request.explain)
+            if job.ids is not None:
+                view = _stamped(view, lists, job)
+            handle.write(orjson.dumps(view) + b"\n")
             written += 1
             version = lists.index_version
     return written, version
+
+
+def _stamped(view: dict[str, Any], lists: RelatedLists, job: _Job) -> dict[str, Any]:
+    assert job.ids is not None and lists.source is not None
+    source = lists.source.id
+    trace = Trace(
+        source=source,
+        lists={
+            name: tuple(item.article.id for item in getattr(lists, name))
+            for name in LIST_NAMES
+            if getattr(lists, name)
+        },
+        teams={},
+        variant=DEFAULT_VARIANT,
+        experiment=None,
+        index_version=lists.index_version,
+        reader=None,
+        issued_at=job.issued_at,
+        nonce=hashlib.blake2b(f"{job.run}|{source}".encode(), digest_size=8).hexdigest(),
+    )
+    return {
+        "recommendation_id": job.ids.issue(trace),
+        "variant": DEFAULT_VARIANT,
+        "experiment": None,
+        **view,
+    }
 
 
 def precompute(
@@ -91,11 +140,13 @@ def precompute(
     limit: int | None = None,
     progress: bool = False,
     workers: int | None = None,
+    ids: RecommendationIds | None = None,
 ) -> PrecomputeReport:
     """Write both lists of every published article in ``engine`` to ``out`` as JSON lines.
 
     ``limit`` stops after that many articles (the first by doc id), e.g. to time a sample;
-    ``workers`` is the number of processes (default: one per core).
+    ``workers`` is the number of processes (default: one per core); ``ids`` signs a
+    recommendation id into each line (None: lines without one).
 
     Raises:
         ValueError: ``batch`` or ``workers`` is not positive.
@@ -126,7 +177,7 @@ def precompute(
 
         bar = tqdm(total=len(docs), desc="precompute", unit="article")
     parts = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-", dir=out.parent))
-    _JOB = (engine, request)
+    _JOB = _Job(engine, request, ids, datetime.now(UTC), new_nonce())
     try:
         files = [parts / f"{i:06d}.jsonl" for i in range(len(chunks))]
         if n_workers == 1:

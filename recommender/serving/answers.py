@@ -41,7 +41,8 @@ class RelatedLists:
     """The three lists for one source, and where they came from.
 
     ``short`` says, for each list shorter than asked, why (e.g. too few candidates passed
-    Related's relevance gate); lists are never padded with unrelated items.
+    Related's relevance gate); lists are never padded with unrelated items. ``teams`` names,
+    for an interleaved answer, the variant behind each position.
     """
 
     source: ArticleRecord | None
@@ -51,3 +52,6 @@ class RelatedLists:
     signals_missing: tuple[str, ...] = field(default_factory=tuple)
     popular: list[ListItem] = field(default_factory=list)
     short: dict[str, str] = field(default_factory=dict)
+    #: For lists interleaved from two variants: list name -> the variant each position came
+    #: from (recommender/experiments/interleaving.py); empty otherwise.
+    teams: dict[str, tuple[str, ...]] = field(default_factory=dict)

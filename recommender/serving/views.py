@@ -30,9 +30,11 @@ def article_view(record: ArticleRecord) -> dict[str, Any]:
     }
 
 
-def item_view(item: ListItem, *, explain: bool) -> dict[str, Any]:
-    """A list item: the article, its score and, if asked, the score's parts."""
+def item_view(item: ListItem, *, explain: bool, position: int) -> dict[str, Any]:
+    """A list item at ``position`` (1-based, what a click reports): the article, its score
+    and, if asked, the score's parts."""
     view = article_view(item.article)
+    view["position"] = position
     view["score"] = round(item.score, 6)
     if explain:
         view["explanation"] = {
@@ -48,10 +50,14 @@ def lists_view(lists: RelatedLists, *, explain: bool = False) -> dict[str, Any]:
     """The lists with their source, as ``GET /articles/{id}/related`` returns them."""
     return {
         "article": article_view(lists.source) if lists.source else None,
-        "more_like_this": [item_view(i, explain=explain) for i in lists.more_like_this],
-        "related": [item_view(i, explain=explain) for i in lists.related],
-        "popular": [item_view(i, explain=explain) for i in lists.popular],
+        "more_like_this": _items(lists.more_like_this, explain),
+        "related": _items(lists.related, explain),
+        "popular": _items(lists.popular, explain),
         "index_version": lists.index_version,
         "signals_missing": list(lists.signals_missing),
         "short": dict(lists.short),
     }
+
+
+def _items(items: list[ListItem], explain: bool) -> list[dict[str, Any]]:
+    return [item_view(item, explain=explain, position=n) for n, item in enumerate(items, 1)]

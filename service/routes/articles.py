@@ -30,7 +30,7 @@ from service.schemas import (
     UnpublishOut,
     UpsertOut,
 )
-from service.workload import list_cost
+from service.tracking import assignment_of
 
 __all__ = ["router"]
 
@@ -73,6 +73,10 @@ async def get_related(article_id: ArticleId, request: Request) -> Response:
     answer names the index version it came from, in ``index_version`` and the
     ``X-Index-Version`` header; ``X-Cache`` says whether the cache answered.
     ``min_generation`` waits until this worker includes a write (read-your-write).
+
+    The answer's ``recommendation_id`` names it: impression and click events sent back with it
+    (``POST /events``) count for its ``variant``. ``reader`` (or the ``X-Newsrec-Reader``
+    header) assigns the reader to a variant of the running experiment; ``variant`` forces one.
     """
     catch_up: CatchUp = request.app.state.catch_up
     await catch_up.settle(request)
@@ -80,12 +84,10 @@ async def get_related(article_id: ArticleId, request: Request) -> Response:
     # more dependencies cost about a tenth of a cached answer. The options are documented by
     # ``openapi_extra`` either way.
     lists = await get_lists(request)
-    options = (await list_options(request)).to_request(lists.weights)
-    return await lists.answer(
-        ("related", article_id, options),
-        lambda: lists.engine.lists_for(article_id, options),
-        explain=options.explain,
-        cost=list_cost(options),
+    query = await list_options(request)
+    options = query.to_request(lists.weights)
+    return await lists.related(
+        article_id, options, assignment_of(lists.tracking, query, request.headers)
     )
 
 

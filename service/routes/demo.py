@@ -26,6 +26,7 @@ from recommender.serving.requests import MAX_K, ListRequest
 from service.deps import ReadAccess, get_lists
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
 from service.fragments import boxes_answer
+from service.tracking import READER_HEADER
 
 __all__ = ["router"]
 
@@ -79,6 +80,17 @@ async def demo_article(
         Literal["server", "browser"],
         Query(description="Who fills the boxes: this server, or the widget script."),
     ] = "server",
+    reader: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="The reader's or session's id: assigns an experiment's variant.",
+        ),
+    ] = None,
+    variant: Annotated[
+        str | None, Query(min_length=1, max_length=32, description="Force a variant (QA).")
+    ] = None,
 ) -> HTMLResponse:
     """An article page with its three boxes, for trying newsrec."""
     lists = await get_lists(request)
@@ -91,7 +103,10 @@ async def demo_article(
     boxes = index_version = None
     if render == "server":
         options = ListRequest(k_more=k, k_related=k, k_popular=k)
-        answer = await boxes_answer(lists, article_id, options)
+        assignment = lists.tracking.assign(
+            reader or request.headers.get(READER_HEADER) or None, variant
+        )
+        answer = await boxes_answer(lists, article_id, options, assignment)
         if answer.status_code == 200:
             boxes = bytes(answer.body).decode("utf-8")
             index_version = answer.headers.get("x-index-version")

@@ -18,6 +18,7 @@ from service.fragments import boxes_answer
 from service.freshness import MIN_GENERATION_PARAMETER, CatchUp
 from service.options import LIST_OPTION_PARAMETERS, list_options
 from service.schemas import ProblemOut
+from service.tracking import assignment_of
 
 __all__ = ["router"]
 
@@ -65,5 +66,7 @@ async def get_related_html(
     catch_up: CatchUp = request.app.state.catch_up
     await catch_up.settle(request)
     lists = await get_lists(request)
-    options = (await list_options(request)).to_request(lists.weights)
-    return await boxes_answer(lists, article_id, options, level=heading)
+    query = await list_options(request)
+    options = query.to_request(lists.weights)
+    assignment = assignment_of(lists.tracking, query, request.headers)
+    return await boxes_answer(lists, article_id, options, assignment, level=heading)

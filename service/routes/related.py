@@ -4,11 +4,12 @@ the lists of many articles in one call."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 
 from fastapi import APIRouter, Request, Response
 
 from recommender.serving.engine import RelatedLists
+from recommender.serving.requests import ListRequest
 from service.batch import answer_batch
 from service.deps import ListsDep, ReadAccess
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
@@ -20,6 +21,7 @@ from service.schemas import (
     RelatedIn,
     RelatedOut,
 )
+from service.tracking import assignment_of
 from service.workload import list_cost
 
 __all__ = ["router"]
@@ -50,21 +52,26 @@ async def post_related(query: RelatedIn, lists: ListsDep, http: Request) -> Resp
     catch_up: CatchUp = http.app.state.catch_up
     await catch_up.settle(http)
     request = query.to_request(lists.weights)
+    assignment = assignment_of(lists.tracking, query, http.headers)
     engine = lists.engine
-    compute: Callable[[], RelatedLists]
+    make: Callable[[ListRequest], RelatedLists]
     if query.text is not None:
         text = query.text
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-        key: tuple[object, ...] = ("text", digest, request)
-        compute = lambda: engine.lists_for_text(text, request)  # noqa: E731
+        key: tuple[Hashable, ...] = ("text", digest)
+        make = lambda asked: engine.lists_for_text(text, asked)  # noqa: E731
+        source = ""  # a draft has no id
     else:
         ids = tuple(query.ids or ())
-        key = ("ids", ids, request)
-        compute = lambda: engine.lists_for_articles(ids, request)  # noqa: E731
-    return await lists.answer(
+        key = ("ids", ids)
+        make = lambda asked: engine.lists_for_articles(ids, asked)  # noqa: E731
+        source = " ".join(ids)  # as MIND writes a reader's history
+    return await lists.tracked(
         key,
-        compute,
-        explain=request.explain,
+        make,
+        request,
+        assignment,
+        source=source,
         cost=list_cost(request, text=query.text is not None),
     )
 
@@ -90,4 +97,5 @@ async def post_related_batch(query: RelatedBatchIn, lists: ListsDep, http: Reque
     """
     catch_up: CatchUp = http.app.state.catch_up
     await catch_up.settle(http)
-    return await answer_batch(lists, query.ids, query.to_request(lists.weights))
+    assignment = assignment_of(lists.tracking, query, http.headers)
+    return await answer_batch(lists, query.ids, query.to_request(lists.weights), assignment)

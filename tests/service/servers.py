@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import LiveServer
 
 WRITE_KEY = "test-write-key-0123456789"
 READ_KEY = "test-read-key-0123456789"
 ALLOWED_ORIGIN = "https://www.news.example"
+
+
+#: What each served answer has of its own (service/tracking.py): the rest is the lists.
+ANSWER_STAMP = ("recommendation_id", "variant", "experiment")
+
+
+def lists_only(answer: dict[str, Any]) -> dict[str, Any]:
+    """A list answer without what is new in each one (its recommendation id and variant)."""
+    return {key: value for key, value in answer.items() if key not in ANSWER_STAMP}
 
 
 def copy_home(template: Path, where: Path) -> Path:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from recommender.cli import app
 from tests.conftest import LiveServer, free_port
 from tests.recommender.cli.test_cli_start import HEAVY, imported
+from tests.service.servers import lists_only
 
 runner = CliRunner()
 
@@ -31,7 +32,7 @@ def test_related_from_the_server_prints_what_the_home_would(
     remote = runner.invoke(app, ["related", "sample-039", "--server", read_server.url, *options])
     assert local.exit_code == remote.exit_code == 0, remote.output
     if "--json" in options:
-        assert json.loads(remote.output) == json.loads(local.output)
+        assert lists_only(json.loads(remote.output)) == json.loads(local.output)
     else:
         assert remote.output == local.output
 

@@ -18,10 +18,13 @@ from service.cache import ResponseCache
 from service.metrics import Metrics
 from service.responses import ListAnswers
 from service.schemas import MAX_BATCH_ARTICLES
+from service.tracking import Assignment, Tracking
 from service.workload import Busy, ListWork
 from tests.conftest import make_settings
+from tests.service.servers import lists_only
 
 BATCH = "/related:batch"
+DEFAULT = Assignment("default", None, None)
 SAMPLE_IDS = [f"sample-{n:03d}" for n in range(1, 81)]
 
 
@@ -45,7 +48,8 @@ def test_each_slot_is_what_get_answers_for_that_id(client: httpx.Client) -> None
     for slot in answers:
         assert slot["status"] == 200
         get = client.get(f"/articles/{slot['id']}/related", params={"k": 3}).json()
-        assert slot["lists"] == get
+        assert lists_only(slot["lists"]) == lists_only(get)
+        assert slot["lists"]["recommendation_id"] != get["recommendation_id"]
 
 
 def test_unknown_id_gets_a_404_slot_and_the_rest_are_answered(client: httpx.Client) -> None:
@@ -64,7 +68,9 @@ def test_unknown_id_gets_a_404_slot_and_the_rest_are_answered(client: httpx.Clie
 def test_a_repeated_id_is_answered_in_each_of_its_slots(client: httpx.Client) -> None:
     answers = client.post(BATCH, json={"ids": ["sample-002", "sample-002"]}).json()["answers"]
     assert len(answers) == 2
-    assert answers[0] == answers[1]
+    assert lists_only(answers[0]["lists"]) == lists_only(answers[1]["lists"])
+    # Two slots are two served lists: each has an id of its own.
+    assert answers[0]["lists"]["recommendation_id"] != answers[1]["lists"]["recommendation_id"]
 
 
 def test_options_apply_to_every_slot(client: httpx.Client) -> None:
@@ -151,7 +157,8 @@ def answers(sample_home: Path) -> Iterator[ListAnswers]:
     work = ListWork(heavy_budget=10)
     work.heavy.in_use = 10
     weights = Weights.from_settings(engine.settings)
-    yield ListAnswers(engine, ResponseCache(100), Metrics(lambda: engine), weights, work)
+    tracking = Tracking.from_settings(engine.settings)
+    yield ListAnswers(engine, ResponseCache(100), Metrics(lambda: engine), weights, work, tracking)
     work.heavy.in_use = 0
     work.close()
     engine.close()
@@ -160,10 +167,10 @@ def answers(sample_home: Path) -> Iterator[ListAnswers]:
 def test_a_batch_costs_its_lists_together(answers: ListAnswers) -> None:
     # A plain list of 5 per list costs 2: two of them fit the light lane, four do not.
     request = ListRequest()
-    light = asyncio.run(answer_batch(answers, SAMPLE_IDS[:2], request))
+    light = asyncio.run(answer_batch(answers, SAMPLE_IDS[:2], request, DEFAULT))
     assert light.status_code == 200
     with pytest.raises(Busy, match="heavy"):
-        asyncio.run(answer_batch(answers, SAMPLE_IDS[2:6], request))
+        asyncio.run(answer_batch(answers, SAMPLE_IDS[2:6], request, DEFAULT))
     assert answers.work.heavy.refused == 1
 
 
@@ -171,6 +178,6 @@ def test_cached_lists_cost_nothing(answers: ListAnswers) -> None:
     request = ListRequest()
     ids = SAMPLE_IDS[:6]
     for pair in (ids[0:2], ids[2:4], ids[4:6]):
-        asyncio.run(answer_batch(answers, pair, request))  # each pair fits the light lane
-    assert asyncio.run(answer_batch(answers, ids, request)).status_code == 200
+        asyncio.run(answer_batch(answers, pair, request, DEFAULT))  # each pair fits the light lane
+    assert asyncio.run(answer_batch(answers, ids, request, DEFAULT)).status_code == 200
     assert answers.work.heavy.refused == 0

@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from index import Catalogue
 from recommender.cli import app
+from recommender.experiments.signer import configured_ids
 from recommender.operations.precompute import precompute
 from recommender.serving.engine import Engine
 from recommender.serving.requests import ListRequest
@@ -70,6 +71,32 @@ def test_cli_writes_the_file_and_says_how_many(sample_home: Path, tmp_path: Path
     lines = _lines(out)
     assert f"wrote {len(lines)} articles' lists" in result.output
     assert all(len(line["related"]) <= 3 for line in lines)  # type: ignore[arg-type]
+    # Each line names its lists with an id the service accepts (same home, same key).
+    ids = configured_ids(make_settings(sample_home))
+    nonces = set()
+    for line in lines:
+        trace = ids.check(str(line["recommendation_id"]))
+        assert trace.source == line["article"]["id"]  # type: ignore[index]
+        assert list(trace.lists.get("related", ())) == [i["id"] for i in line["related"]]  # type: ignore[attr-defined]
+        assert line["variant"] == trace.variant == "default"
+        nonces.add(trace.nonce)
+    assert len(nonces) == len(lines)
+
+
+def test_worker_processes_write_the_same_lists_with_ids(sample_home: Path, tmp_path: Path) -> None:
+    engine = Engine(make_settings(sample_home))
+    ids = configured_ids(make_settings(sample_home))
+    try:
+        alone = precompute(engine, tmp_path / "one.jsonl", batch=9, workers=1, ids=ids)
+        shared = precompute(engine, tmp_path / "two.jsonl", batch=9, workers=2, ids=ids)
+    finally:
+        engine.close()
+    one, two = _lines(tmp_path / "one.jsonl"), _lines(tmp_path / "two.jsonl")
+    for first, second in zip(one, two, strict=True):
+        # Two runs are two sets of served lists; the lists themselves are the same.
+        assert first.pop("recommendation_id") != second.pop("recommendation_id")
+        assert first == second
+    assert alone.articles == shared.articles
 
 
 def test_worker_processes_write_what_one_process_writes(sample_home: Path, tmp_path: Path) -> None:

@@ -1,0 +1,1 @@
+"""Learning from readers: experiments, assignment, interleaving, recommendation ids, feedback."""

@@ -26,6 +26,7 @@ __all__ = [
     "Dataset",
     "DatasetError",
     "EvalArticle",
+    "file_digest",
     "load_dataset",
 ]
 
@@ -110,7 +111,8 @@ class Dataset:
         }
 
 
-def _file_digest(path: Path) -> str:
+def file_digest(path: Path) -> str:
+    """The SHA-256 of a file's bytes, in hex."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -201,9 +203,7 @@ def load_dataset(
     for path in expand_paths(list(paths)):
         if not path.is_file():
             raise DatasetError(f"{path}: no such file")
-        files.append(
-            {"path": str(path), "bytes": path.stat().st_size, "sha256": _file_digest(path)}
-        )
+        files.append({"path": str(path), "bytes": path.stat().st_size, "sha256": file_digest(path)})
         try:
             if is_behaviors_file(path):
                 behaviors.append(path)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from index.crashpoints import crash_point
+from index.durable import fsync_directory
 from index.errors import IndexLoadError, StorageError
 from index.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from index.vectors import INDEX_KINDS, VectorIndex
@@ -166,12 +167,12 @@ class IndexStore:
                 params=recorded,
             )
             _write_durably(tmp / MANIFEST_NAME, manifest.to_json())
-            _fsync_dir(tmp)
+            fsync_directory(tmp)
             final = self._rename_to_next_version(tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        _fsync_dir(self._root)
+        fsync_directory(self._root)
         crash_point("publish.after_rename")
         self._point_current_at(final.name)
         crash_point("publish.after_current")
@@ -296,7 +297,7 @@ class IndexStore:
             if not path.name.startswith(f"{_TMP_PREFIX}pruned-"):
                 removed.append(path.name)
         if removed:
-            _fsync_dir(self._root)
+            fsync_directory(self._root)
         return removed
 
     def leftovers(self) -> list[Path]:
@@ -385,7 +386,7 @@ class IndexStore:
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
-        _fsync_dir(self._root)
+        fsync_directory(self._root)
 
 
 def _merge_params(index_params: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -427,15 +428,6 @@ def _write_durably(file: Path, text: str) -> None:
 
 def _fsync_file(file: Path) -> None:
     fd = os.open(file, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_dir(directory: Path) -> None:
-    # A rename or new file is only durable once its directory entry is flushed too.
-    fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

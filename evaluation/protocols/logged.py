@@ -38,7 +38,7 @@ import numpy as np
 
 from evaluation.config import EvaluationConfig
 from evaluation.corpus import Corpus, load_corpus
-from evaluation.datasets import Dataset, DatasetError, EvalArticle
+from evaluation.datasets import Dataset, DatasetError, EvalArticle, file_digest
 from evaluation.harness import MethodResult
 from evaluation.protocols.base import Outcome
 from evaluation.protocols.impressions import (
@@ -81,14 +81,6 @@ def _served_orders(path: Path) -> dict[str, tuple[str, ...]]:
                 shown = (token.rpartition("-")[0] for token in cells[4].split())
                 orders.setdefault(cells[0], tuple(dict.fromkeys(shown)))
     return orders
-
-
-def _digest(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _home_settings(config: EvaluationConfig, **overrides: Any) -> Settings:
@@ -235,7 +227,9 @@ class LoggedProtocol:
                     impressions.append(item)
             except UnreadableFile as exc:
                 raise DatasetError(str(exc)) from exc
-            files.append({"path": str(path), "bytes": path.stat().st_size, "sha256": _digest(path)})
+            files.append(
+                {"path": str(path), "bytes": path.stat().st_size, "sha256": file_digest(path)}
+            )
         if not impressions:
             raise DatasetError("no logged impression in " + ", ".join(map(str, paths)))
         corpus = load_corpus(settings)

@@ -15,6 +15,8 @@ import secrets
 import tempfile
 from pathlib import Path
 
+from index.durable import fsync_directory
+
 __all__ = ["MIN_SECRET_CHARS", "SECRET_BYTES", "SECRET_FILE", "existing_secret", "home_secret"]
 
 SECRET_FILE = "recommendation.secret"
@@ -70,7 +72,7 @@ def _create(path: Path) -> None:
         # The race is lost when the name exists: the key already there is the home's key.
         with contextlib.suppress(FileExistsError):
             os.link(temporary, path)
-            _fsync_directory(path.parent)
+            fsync_directory(path.parent)
     finally:
         os.unlink(temporary)
 
@@ -83,11 +85,3 @@ def _read(path: Path) -> bytes:
             "file to create a new key (ids issued under the old one will be refused)"
         )
     return key
-
-
-def _fsync_directory(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

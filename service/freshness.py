@@ -20,10 +20,11 @@ import time
 from typing import Any
 
 import anyio
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
 
 from recommender.serving.engine import Engine
+from service.responses import json_response
 
 __all__ = [
     "GENERATION_FIELD",
@@ -32,12 +33,31 @@ __all__ = [
     "MIN_GENERATION_PARAMETER",
     "CatchUp",
     "min_generation_of",
+    "write_response",
 ]
 
 GENERATION_HEADER = "X-Newsrec-Generation"
 GENERATION_FIELD = "generation"
 MIN_GENERATION = "min_generation"
 _MAX_GENERATION = (1 << 63) - 1  # SQLite's largest rowid
+
+
+def write_response(
+    payload: dict[str, Any], engine: Engine, *, index_version: str, status_code: int = 200
+) -> Response:
+    """A write's answer: ``payload`` with the catalogue generation that holds the write, in
+    the body (``generation``) and the ``X-Newsrec-Generation`` header, for reads to wait on
+    with ``min_generation``. Called after the write, whose refresh applied its change."""
+    generation = engine.state.seq
+    response = json_response(
+        {**payload, GENERATION_FIELD: generation},
+        index_version=index_version,
+        status_code=status_code,
+    )
+    response.headers[GENERATION_HEADER] = str(generation)
+    return response
+
+
 _POLL_SECONDS = 0.01
 
 _log = logging.getLogger("newsrec.freshness")

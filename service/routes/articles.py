@@ -13,10 +13,9 @@ from recommender.serving.views import article_view
 from service.deps import EngineDep, ReadAccess, WriteAccess, get_lists
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, WRITE_RESPONSES, responses
 from service.freshness import (
-    GENERATION_FIELD,
-    GENERATION_HEADER,
     MIN_GENERATION_PARAMETER,
     CatchUp,
+    write_response,
 )
 from service.options import LIST_OPTION_PARAMETERS, list_options
 from service.responses import json_response
@@ -135,19 +134,12 @@ def put_article(article_id: ArticleId, article: ArticleIn, engine: EngineDep) ->
     """
     report = upsert_articles(engine, [article.fields_with_id(article_id)])
     result = "added" if report.added else "updated" if report.updated else "unchanged"
-    generation = engine.state.seq  # the write's refresh applied its change
-    response = json_response(
-        {
-            "id": article_id,
-            "result": result,
-            "index_version": report.index_version,
-            GENERATION_FIELD: generation,
-        },
+    return write_response(
+        {"id": article_id, "result": result, "index_version": report.index_version},
+        engine,
         index_version=report.index_version,
         status_code=201 if report.added else 200,
     )
-    response.headers[GENERATION_HEADER] = str(generation)
-    return response
 
 
 @router.delete(
@@ -160,18 +152,11 @@ def delete_article(article_id: ArticleId, engine: EngineDep) -> Response:
     """Unpublish an article: it leaves this worker's lists at once, and every worker's by
     the catalogue generation the answer names (as ``PUT`` does). Needs the write key."""
     version = unpublish_article(engine, article_id)
-    generation = engine.state.seq  # the write's refresh applied its change
-    response = json_response(
-        {
-            "id": article_id,
-            "unpublished": True,
-            "index_version": version,
-            GENERATION_FIELD: generation,
-        },
+    return write_response(
+        {"id": article_id, "unpublished": True, "index_version": version},
+        engine,
         index_version=version,
     )
-    response.headers[GENERATION_HEADER] = str(generation)
-    return response
 
 
 @router.post(
@@ -186,17 +171,14 @@ def post_batch(batch: BatchIn, engine: EngineDep) -> Response:
     Needs the write key. The answer names the catalogue generation, as ``PUT`` does.
     """
     report = upsert_articles(engine, [a.fields_with_id(a.id) for a in batch.articles])
-    generation = engine.state.seq  # the write's refresh applied its change
-    response = json_response(
+    return write_response(
         {
             "added": report.added,
             "updated": report.updated,
             "unchanged": report.unchanged,
             "embedded": report.embedded,
             "index_version": report.index_version,
-            GENERATION_FIELD: generation,
         },
+        engine,
         index_version=report.index_version,
     )
-    response.headers[GENERATION_HEADER] = str(generation)
-    return response

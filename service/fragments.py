@@ -27,7 +27,6 @@ from service.tracking import Assignment
 
 __all__ = [
     "BOX_TITLES",
-    "DEFAULT_CACHE_CONTROL",
     "FALLBACK_PAGES",
     "HTMLBoxes",
     "boxes_answer",
@@ -39,9 +38,6 @@ __all__ = [
 BOX_TITLES = {"more_like_this": "More like this", "related": "Related", "popular": "Popular"}
 #: Where an item with no web URL links: its demo page under this path.
 FALLBACK_PAGES = "/demo/articles/"
-#: Sent when the JSON answer carries no validator: an answer with an ``ETag`` gets the
-#: configured ``Cache-Control`` from :mod:`service.http_caching`, as the JSON does.
-DEFAULT_CACHE_CONTROL = "public, max-age=60"
 # Headers of the JSON answer that describe the boxes just as well. The ETag is made from the
 # lists' content, which is all the boxes show, so it validates them too.
 _CARRIED = ("x-index-version", "x-cache", "etag", "cache-control", "vary")
@@ -123,22 +119,20 @@ async def boxes_answer(
     assignment: Assignment,
     *,
     level: int = 2,
-) -> HTMLBoxes | Response:
+) -> HTMLBoxes:
     """The boxes of ``article_id`` as an HTML answer.
 
     The lists come from :meth:`ListAnswers.answer` under the JSON route's cache key, so the
     two routes share one cache entry; the JSON answer's version, cache and validator headers
-    are carried over. An answer without a body (a 304) is passed on as it is.
+    are carried over.
 
     Raises:
         UnknownArticle: no published article has this id (answered with 404).
         Busy: the list cannot be computed now (answered with 503).
     """
     answer = await lists.related(article_id, options, assignment)
-    if answer.status_code != 200:
-        return answer
     html = render_boxes(orjson.loads(answer.body), level=level)
+    # The answer always has an ETag, so the middleware gives the boxes the configured
+    # Cache-Control and their 304s, as it does the JSON.
     headers = {name: answer.headers[name] for name in _CARRIED if name in answer.headers}
-    if "etag" not in headers:
-        headers.setdefault("cache-control", DEFAULT_CACHE_CONTROL)
     return HTMLBoxes(html, headers=headers)

@@ -221,3 +221,15 @@ def test_a_malformed_experiments_file_stops_serve_with_one_line(
     assert result.exit_code == 2
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and str(path) in lines[0] and "w_recency" in lines[0]
+
+
+def test_a_reader_id_never_reaches_the_logs(ab: httpx.Client, ab_server: LiveServer) -> None:
+    reader = "reader-id-that-must-stay-private-77"
+    ab.get("/articles/sample-002/related", params={"reader": reader})
+    ab.get("/articles/sample-002/related.html", headers={"X-Newsrec-Reader": reader})
+    ab.post("/related", json={"text": "Lanthorn Bridge", "reader": reader})
+    ab.get("/articles/sample-002/related", params={"reader": reader, "variant": "nope"})
+    assert ab.get("/livez").status_code == 200  # every answer above is logged by now
+    log = ab_server.log.read_text(encoding="utf-8", errors="replace")
+    assert "/related" in log  # the requests were logged
+    assert reader not in log

@@ -48,9 +48,12 @@ __all__ = [
     "EventsIn",
     "EventsOut",
     "Explanation",
+    "FoundOut",
     "ItemOut",
     "ListOptions",
     "ListOptionsError",
+    "OverrideOut",
+    "OverridesOut",
     "ProblemOut",
     "ReindexOut",
     "RejectedEventOut",
@@ -708,3 +711,38 @@ class RelatedBatchOut(BaseModel):
     """The answers of ``POST /related:batch``, one per id asked for, in the same order."""
 
     answers: list[RelatedBatchAnswerOut]
+
+
+_Texts = list[str]  # spelled out of the models, where ``list`` names a field
+
+
+class FoundOut(BaseModel):
+    """The articles found, best first."""
+
+    query: str = Field(description="The query as searched (trimmed).")
+    articles: list[ArticleOut]
+    more: bool = Field(description="More articles matched than `limit` shows.")
+
+
+class OverrideOut(BaseModel):
+    """One pin or block, with its record."""
+
+    id: int
+    kind: Literal["pin", "block"]
+    source: str | None = Field(description="The article whose lists it applies to; null: all.")
+    target: str
+    position: int | None = Field(description="Pins: the place in the list, from 1.")
+    list: Literal["related", "more_like_this"] | None = Field(description="Pins: the list.")
+    by: str
+    at: datetime
+    reason: str
+    until: datetime | None
+    active: bool
+    state: str = Field(description="active, expired, or removed (when and by whom).")
+    warnings: _Texts = Field([], description="E.g. a pin of an article a block keeps out.")
+
+
+class OverridesOut(BaseModel):
+    """Overrides, oldest first."""
+
+    overrides: list[OverrideOut]

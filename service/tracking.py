@@ -87,7 +87,7 @@ class Tracking:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, experiment: Experiment | None | Literal["read"] = "read"
+        cls, settings: Settings, experiment: Experiment | Literal["read"] | None = "read"
     ) -> Tracking:
         """The tracking that ``settings`` configure: experiment (read from its file unless
         given), secret and ttl. The home's signing key is created if it has none.

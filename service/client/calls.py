@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypedDict, TypeVar
+from typing import Any, Generic, Literal, TypedDict, TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -24,16 +24,15 @@ from service.schemas import (
     BatchOut,
     EventIn,
     EventsOut,
+    FoundOut,
+    OverrideOut,
+    OverridesOut,
     ReindexOut,
     RelatedBatchOut,
     RelatedOut,
     UnpublishOut,
     UpsertOut,
 )
-
-if TYPE_CHECKING:
-    from service.routes.overrides import OverrideOut, OverridesOut
-    from service.routes.search import FoundOut
 
 __all__ = [
     "Call",
@@ -252,8 +251,6 @@ def put_articles(items: Iterable[ArticleWithIdIn | Mapping[str, Any]]) -> Call[B
 
 def find(q: str, *, limit: int | None = None) -> Call[FoundOut]:
     """``GET /articles?q=``."""
-    # The answer's model lives with its route, which imports FastAPI: loaded when first used.
-    from service.routes.search import FoundOut
 
     query = [("q", q)] + ([] if limit is None else [("limit", str(limit))])
     return Call("GET", "/articles", _model(FoundOut), query)
@@ -272,7 +269,6 @@ def send_events(events: Iterable[EventIn | Mapping[str, Any]]) -> Call[EventsOut
 
 def overrides(*, every: bool = False) -> Call[OverridesOut]:
     """``GET /overrides`` (``all=true`` with ``every``)."""
-    from service.routes.overrides import OverridesOut
 
     query = [("all", "true")] if every else []
     return Call("GET", "/overrides", _model(OverridesOut), query)
@@ -289,7 +285,6 @@ def pin(
     reason: str | None = None,
 ) -> Call[OverrideOut]:
     """``POST /overrides/pins``."""
-    from service.routes.overrides import OverrideOut
 
     body = _given(source=source, target=target, by=by, position=position, list=into)
     body |= _given(until=until, reason=reason)
@@ -305,7 +300,6 @@ def block(
     reason: str | None = None,
 ) -> Call[OverrideOut]:
     """``POST /overrides/blocks``."""
-    from service.routes.overrides import OverrideOut
 
     body = _given(target=target, by=by, source=source, until=until, reason=reason)
     return Call("POST", "/overrides/blocks", _model(OverrideOut), json=body)
@@ -313,7 +307,6 @@ def block(
 
 def remove_override(override_id: int, *, by: str) -> Call[OverrideOut]:
     """``DELETE /overrides/{id}``."""
-    from service.routes.overrides import OverrideOut
 
     return Call("DELETE", f"/overrides/{int(override_id)}", _model(OverrideOut), [("by", by)])
 

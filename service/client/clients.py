@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, Unpack
+from typing import Any, Literal, Self, TypeVar, Unpack
 
 import httpx
 import stamina
@@ -26,16 +26,15 @@ from service.schemas import (
     BatchOut,
     EventIn,
     EventsOut,
+    FoundOut,
+    OverrideOut,
+    OverridesOut,
     ReindexOut,
     RelatedBatchOut,
     RelatedOut,
     UnpublishOut,
     UpsertOut,
 )
-
-if TYPE_CHECKING:
-    from service.routes.overrides import OverrideOut, OverridesOut
-    from service.routes.search import FoundOut
 
 __all__ = ["API_KEY_HEADER", "AsyncClient", "Client"]
 

@@ -30,9 +30,9 @@ from recommender.serving.requests import MAX_K
 from service.deps import EngineDep, WriteAccess
 from service.errors import WRITE_RESPONSES, responses
 from service.responses import json_response
-from service.schemas import ProblemOut
+from service.schemas import OverrideOut, OverridesOut, ProblemOut
 
-__all__ = ["BlockIn", "OverrideOut", "OverridesOut", "PinIn", "router"]
+__all__ = ["BlockIn", "PinIn", "router"]
 
 router = APIRouter(prefix="/overrides", tags=["overrides"], dependencies=[WriteAccess])
 
@@ -73,30 +73,6 @@ class BlockIn(_Decision):
     source: _Id | None = Field(
         None, description="Only out of this article's lists (default: every list)."
     )
-
-
-class OverrideOut(BaseModel):
-    """One pin or block, with its record."""
-
-    id: int
-    kind: Literal["pin", "block"]
-    source: str | None = Field(description="The article whose lists it applies to; null: all.")
-    target: str
-    position: int | None = Field(description="Pins: the place in the list, from 1.")
-    list: Literal["related", "more_like_this"] | None = Field(description="Pins: the list.")
-    by: str
-    at: datetime
-    reason: str
-    until: datetime | None
-    active: bool
-    state: str = Field(description="active, expired, or removed (when and by whom).")
-    warnings: _Texts = Field([], description="E.g. a pin of an article a block keeps out.")
-
-
-class OverridesOut(BaseModel):
-    """Overrides, oldest first."""
-
-    overrides: list[OverrideOut]
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {

@@ -9,26 +9,17 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
-from pydantic import BaseModel, Field
 
 from recommender.serving.lookup import MAX_FOUND, MAX_QUERY_CHARS, InvalidQuery, find_articles
 from recommender.serving.views import article_view
 from service.deps import EngineDep, ReadAccess
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
 from service.responses import json_response
-from service.schemas import ArticleOut
+from service.schemas import FoundOut
 
-__all__ = ["FoundOut", "router"]
+__all__ = ["router"]
 
 router = APIRouter(prefix="/articles", tags=["articles"])
-
-
-class FoundOut(BaseModel):
-    """The articles found, best first."""
-
-    query: str = Field(description="The query as searched (trimmed).")
-    articles: list[ArticleOut]
-    more: bool = Field(description="More articles matched than `limit` shows.")
 
 
 @router.get(

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import math
-import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from index import ArticleRecord
-from recommender.ingestion.metadata import InvalidMetadata, author_of, fields_of, kind_of
+from recommender.ingestion.metadata import (
+    InvalidMetadata,
+    author_of,
+    fields_of,
+    kind_of,
+    one_line,
+    optional_line,
+)
 
 __all__ = [
     "MAX_BODY_CHARS",
@@ -78,22 +84,13 @@ def parse_datetime(value: Any, field: str = "published_at") -> datetime | None:
         raise InvalidArticle(f"{field}: {_shown(value)} is out of range in UTC") from exc
 
 
-def _clean_text(value: str) -> str:
-    # NUL and other C0 controls break terminals and some SQLite tooling; newlines and tabs
-    # are folded to spaces because titles and snippets are shown on one line.
-    text = unicodedata.normalize("NFC", value)
-    return " ".join(
-        "".join(ch if ch.isprintable() or ch in "\n\t " else " " for ch in text).split()
-    )
-
-
 def _text_field(raw: Mapping[str, Any], field: str, limit: int, *, required: bool) -> str:
     value = raw.get(field)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         value = ""
     if not isinstance(value, str):
         raise InvalidArticle(f"{field}: expected text, got {type(value).__name__}")
-    text = _clean_text(value)
+    text = one_line(value)
     if required and not text:
         raise InvalidArticle(f"{field}: missing or empty")
     if len(text) > limit:
@@ -102,15 +99,10 @@ def _text_field(raw: Mapping[str, Any], field: str, limit: int, *, required: boo
 
 
 def _optional_str(raw: Mapping[str, Any], field: str, limit: int = 2_000) -> str | None:
-    value = raw.get(field)
-    if value is None or value == "" or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if not isinstance(value, str):
-        raise InvalidArticle(f"{field}: expected text, got {type(value).__name__}")
-    text = _clean_text(value)
-    if len(text) > limit:
-        raise InvalidArticle(f"{field}: {len(text)} characters, the limit is {limit}")
-    return text or None
+    try:
+        return optional_line(raw, field, limit)
+    except InvalidMetadata as exc:
+        raise InvalidArticle(str(exc)) from None
 
 
 def _url(raw: Mapping[str, Any]) -> str | None:
@@ -186,7 +178,7 @@ def _tags(raw: Mapping[str, Any]) -> tuple[str, ...]:
     for item in items:
         if not isinstance(item, str):
             raise InvalidArticle(f"tags: expected text items, got {type(item).__name__}")
-        tag = _clean_text(item).lower()
+        tag = one_line(item).lower()
         if tag and tag not in tags:
             tags.append(tag)
     if len(tags) > _MAX_TAGS:

@@ -36,6 +36,8 @@ __all__ = [
     "field_text",
     "fields_of",
     "kind_of",
+    "one_line",
+    "optional_line",
 ]
 
 MAX_AUTHOR_CHARS = 200
@@ -59,22 +61,35 @@ def _blank(value: Any) -> bool:
     return value is None or value == "" or (isinstance(value, float) and math.isnan(value))
 
 
-def _one_line(value: str) -> str:
+def one_line(value: str) -> str:
+    """``value`` in NFC on one line: NUL, other controls, newlines and tabs become spaces (they
+    break terminals and some SQLite tooling, and titles and snippets are shown on one line),
+    and runs of spaces become one."""
     text = unicodedata.normalize("NFC", value)
     return " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
 
 
-def author_of(raw: Mapping[str, Any]) -> str | None:
-    """The ``author`` of an incoming article, on one line; None if absent or empty."""
-    value = raw.get("author")
+def optional_line(raw: Mapping[str, Any], field: str, limit: int) -> str | None:
+    """The text ``field`` of an incoming row, on one line (:func:`one_line`); None if absent
+    or empty.
+
+    Raises:
+        InvalidMetadata: the value is not text, or longer than ``limit`` characters.
+    """
+    value = raw.get(field)
     if _blank(value):
         return None
     if not isinstance(value, str):
-        raise InvalidMetadata(f"author: expected text, got {type(value).__name__}")
-    text = _one_line(value)
-    if len(text) > MAX_AUTHOR_CHARS:
-        raise InvalidMetadata(f"author: {len(text)} characters, the limit is {MAX_AUTHOR_CHARS}")
+        raise InvalidMetadata(f"{field}: expected text, got {type(value).__name__}")
+    text = one_line(value)
+    if len(text) > limit:
+        raise InvalidMetadata(f"{field}: {len(text)} characters, the limit is {limit}")
     return text or None
+
+
+def author_of(raw: Mapping[str, Any]) -> str | None:
+    """The ``author`` of an incoming article, on one line; None if absent or empty."""
+    return optional_line(raw, "author", MAX_AUTHOR_CHARS)
 
 
 def kind_of(raw: Mapping[str, Any]) -> str | None:
@@ -142,7 +157,7 @@ def _field_value(name: Any, value: Any) -> FieldValue | None:
             raise InvalidMetadata(f"fields: {name} must be a finite number")
         return value
     if isinstance(value, str):
-        text = _one_line(value)
+        text = one_line(value)
         if len(text) > MAX_FIELD_VALUE_CHARS:
             raise InvalidMetadata(
                 f"fields: {name} has {len(text)} characters, the limit is {MAX_FIELD_VALUE_CHARS}"

@@ -30,6 +30,7 @@ from index.connection import SQLiteFile, connect, rollback
 from index.crashpoints import crash_point
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
+from index.migration import migrate_schema
 
 __all__ = ["ArticleRecord", "Catalogue", "Change", "FieldValue", "NetChanges", "UpsertCounts"]
 
@@ -637,23 +638,12 @@ class Catalogue(SQLiteFile):
         self._dim = self._read_dim(conn)
 
     def _migrate_to_v2(self, conn: sqlite3.Connection) -> None:
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            # Another process may have migrated the file between our read and the lock.
-            row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if int(row[0]) < 2:
-                for statement in _MIGRATE_TO_V2:
-                    conn.execute(statement)
-                conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
-            conn.execute("COMMIT")
+            migrate_schema(conn, self._path, "schema_version", 2, {2: _MIGRATE_TO_V2})
         except sqlite3.DatabaseError as exc:
-            rollback(conn)
             raise disk_error(exc, self._path) or CatalogueError(
                 f"{self._path}: cannot migrate the catalogue to format 2 ({exc})"
             ) from exc
-        except BaseException:
-            rollback(conn)
-            raise
 
     def _read_dim(self, conn: sqlite3.Connection) -> int | None:
         row = conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()

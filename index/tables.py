@@ -18,6 +18,7 @@ from index.catalogue import Catalogue
 from index.connection import SQLiteFile, connect, rollback
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
+from index.migration import migrate_schema, stored_version_of
 
 __all__ = ["CatalogueTables", "connect_beside_catalogue", "stored_version"]
 
@@ -60,7 +61,7 @@ def connect_beside_catalogue(
         conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
         _ensure_tables(conn, path, name, version, schema, readonly)
         if not readonly:
-            _migrate(conn, path, name, version, migrations or {})
+            migrate_schema(conn, path, f"{name}_schema", version, migrations or {})
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise disk_error(exc, path) or CatalogueError(
@@ -76,12 +77,12 @@ def _ensure_tables(
     conn: sqlite3.Connection, path: Path, name: str, version: int, schema: str, readonly: bool
 ) -> None:
     key = f"{name}_schema"
-    stored = _stored_version(conn, path, key)
+    stored = stored_version_of(conn, path, key)
     if stored is None and not readonly:
         conn.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have created them between the check and the lock.
-            if _stored_version(conn, path, key) is None:
+            if stored_version_of(conn, path, key) is None:
                 for statement in schema.split(";"):
                     if statement.strip():
                         conn.execute(statement)
@@ -90,7 +91,7 @@ def _ensure_tables(
         except BaseException:
             rollback(conn)
             raise
-        stored = _stored_version(conn, path, key)
+        stored = stored_version_of(conn, path, key)
     if stored is None:
         raise CatalogueError(f"{path}: has no {name} tables (opened read-only)")
     if stored > version:
@@ -100,58 +101,16 @@ def _ensure_tables(
         )
 
 
-def _migrate(
-    conn: sqlite3.Connection,
-    path: Path,
-    name: str,
-    version: int,
-    migrations: Mapping[int, tuple[str, ...]],
-) -> None:
-    key = f"{name}_schema"
-    stored = _stored_version(conn, path, key)
-    if stored is None or stored >= version:
-        return
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        # Another process may have migrated the tables between the check and the lock.
-        stored = _stored_version(conn, path, key)
-        if stored is not None and stored < version:
-            for step in range(stored + 1, version + 1):
-                for statement in migrations[step]:
-                    conn.execute(statement)
-            conn.execute("UPDATE meta SET value = ? WHERE key = ?", (str(version), key))
-        conn.execute("COMMIT")
-    except BaseException:
-        rollback(conn)
-        raise
-
-
 def stored_version(conn: sqlite3.Connection, path: Path, name: str) -> int:
     """The schema version of the ``name`` tables in the open catalogue file ``conn``.
 
     Raises:
         CatalogueError: the file has no such tables.
     """
-    found = _stored_version(conn, path, f"{name}_schema")
+    found = stored_version_of(conn, path, f"{name}_schema")
     if found is None:
         raise CatalogueError(f"{path}: has no {name} tables")
     return found
-
-
-def _stored_version(conn: sqlite3.Connection, path: Path, key: str) -> int | None:
-    try:
-        row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-    except sqlite3.OperationalError as exc:
-        raise CatalogueError(f"{path}: not a newsrec catalogue ({exc})") from exc
-    if row is None:
-        return None
-    try:
-        value = int(row[0])
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise CatalogueError(f"{path}: meta key {key!r} holds no valid version ({row[0]!r})")
-    return value
 
 
 class CatalogueTables(SQLiteFile):

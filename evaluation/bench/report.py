@@ -10,7 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-__all__ = ["REPORT_NAME", "RESULTS_NAME", "Report", "Table"]
+__all__ = ["REPORT_NAME", "RESULTS_NAME", "Report", "Table", "kept_sections"]
 
 REPORT_NAME = "BENCHMARKS.md"
 RESULTS_NAME = "bench-results.json"
@@ -112,12 +112,23 @@ class Report:
         return "\n".join(lines) + "\n"
 
     def write(self, out: Path) -> tuple[Path, Path]:
-        """Write ``BENCHMARKS.md`` and ``bench-results.json`` into ``out`` (temp name, rename)."""
+        """Write ``BENCHMARKS.md`` and ``bench-results.json`` into ``out`` (temp name, rename).
+
+        The ``##`` sections of an earlier ``BENCHMARKS.md`` there that this run does not write
+        (figures measured by hand or by other tools, such as the reader simulation, or
+        sections of the suite not run this time) are kept, after the new ones.
+        """
         out.mkdir(parents=True, exist_ok=True)
         results = {"meta": self.meta, "tables": [asdict(t) for t in self.tables]}
+        markdown = self.markdown()
+        previous = out / REPORT_NAME
+        if previous.is_file():
+            kept = kept_sections(previous.read_text(encoding="utf-8"), markdown)
+            if kept:
+                markdown = markdown.rstrip("\n") + "\n\n" + kept
         written = []
         for name, text in (
-            (REPORT_NAME, self.markdown()),
+            (REPORT_NAME, markdown),
             (RESULTS_NAME, json.dumps(results, indent=2, default=str) + "\n"),
         ):
             fd, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
@@ -126,3 +137,16 @@ class Report:
             os.replace(tmp, out / name)
             written.append(out / name)
         return written[0], written[1]
+
+
+def kept_sections(previous: str, new: str) -> str:
+    """The ``##`` sections of ``previous`` whose headings ``new`` does not have, in their order."""
+    written = {line for line in new.splitlines() if line.startswith("## ")}
+    kept: list[str] = []
+    keeping = False
+    for line in previous.splitlines():
+        if line.startswith("## "):
+            keeping = line not in written
+        if keeping:
+            kept.append(line)
+    return "\n".join(kept).strip("\n") + "\n" if kept else ""

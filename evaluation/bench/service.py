@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,17 +47,23 @@ def _free_port() -> int:
 class Server:
     """A real server process on 127.0.0.1: ``newsrec serve`` or the constant app."""
 
-    def __init__(self, args: list[str], log: Path, ready_path: str) -> None:
-        """Start ``python args...`` with a port appended; ``ready_path`` answers 200 when up."""
+    def __init__(
+        self, args: list[str], log: Path, ready_path: str, env: Mapping[str, str] | None = None
+    ) -> None:
+        """Start ``python args...`` with a port appended; ``ready_path`` answers 200 when up.
+
+        The process gets none of the caller's ``NEWSREC_*`` variables, only those in ``env``.
+        """
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._ready = ready_path
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSREC_")}
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("NEWSREC_")}
+        environ.update(env or {})
         log.parent.mkdir(parents=True, exist_ok=True)
         self._log = log
         self.process = subprocess.Popen(
             [sys.executable, *args, "--port", str(self.port)],
-            env=env,
+            env=environ,
             stdout=log.open("wb"),
             stderr=subprocess.STDOUT,
         )

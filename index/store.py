@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from index.crashpoints import crash_point
-from index.durable import fsync_directory
+from index.durable import fsync_path
 from index.errors import IndexLoadError, StorageError
 from index.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from index.vectors import INDEX_KINDS, VectorIndex
@@ -150,7 +150,7 @@ class IndexStore:
             for file in sorted(tmp.iterdir()):
                 if not file.is_file():
                     raise StorageError(f"{file}: index saved a non-file entry; cannot publish")
-                _fsync_file(file)
+                fsync_path(file)
                 files[file.name] = _sha256(file)
             if not files:
                 raise StorageError(f"{tmp}: {index.kind} index saved no files; cannot publish")
@@ -167,12 +167,12 @@ class IndexStore:
                 params=recorded,
             )
             _write_durably(tmp / MANIFEST_NAME, manifest.to_json())
-            fsync_directory(tmp)
+            fsync_path(tmp)
             final = self._rename_to_next_version(tmp)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-        fsync_directory(self._root)
+        fsync_path(self._root)
         crash_point("publish.after_rename")
         self._point_current_at(final.name)
         crash_point("publish.after_current")
@@ -297,7 +297,7 @@ class IndexStore:
             if not path.name.startswith(f"{_TMP_PREFIX}pruned-"):
                 removed.append(path.name)
         if removed:
-            fsync_directory(self._root)
+            fsync_path(self._root)
         return removed
 
     def leftovers(self) -> list[Path]:
@@ -386,7 +386,7 @@ class IndexStore:
         except BaseException:
             Path(tmp_name).unlink(missing_ok=True)
             raise
-        fsync_directory(self._root)
+        fsync_path(self._root)
 
 
 def _merge_params(index_params: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -424,11 +424,3 @@ def _write_durably(file: Path, text: str) -> None:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def _fsync_file(file: Path) -> None:
-    fd = os.open(file, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -15,7 +15,7 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from index.durable import fsync_directory
+from index.durable import fsync_path
 
 __all__ = ["MIN_SECRET_CHARS", "SECRET_BYTES", "SECRET_FILE", "existing_secret", "home_secret"]
 
@@ -72,7 +72,7 @@ def _create(path: Path) -> None:
         # The race is lost when the name exists: the key already there is the home's key.
         with contextlib.suppress(FileExistsError):
             os.link(temporary, path)
-            fsync_directory(path.parent)
+            fsync_path(path.parent)
     finally:
         os.unlink(temporary)
 

@@ -24,6 +24,7 @@ from index import (
 from index.disk import on_read_only_file_system
 from index.events import EventStore
 from index.overrides import OverrideStore
+from recommender.experiments.config import ExperimentsError, load_experiments
 from recommender.ingestion.articles import content_hash
 from recommender.settings import Settings
 
@@ -157,12 +158,30 @@ def examine(settings: Settings) -> Checkup:
                 articles=catalogue.count(), catalogue_seq=catalogue.last_seq(), dim=catalogue.dim
             )
         _examine_index(IndexStore(settings.index_root), catalogue, settings, found, facts)
+        _examine_experiments(settings, found, facts)
     except CatalogueError as exc:  # too damaged to read past the first checks
         found.error(str(exc), "restore the catalogue from a backup")
     finally:
         if catalogue is not None:
             catalogue.close()
     return Checkup(home, found.items, facts)
+
+
+def _examine_experiments(settings: Settings, found: _Findings, facts: dict[str, object]) -> None:
+    # `newsrec serve` refuses a malformed experiments file at start: say so before a restart.
+    path = settings.experiments_file
+    if path is None:
+        return
+    try:
+        experiment = load_experiments(Path(path))
+    except ExperimentsError as exc:
+        found.error(str(exc), "fix the file (`newsrec experiments check FILE`); serve refuses it")
+        return
+    facts["experiment"] = (
+        "turned off"
+        if experiment is None
+        else f"{experiment.name} ({experiment.kind}: {', '.join(experiment.variant_names())})"
+    )
 
 
 def _open_catalogue(settings: Settings, found: _Findings) -> Catalogue | None:

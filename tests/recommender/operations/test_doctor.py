@@ -39,3 +39,16 @@ def test_hashes_made_with_other_embedding_settings_are_only_a_warning(sample_hom
     checkup = examine(make_settings(sample_home, max_seq_length=128))
     assert checkup.healthy
     assert any("other embedding settings" in f.message for f in checkup.findings)
+
+
+def test_a_malformed_experiments_file_makes_the_home_unhealthy(
+    sample_home: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "experiments.toml"
+    path.write_text('name = "x"\nkind = "abc"\n', encoding="utf-8")
+    checkup = examine(make_settings(sample_home, experiments_file=path))
+    assert not checkup.healthy
+    assert any(str(path) in f.message and "kind" in f.message for f in checkup.findings)
+    path.write_text('name = "x"\n[variants.A]\nshare = 0.5\n', encoding="utf-8")
+    checkup = examine(make_settings(sample_home, experiments_file=path))
+    assert checkup.healthy and checkup.facts["experiment"] == "x (ab: A, default)"

@@ -17,7 +17,6 @@ from typing import ClassVar, Literal
 import numpy as np
 import numpy.typing as npt
 
-from index.connection import rollback
 from index.disk import disk_error
 from index.errors import CatalogueError
 from index.tables import CatalogueTables
@@ -84,27 +83,14 @@ class EventStore(CatalogueTables):
         if self._readonly:
             raise EventError(f"{self._path}: events are opened read-only")
         rows = [_row(event) for event in events]
-        with self._lock:
-            conn = self._open()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    before = conn.total_changes
-                    conn.executemany(
-                        "INSERT OR IGNORE INTO events (article_id, kind, at_ts, user, key) "
-                        "VALUES (?, ?, ?, ?, ?)",
-                        rows,
-                    )
-                    added = conn.total_changes - before
-                    conn.execute("COMMIT")
-                except BaseException:
-                    rollback(conn)
-                    raise
-            except sqlite3.DatabaseError as exc:
-                error = disk_error(exc, self._path)
-                if error is None:
-                    raise
-                raise error from exc
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO events (article_id, kind, at_ts, user, key) "
+                "VALUES (?, ?, ?, ?, ?)",
+                rows,
+            )
+            added = conn.total_changes - before
         return added
 
     def remove_from(self, moment: datetime) -> int:
@@ -173,11 +159,6 @@ class EventStore(CatalogueTables):
                 users=list(users),
             )
             last = int(seqs[-1])
-
-    def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise CatalogueError(f"{self._path}: event store is closed")
-        return self._conn
 
 
 def _row(event: Event) -> tuple[str, str, float, str | None, str | None]:

@@ -12,14 +12,11 @@ This module stores what it is given: checking a row against its recommendation i
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Literal, cast
 
-from index.connection import rollback
-from index.disk import disk_error
 from index.errors import CatalogueError
 from index.tables import CatalogueTables
 
@@ -109,28 +106,15 @@ class FeedbackStore(CatalogueTables):
             raise FeedbackError(f"{self._path}: feedback is opened read-only")
         values = [_values(row) for row in rows]
         new: list[Feedback] = []
-        with self._lock:
-            conn = self._open()
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    for row, value in zip(rows, values, strict=True):
-                        cursor = conn.execute(
-                            f"INSERT OR IGNORE INTO feedback ({_COLUMNS}) "
-                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                            value,
-                        )
-                        if cursor.rowcount == 1:
-                            new.append(row)
-                    conn.execute("COMMIT")
-                except BaseException:
-                    rollback(conn)
-                    raise
-            except sqlite3.DatabaseError as exc:
-                error = disk_error(exc, self._path)
-                if error is None:
-                    raise
-                raise error from exc
+        with self._transaction() as conn:
+            for row, value in zip(rows, values, strict=True):
+                cursor = conn.execute(
+                    f"INSERT OR IGNORE INTO feedback ({_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    value,
+                )
+                if cursor.rowcount == 1:
+                    new.append(row)
         return new
 
     def rows(self, *, experiment: str | None = None, since_seq: int = 0) -> Iterator[Feedback]:
@@ -166,11 +150,6 @@ class FeedbackStore(CatalogueTables):
         with self._lock:
             row = self._open().execute("SELECT MAX(seq) FROM feedback").fetchone()
         return int(row[0] or 0)
-
-    def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise CatalogueError(f"{self._path}: feedback store is closed")
-        return self._conn
 
 
 def _values(row: Feedback) -> tuple[object, ...]:

@@ -166,21 +166,14 @@ class OverrideStore(CatalogueTables):
         """
         self._check_writable()
         now = datetime.now(UTC).isoformat()
-        with self._lock:
-            conn = self._open()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "UPDATE overrides SET removed_at = ?, removed_by = ? "
-                    "WHERE id = ? AND removed_at IS NULL RETURNING " + self._columns,
-                    (now, by, int(override_id)),
-                ).fetchone()
-                if row is not None:
-                    _bump_rev(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            row = conn.execute(
+                "UPDATE overrides SET removed_at = ?, removed_by = ? "
+                "WHERE id = ? AND removed_at IS NULL RETURNING " + self._columns,
+                (now, by, int(override_id)),
+            ).fetchone()
+            if row is not None:
+                _bump_rev(conn)
         if row is None:
             raise UnknownOverride(f"no override {override_id} in force (see `newsrec overrides`)")
         return _decode(row)
@@ -258,31 +251,19 @@ class OverrideStore(CatalogueTables):
             until.astimezone(UTC).isoformat() if until is not None else None,
             list_name,
         )
-        with self._lock:
-            conn = self._open()
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                row = conn.execute(
-                    "INSERT INTO overrides (kind, source_id, target_id, position, created_by, "
-                    "created_at, reason, until, list_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "RETURNING " + _COLUMNS,
-                    values,
-                ).fetchone()
-                _bump_rev(conn)
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        with self._transaction() as conn:
+            row = conn.execute(
+                "INSERT INTO overrides (kind, source_id, target_id, position, created_by, "
+                "created_at, reason, until, list_name) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "RETURNING " + _COLUMNS,
+                values,
+            ).fetchone()
+            _bump_rev(conn)
         return _decode(row)
 
     def _check_writable(self) -> None:
         if self._readonly:
             raise OverrideError(f"{self._path}: overrides are opened read-only")
-
-    def _open(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise CatalogueError(f"{self._path}: override store is closed")
-        return self._conn
 
 
 def _check_id(role: str, value: object) -> None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
@@ -143,3 +144,34 @@ class CatalogueTables(SQLiteFile):
             readonly=readonly,
             migrations=self.MIGRATIONS,
         )
+
+    def _open(self) -> sqlite3.Connection:
+        """The open connection.
+
+        Raises:
+            index.CatalogueError: the tables were closed.
+        """
+        if self._conn is None:
+            raise CatalogueError(f"{self._path}: the {self.GROUP} tables are closed")
+        return self._conn
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (``BEGIN IMMEDIATE`` to ``COMMIT``, rolled back on any error)
+        under this object's lock; a full or read-only disk is raised as
+        :class:`index.DiskError` naming the file."""
+        with self._lock:
+            conn = self._open()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    rollback(conn)
+                    raise
+            except sqlite3.DatabaseError as exc:
+                error = disk_error(exc, self._path)
+                if error is None:
+                    raise
+                raise error from exc

@@ -18,9 +18,11 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from index import LockedError
+from index.overrides import UnknownOverride
 from recommender.embedding.embedder import ModelUnavailable
 from recommender.ingestion.articles import InvalidArticle
 from recommender.ingestion.updates import InvalidBatch
+from recommender.operations.editorial import EditorialError
 from recommender.serving.engine import UnknownArticle
 from recommender.serving.facets import UnknownFilterValue
 from service.schemas import ListOptionsError, ProblemOut
@@ -78,6 +80,14 @@ def _invalid(loc: list[str | int], message: str) -> dict[str, Any]:
 
 async def _unknown_article(request: Request, exc: Exception) -> JSONResponse:
     return _problem(404, str(exc))
+
+
+async def _unknown_override(request: Request, exc: Exception) -> JSONResponse:
+    return _problem(404, str(exc))
+
+
+async def _editorial_refusal(request: Request, exc: Exception) -> JSONResponse:
+    return _problem(422, str(exc))
 
 
 async def _locked(request: Request, exc: Exception) -> JSONResponse:
@@ -173,6 +183,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(UnknownArticle, _unknown_article)
+    app.add_exception_handler(UnknownOverride, _unknown_override)
+    app.add_exception_handler(EditorialError, _editorial_refusal)
     app.add_exception_handler(LockedError, _locked)
     app.add_exception_handler(Busy, _busy)
     app.add_exception_handler(ModelUnavailable, _model_unavailable)

@@ -12,12 +12,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from index.overrides import UnknownOverride
 from recommender.operations.editorial import (
-    EditorialError,
     Made,
     block_article,
     listed_overrides,
@@ -87,13 +85,6 @@ def _answer(engine: Engine, made: Made, status_code: int = 200) -> Response:
     return json_response(view, index_version=engine.index_version, status_code=status_code)
 
 
-def _until(text: str | None) -> datetime | None:
-    try:
-        return until_of(text)
-    except EditorialError as exc:
-        raise HTTPException(422, str(exc)) from None
-
-
 @router.get("", response_model=OverridesOut, responses=responses(WRITE_RESPONSES))
 def get_overrides(
     engine: EngineDep,
@@ -130,21 +121,19 @@ def post_pin(pin: PinIn, engine: EngineDep) -> Response:
     """Put ``target`` into ``source``'s Related list (or More like this) at ``position``,
     whatever its score. A block still wins: the answer warns when one keeps it out. Needs the
     write key."""
-    until = _until(pin.until)
-    try:
-        made = pin_article(
-            engine.overrides,
-            engine.catalogue,
-            pin.source,
-            pin.target,
-            position=pin.position,
-            list_name=pin.list,
-            until=until,
-            reason=pin.reason,
-            by=pin.by,
-        )
-    except EditorialError as exc:
-        raise HTTPException(422, str(exc)) from None
+    # An EditorialError (unknown article or list, bad `until`, self-pin) is a 422, and
+    # UnknownOverride a 404, for every route here: service/errors.py.
+    made = pin_article(
+        engine.overrides,
+        engine.catalogue,
+        pin.source,
+        pin.target,
+        position=pin.position,
+        list_name=pin.list,
+        until=until_of(pin.until),
+        reason=pin.reason,
+        by=pin.by,
+    )
     return _answer(engine, made, 201)
 
 
@@ -157,19 +146,15 @@ def post_pin(pin: PinIn, engine: EngineDep) -> Response:
 def post_block(block: BlockIn, engine: EngineDep) -> Response:
     """Keep ``target`` out of ``source``'s lists, or out of every list when no source is
     given. Needs the write key."""
-    until = _until(block.until)
-    try:
-        made = block_article(
-            engine.overrides,
-            engine.catalogue,
-            block.target,
-            source=block.source,
-            until=until,
-            reason=block.reason,
-            by=block.by,
-        )
-    except EditorialError as exc:
-        raise HTTPException(422, str(exc)) from None
+    made = block_article(
+        engine.overrides,
+        engine.catalogue,
+        block.target,
+        source=block.source,
+        until=until_of(block.until),
+        reason=block.reason,
+        by=block.by,
+    )
     return _answer(engine, made, 201)
 
 
@@ -185,8 +170,4 @@ def delete_override(
 ) -> Response:
     """Stop an override from applying; it stays on record as removed, by whom and when.
     Needs the write key."""
-    try:
-        removed = engine.overrides.remove(override_id, by=by)
-    except UnknownOverride as exc:
-        raise HTTPException(404, str(exc)) from None
-    return _answer(engine, Made(removed))
+    return _answer(engine, Made(engine.overrides.remove(override_id, by=by)))

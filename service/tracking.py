@@ -19,7 +19,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
 
 import orjson
 
@@ -38,7 +37,6 @@ from recommender.serving.answers import RelatedLists
 from recommender.serving.requests import ListRequest
 from recommender.settings import Settings
 from service.cache import CachedResponse
-from service.schemas import ListOptions
 
 __all__ = ["READER_HEADER", "Assignment", "Tracking", "UnknownVariant", "assignment_of"]
 
@@ -86,18 +84,14 @@ class Tracking:
         return load_experiments(Path(settings.experiments_file))
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, experiment: Experiment | Literal["read"] | None = "read"
-    ) -> Tracking:
-        """The tracking that ``settings`` configure: experiment (read from its file unless
-        given), secret and ttl. The home's signing key is created if it has none.
+    def from_settings(cls, settings: Settings, experiment: Experiment | None) -> Tracking:
+        """The tracking of ``experiment`` (:meth:`experiment_of` reads it from ``settings``)
+        with the secret and ttl that ``settings`` configure. The home's signing key is created
+        if it has none.
 
         Raises:
-            recommender.experiments.config.ExperimentsError: the experiments file is not valid.
             ValueError: the configured secret is not valid.
         """
-        if experiment == "read":
-            experiment = cls.experiment_of(settings)
         secret = configured_secret(settings)
         return cls(experiment, configured_ids(settings, secret), secret)
 
@@ -206,12 +200,12 @@ def _trimmed(trace: Trace) -> Trace:
 
 
 def assignment_of(
-    tracking: Tracking, options: ListOptions, headers: Mapping[str, str]
+    tracking: Tracking, headers: Mapping[str, str], *, reader: str | None, variant: str | None
 ) -> Assignment:
-    """The variant of a request with list ``options`` and HTTP ``headers``: the reader is the
-    ``reader`` option, else the :data:`READER_HEADER` header.
+    """The variant of a request with HTTP ``headers`` and the ``reader`` and ``variant``
+    options: the reader is the option, else the :data:`READER_HEADER` header.
 
     Raises:
-        UnknownVariant: ``variant=`` names no running variant (answered with 422).
+        UnknownVariant: ``variant`` names no running variant (answered with 422).
     """
-    return tracking.assign(options.reader or headers.get(READER_HEADER) or None, options.variant)
+    return tracking.assign(reader or headers.get(READER_HEADER) or None, variant)

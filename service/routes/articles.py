@@ -86,7 +86,9 @@ async def get_related(article_id: ArticleId, request: Request) -> Response:
     query = await list_options(request)
     options = query.to_request(lists.weights)
     return await lists.related(
-        article_id, options, assignment_of(lists.tracking, query, request.headers)
+        article_id,
+        options,
+        assignment_of(lists.tracking, request.headers, reader=query.reader, variant=query.variant),
     )
 
 

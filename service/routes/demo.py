@@ -26,7 +26,7 @@ from recommender.serving.requests import MAX_K, ListRequest
 from service.deps import ReadAccess, get_lists
 from service.errors import AUTH_RESPONSES, BUSY_RESPONSES, responses
 from service.fragments import boxes_answer
-from service.tracking import READER_HEADER
+from service.tracking import assignment_of
 
 __all__ = ["router"]
 
@@ -103,9 +103,7 @@ async def demo_article(
     boxes = index_version = None
     if render == "server":
         options = ListRequest(k_more=k, k_related=k, k_popular=k)
-        assignment = lists.tracking.assign(
-            reader or request.headers.get(READER_HEADER) or None, variant
-        )
+        assignment = assignment_of(lists.tracking, request.headers, reader=reader, variant=variant)
         answer = await boxes_answer(lists, article_id, options, assignment)
         boxes = bytes(answer.body).decode("utf-8")
         index_version = answer.headers.get("x-index-version")

@@ -68,5 +68,7 @@ async def get_related_html(
     lists = await get_lists(request)
     query = await list_options(request)
     options = query.to_request(lists.weights)
-    assignment = assignment_of(lists.tracking, query, request.headers)
+    assignment = assignment_of(
+        lists.tracking, request.headers, reader=query.reader, variant=query.variant
+    )
     return await boxes_answer(lists, article_id, options, assignment, level=heading)

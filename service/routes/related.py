@@ -52,7 +52,9 @@ async def post_related(query: RelatedIn, lists: ListsDep, http: Request) -> Resp
     catch_up: CatchUp = http.app.state.catch_up
     await catch_up.settle(http)
     request = query.to_request(lists.weights)
-    assignment = assignment_of(lists.tracking, query, http.headers)
+    assignment = assignment_of(
+        lists.tracking, http.headers, reader=query.reader, variant=query.variant
+    )
     engine = lists.engine
     make: Callable[[ListRequest], RelatedLists]
     if query.text is not None:
@@ -97,5 +99,7 @@ async def post_related_batch(query: RelatedBatchIn, lists: ListsDep, http: Reque
     """
     catch_up: CatchUp = http.app.state.catch_up
     await catch_up.settle(http)
-    assignment = assignment_of(lists.tracking, query, http.headers)
+    assignment = assignment_of(
+        lists.tracking, http.headers, reader=query.reader, variant=query.variant
+    )
     return await answer_batch(lists, query.ids, query.to_request(lists.weights), assignment)

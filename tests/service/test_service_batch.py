@@ -157,7 +157,7 @@ def answers(sample_home: Path) -> Iterator[ListAnswers]:
     work = ListWork(heavy_budget=10)
     work.heavy.in_use = 10
     weights = Weights.from_settings(engine.settings)
-    tracking = Tracking.from_settings(engine.settings)
+    tracking = Tracking.from_settings(engine.settings, None)
     yield ListAnswers(engine, ResponseCache(100), Metrics(lambda: engine), weights, work, tracking)
     work.heavy.in_use = 0
     work.close()

@@ -18,7 +18,7 @@ from recommender.experiments.config import INTERLEAVED
 from recommender.experiments.tokens import new_nonce
 from recommender.ranking.scoring import Weights
 from recommender.serving.engine import Engine, RelatedLists
-from recommender.serving.requests import LIST_NAMES, ListRequest
+from recommender.serving.requests import ListRequest
 from recommender.serving.views import lists_view
 from service.access_log import INDEX_VERSION_HEADER
 from service.cache import CachedResponse, ResponseCache
@@ -204,10 +204,6 @@ def encoded_answer(lists: RelatedLists, explain: bool) -> CachedResponse:
         encode_json(view),
         lists.index_version,
         etag=answer_etag(view),
-        ids=tuple(
-            (name, tuple(item.article.id for item in getattr(lists, name)))
-            for name in LIST_NAMES
-            if getattr(lists, name)
-        ),
+        ids=tuple(lists.shown().items()),
         teams=tuple(lists.teams.items()),
     )

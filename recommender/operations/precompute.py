@@ -38,7 +38,7 @@ import orjson
 from recommender.experiments.config import DEFAULT_VARIANT
 from recommender.experiments.tokens import RecommendationIds, Trace, new_nonce
 from recommender.serving.engine import Engine, RelatedLists
-from recommender.serving.requests import LIST_NAMES, ListRequest
+from recommender.serving.requests import ListRequest
 from recommender.serving.threads import one_thread_per_process
 from recommender.serving.views import lists_view
 
@@ -110,11 +110,7 @@ def _stamped(view: dict[str, Any], lists: RelatedLists, job: _Job) -> dict[str, 
     source = lists.source.id
     trace = Trace(
         source=source,
-        lists={
-            name: tuple(item.article.id for item in getattr(lists, name))
-            for name in LIST_NAMES
-            if getattr(lists, name)
-        },
+        lists=lists.shown(),
         teams={},
         variant=DEFAULT_VARIANT,
         experiment=None,

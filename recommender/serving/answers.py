@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from index import ArticleRecord
+from recommender.serving.requests import LIST_NAMES
 
 __all__ = ["ListItem", "RelatedLists", "UnknownArticle"]
 
@@ -55,3 +56,9 @@ class RelatedLists:
     #: For lists interleaved from two variants: list name -> the variant each position came
     #: from (recommender/experiments/interleaving.py); empty otherwise.
     teams: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def shown(self) -> dict[str, tuple[str, ...]]:
+        """The article ids of each list that holds any, in served order: what a
+        recommendation id records of these lists."""
+        found = {name: tuple(i.article.id for i in getattr(self, name)) for name in LIST_NAMES}
+        return {name: ids for name, ids in found.items() if ids}

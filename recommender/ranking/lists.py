@@ -71,6 +71,13 @@ class Pool:
     pinned_more: tuple[tuple[int, int], ...] = ()  # as ``pinned``, for More like this
 
 
+def _shown_above(passed: np.ndarray, more: list[int], n_pins: int) -> str:
+    # The boxes never repeat an article: a related one that More like this shows is not in
+    # Related, which an editor reading an empty Related box must be told.
+    shown = sum(1 for row in more if row >= n_pins and passed[row])
+    return f"; {shown} of those are in More like this instead" if shown else ""
+
+
 def rank(
     pool: Pool,
     weights: Weights,
@@ -111,7 +118,7 @@ def rank(
             f"above the catalogue's similarity floor, with the source among their "
             f"{gate.reach.depth if gate.reach else len(docs)} closest, or read by "
             f"{gate.min_readers}+ of its readers), before copies and stories are set aside"
-            f"{_filed(pool)}"
+            f"{_shown_above(passed, picked.more, pool.n_pins)}{_filed(pool)}"
         )
     if len(picked.more) < k_more:
         short["more_like_this"] = f"{len(docs) - pool.n_pins} candidates pass the filters"

@@ -108,3 +108,14 @@ def test_popular_holds_the_most_read_and_related_does_not_copy_it(engine: Engine
         in_related += bool(top_ids & {i.article.id for i in lists.related})
     engine.close()
     assert in_related <= 0.25 * len(sources)
+
+
+def test_a_short_related_says_how_many_related_ones_more_like_this_shows(engine: Engine) -> None:
+    # The boxes never repeat an article: under the regatta preview both related stories are
+    # in More like this, and Related's reason must say so rather than look empty for nothing.
+    both = engine.lists_for("sample-006", ListRequest(k_more=K, k_related=K))
+    alone = engine.lists_for("sample-006", ListRequest(k_more=0, k_related=K))
+    moved = {i.article.id for i in alone.related} & {i.article.id for i in both.more_like_this}
+    assert moved and not {i.article.id for i in both.related} & moved
+    assert f"; {len(moved)} of those are in More like this instead" in both.short["related"]
+    assert "More like this" not in alone.short.get("related", "")

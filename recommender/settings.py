@@ -170,6 +170,13 @@ class _SettingsFields(BaseSettings):
         description="Related's content gate: a candidate must be more similar to the source than "
         "this share of random pairs of articles (the floor is calibrated on the catalogue).",
     )
+    more_floor_quantile: float = Field(
+        0.8,
+        ge=0.0,
+        lt=1.0,
+        description="More like this's floor: a candidate must be more similar to the source "
+        "than this share of random pairs of articles (0: no floor; calibrated like Related's).",
+    )
     related_depth: int = Field(
         40,
         ge=1,

@@ -26,11 +26,16 @@ everything.
 
 Editors' pins pass without the gate. When too few candidates pass, Related is shorter, and the
 lists say why; it is never padded.
+
+More like this ranks by similarity alone, so it needs no gate, only a lower floor of its own
+(``more_floor_quantile``, measured from the same random pairs): without one, an article on a
+subject the catalogue has nothing else on (a rare wildlife sighting in a city's news) gets the
+five least unrelated stories, and an editor would rather show fewer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +43,7 @@ import numpy.typing as npt
 
 from recommender.ranking.reach import Reach
 
-__all__ = ["MIN_CALIBRATION_PAIRS", "RelatedGate", "calibrate_floor"]
+__all__ = ["MIN_CALIBRATION_PAIRS", "RelatedGate", "calibrate_floor", "calibrate_floors"]
 
 #: Below this many random pairs a quantile says little: the content gate keeps only its depth.
 MIN_CALIBRATION_PAIRS = 200
@@ -55,6 +60,8 @@ class RelatedGate:
     depth: int  # most similar candidates that may be related
     min_readers: int  # shared readers that make a candidate related by reading
     reach: Reach | None = None  # the candidates' reaches (None: content is asked one way)
+    more_floor: float = float("-inf")  # More like this's own, lower floor (-inf: none)
+    more_quantile: float = 0.0  # the share of random pairs ``more_floor`` stands above
 
     def passes(
         self,
@@ -109,12 +116,27 @@ def calibrate_floor(
         The floor, or ``-inf`` when ``docs`` give fewer than :data:`MIN_CALIBRATION_PAIRS`
         pairs (a tiny catalogue: the gate then keeps only its depth rule).
     """
+    return calibrate_floors(docs, similarities, (quantile,), seed=seed)[0]
+
+
+def calibrate_floors(
+    docs: npt.NDArray[np.int64],
+    similarities: Callable[[npt.NDArray[np.int64], npt.NDArray[np.int64]], npt.NDArray[np.float32]],
+    quantiles: Sequence[float],
+    *,
+    seed: int = 0,
+) -> list[float]:
+    """:func:`calibrate_floor` for several ``quantiles`` at once, from one sample of pairs.
+
+    A quantile of 0 gives no floor (``-inf``): the setting that switches a floor off.
+    """
     n = len(docs)
     if n * (n - 1) < MIN_CALIBRATION_PAIRS:
-        return float("-inf")
+        return [float("-inf")] * len(quantiles)
     rng = np.random.default_rng(seed)
     sources = rng.choice(docs, size=min(_SOURCES, n), replace=False)
     targets = rng.choice(docs, size=min(_TARGETS, n), replace=False)
     values = similarities(sources, targets)
     distinct = sources[:, None] != targets[None, :]  # an article is no random pair of itself
-    return float(np.quantile(values[distinct], quantile))
+    pairs = values[distinct]
+    return [float(np.quantile(pairs, q)) if q > 0 else float("-inf") for q in quantiles]

@@ -11,6 +11,7 @@ editors' pins take their places last (:mod:`recommender.ranking.overrides`).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,6 +70,7 @@ class Pool:
     apart: np.ndarray | None = None  # rows the newsroom filed apart from the source (gate.py)
     reach: np.ndarray | None = None  # each row's reach (ranking/reach.py)
     pinned_more: tuple[tuple[int, int], ...] = ()  # as ``pinned``, for More like this
+    filed_with: np.ndarray | None = None  # rows filed with the source: below More's floor, kept
 
 
 def _shown_above(passed: np.ndarray, more: list[int], n_pins: int) -> str:
@@ -101,11 +103,23 @@ def rank(
         pool.content.astype(np.float32), pool.shared_readers, k_related, pool.apart, pool.reach
     )
     passed[: pool.n_pins] = True  # an editor's pin needs no evidence
+    close = pool.content >= gate.more_floor  # More like this's floor (gate.py)
+    if pool.filed_with is not None:
+        # The newsroom's filing is topic evidence of its own: a boxing story's list may hold the
+        # section's other sport, however far apart the words.
+        close |= pool.filed_with
+    close[: pool.n_pins] = True
     size = max(settings.list_pool, 2 * (k_more + k_related))
     docs = pool.docs
     while True:
         picked = _pick(
-            pool, more_scores.total, related_scores.total, passed, size, k_more, k_related, settings
+            pool,
+            more_scores.total,
+            related_scores.total,
+            (close, passed),
+            size,
+            (k_more, k_related),
+            settings,
         )
         if (len(picked.more) >= k_more and len(picked.related) >= k_related) or size >= len(docs):
             break
@@ -121,7 +135,13 @@ def rank(
             f"{_shown_above(passed, picked.more, pool.n_pins)}{_filed(pool)}"
         )
     if len(picked.more) < k_more:
-        short["more_like_this"] = f"{len(docs) - pool.n_pins} candidates pass the filters"
+        short["more_like_this"] = (
+            f"{int(close[pool.n_pins :].sum())} of {len(docs) - pool.n_pins} candidates are "
+            f"closer to the source than {gate.more_quantile:.0%} of random pairs of articles"
+            f"{' or filed with it' if pool.filed_with is not None else ''}"
+            if math.isfinite(gate.more_floor)
+            else f"{len(docs) - pool.n_pins} candidates pass the filters"
+        )
     cosine = pool.signals["cosine"]
     more = [
         Entry(int(docs[r]), float(cosine[r]), more_scores.of(r), pinned=r < pool.n_pins)
@@ -153,17 +173,21 @@ def _pick(
     pool: Pool,
     more_score: np.ndarray,
     relevance: np.ndarray,
-    passed: np.ndarray,
+    admitted: tuple[np.ndarray, np.ndarray],
     pool_size: int,
-    k_more: int,
-    k_related: int,
+    sizes: tuple[int, int],
     settings: Settings,
 ) -> _Picked:
-    """Choose both lists among the best ``pool_size`` candidates by each score; Related only
-    among the rows that passed the gate."""
+    """Choose both lists among the best ``pool_size`` candidates by each score: More like this
+    among the rows above its floor, Related among those that passed its gate (``admitted``);
+    ``sizes`` are both lists' lengths."""
+    close, passed = admitted
+    k_more, k_related = sizes
     docs, n_pins = pool.docs, pool.n_pins
     candidate_rows = np.arange(n_pins, len(docs))
-    by_similarity = candidate_rows[np.argsort(-more_score[n_pins:], kind="stable")][:pool_size]
+    more_rows = candidate_rows[close[n_pins:]]
+    order = np.argsort(-more_score[more_rows], kind="stable")
+    by_similarity = more_rows[order][:pool_size]
     related_rows = candidate_rows[passed[n_pins:]]
     order = np.argsort(-relevance[related_rows], kind="stable")
     by_relevance = related_rows[order][:pool_size]

@@ -27,7 +27,7 @@ from index.events import Event, EventStore
 from index.overrides import OverrideStore
 from recommender.embedding.embedder import Embedder, load_embedder, planned_backend
 from recommender.operations.indexing import Replay, replay_changes, table_shape
-from recommender.ranking.gate import RelatedGate, calibrate_floor
+from recommender.ranking.gate import RelatedGate, calibrate_floors
 from recommender.ranking.lists import Entry, Pool, rank
 from recommender.ranking.overrides import EditorialRules
 from recommender.ranking.popular import most_read
@@ -45,7 +45,7 @@ from recommender.signals.coreads import CoReads
 from recommender.signals.lexical import LexicalIndex, TermVector
 from recommender.signals.neighbourhood import Neighbourhoods, NeighbourTable, NeighbourTableError
 from recommender.signals.popularity import DecayedCounts, popularity_signal
-from recommender.signals.section import filed_apart
+from recommender.signals.section import filed_apart, filed_together
 
 __all__ = ["Engine", "ListItem", "RelatedLists", "UnknownArticle"]
 
@@ -101,7 +101,7 @@ class Engine:
                 partners=settings.coread_partners,
                 readers=settings.coread_readers,
             ),
-            self._gate(-math.inf),
+            self._gate(-math.inf, -math.inf),
         )
         self._rules_rev = -1
         self._next_expiry = math.inf
@@ -128,11 +128,18 @@ class Engine:
             state = self._state
             self._state = dataclasses.replace(state, **changes, generation=state.generation + 1)
 
-    def _gate(self, floor: float, published: int = 0) -> RelatedGate:
+    def _gate(self, floor: float, more_floor: float, published: int = 0) -> RelatedGate:
         settings = self.settings
         depth = reach_depth(published, settings.related_reach_share, settings.candidates)
         reach = Reach(depth) if settings.related_reach_share > 0 and depth else None
-        return RelatedGate(floor, settings.related_depth, settings.coread_min_readers, reach)
+        return RelatedGate(
+            floor,
+            settings.related_depth,
+            settings.coread_min_readers,
+            reach,
+            more_floor=more_floor,
+            more_quantile=settings.more_floor_quantile,
+        )
 
     # --- loading and freshness ----------------------------------------------------------
     def load(self) -> None:
@@ -240,19 +247,19 @@ class Engine:
         if known >= 0 and abs(size - known) <= _RECALIBRATE * max(known, 1):
             return
         index = state.index
-        floor = -math.inf
+        floor = more_floor = -math.inf
         if index is not None and size:
             with self._lock:
-                floor = calibrate_floor(
+                floor, more_floor = calibrate_floors(
                     np.flatnonzero(state.columns.live).astype(np.int64),
                     lambda a, b: np.asarray(
                         index.reconstruct(a) @ index.reconstruct(b).T, dtype=np.float32
                     ),
-                    self.settings.related_floor_quantile,
+                    (self.settings.related_floor_quantile, self.settings.more_floor_quantile),
                 )
         # Names' weights are frozen with the floor (signals/lexical.py: freeze_statistics).
         state.columns.names.freeze_statistics()
-        self._swap(gate=self._gate(floor, size))
+        self._swap(gate=self._gate(floor, more_floor, size))
         self._gate_size = size
 
     def _refresh_overrides(self) -> bool:
@@ -653,6 +660,7 @@ class Engine:
                     self._apart(state, source, docs, content),
                     reach=self._reach(state, docs, content, request.k_related),
                     pinned_more=tuple((pin_rows[d], at) for d, at in more_pins if d in pin_rows),
+                    filed_with=self._filed_with(state, source, docs, content, request.k_more),
                 ),
                 weights,
                 state.gate,
@@ -686,6 +694,31 @@ class Engine:
         close = np.flatnonzero(np.asarray(content) >= state.gate.floor)
         apart[close] = filed_apart(source.section, source.tags, docs[close], state.columns.cards)
         return apart
+
+    def _filed_with(
+        self,
+        state: ServingState,
+        source: ArticleRecord | None,
+        docs: np.ndarray,
+        content: np.ndarray,
+        k: int,
+    ) -> np.ndarray | None:
+        """Candidates below More like this's floor that the newsroom filed with the source (its
+        section or a tag; ranking/lists.py), or None when the section rule is off, there is no
+        filed source, or enough candidates are above the floor anyway (most lists: spared the
+        lookups)."""
+        if not self.settings.related_same_subject or source is None or not k:
+            return None
+        if not (source.section or source.tags):
+            return None
+        below = np.flatnonzero(np.asarray(content) < state.gate.more_floor)
+        if len(docs) - len(below) >= max(self.settings.list_pool, 2 * k):
+            return None
+        together = np.zeros(len(docs), dtype=bool)
+        together[below] = filed_together(
+            source.section, source.tags, docs[below], state.columns.cards
+        )
+        return together
 
     @staticmethod
     def _reach(
@@ -800,6 +833,10 @@ class Engine:
             # Related's content gate: the calibrated cosine floor (None: too few articles).
             "related_floor": round(state.gate.floor, 4)
             if math.isfinite(state.gate.floor)
+            else None,
+            # More like this's lower floor (None: too few articles, or switched off).
+            "more_like_this_floor": round(state.gate.more_floor, 4)
+            if math.isfinite(state.gate.more_floor)
             else None,
             "index_created_at": created.isoformat() if created else None,
             "index_age_seconds": (datetime.now(UTC) - created).total_seconds() if created else None,

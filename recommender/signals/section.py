@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from index import ArticleRecord
 
-__all__ = ["filed_apart", "section_match"]
+__all__ = ["filed_apart", "filed_together", "section_match"]
 
 
 def section_match(
@@ -59,6 +59,17 @@ def filed_apart(
         if card is not None and (card.section or card.tags):
             out[at] = not _shares(section, tags, card)
     return out
+
+
+def filed_together(
+    source_section: str | None,
+    source_tags: Iterable[str],
+    docs: npt.NDArray[np.int64],
+    cards: Mapping[int, ArticleRecord],
+) -> npt.NDArray[np.bool_]:
+    """True for each of ``docs`` the newsroom filed with the source: in its section or sharing
+    one of its tags (:func:`section_match` as a mask)."""
+    return section_match(source_section, source_tags, docs, cards) > 0
 
 
 def _filing(section: str | None, tags: Iterable[str]) -> tuple[str | None, set[str]]:

@@ -93,6 +93,36 @@ def test_related_is_shorter_and_says_why_rather_than_padded(tmp_path: Path) -> N
     assert "related to the source" in lists.short["related"]
 
 
+def test_more_like_this_lists_nothing_below_its_floor_and_says_why(tmp_path: Path) -> None:
+    # Sections aside (the rule below): content alone.
+    engine = _engine(tmp_path, related_same_subject=False)
+    floored = engine.lists_for("S", ListRequest(k_more=10, k_related=0))
+    floor = engine.status()["more_like_this_floor"]
+    engine.close()
+    # Every other article is on another subject (cosine 0 with S): below the floor.
+    assert [i.article.id for i in floored.more_like_this] == ["B", "C", "D"]
+    assert "closer to the source than 80% of random pairs" in floored.short["more_like_this"]
+    assert floor is not None and 0.0 < floor < 0.8
+
+    unfloored = _engine(tmp_path / "off", more_floor_quantile=0.0, related_same_subject=False)
+    padded = unfloored.lists_for("S", ListRequest(k_more=10, k_related=0))
+    assert unfloored.status()["more_like_this_floor"] is None
+    unfloored.close()
+    assert len(padded.more_like_this) == 10  # switched off: the ten least unrelated
+
+
+def test_below_its_floor_more_like_this_takes_only_what_the_newsroom_filed_with_the_source(
+    tmp_path: Path,
+) -> None:
+    engine = _engine(tmp_path)
+    lists = engine.lists_for("S", ListRequest(k_more=10, k_related=0))
+    engine.close()
+    ids = [i.article.id for i in lists.more_like_this]
+    assert ids[:3] == ["B", "C", "D"]  # above the floor first, as they score
+    # Then S's section ("news": the market reports), never sport or the viral people story.
+    assert len(ids) == 10 and all(i.startswith("M") for i in ids[3:])
+
+
 def test_popularity_reorders_what_is_related(tmp_path: Path) -> None:
     engine = _engine(tmp_path)
     plain = engine.lists_for("S", ListRequest(k_more=0, k_related=3))

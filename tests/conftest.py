@@ -63,6 +63,20 @@ def sample_home(sample_home_template: Path, tmp_path: Path) -> Path:
     return home
 
 
+@pytest.fixture(scope="session")
+def sample_shards_template(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Path:
+    """The bundled sample embedded once into vector shards (``newsrec embed``) with the
+    session's model, under settings ``make_settings(home, embed_backend="torch")``; copy
+    the folder before writing to it."""
+    from recommender.distributed.embed import embed_files
+
+    folder = tmp_path_factory.mktemp("sample-shards")
+    settings = make_settings(folder / "home", embed_backend="torch")
+    report = embed_files([str(SAMPLE)], folder / "shards", settings, embedder=lambda: embedder)
+    assert report.written == 80 and not report.problems, report.problems
+    return folder / "shards"
+
+
 def free_port() -> int:
     """A TCP port free on 127.0.0.1 right now."""
     with socket.socket() as sock:

@@ -9,13 +9,13 @@ command line, bad input or a broken disk (full or read-only).
 
 from __future__ import annotations
 
-from recommender.cli import editorial, evaluate, experiments, find, ingest, lists, operations
+from recommender.cli import batch, editorial, evaluate, experiments, find, ingest, lists, operations
 from recommender.cli.app import app, say_error
 
 __all__ = ["app", "main"]
 
 # Imported for the commands they register.
-_COMMAND_GROUPS = (ingest, lists, operations, evaluate, editorial, find, experiments)
+_COMMAND_GROUPS = (ingest, lists, operations, evaluate, editorial, find, experiments, batch)
 
 
 def main() -> None:

@@ -78,6 +78,19 @@ HomeOption = Annotated[
 ]
 
 
+# Where batch work runs (issue 18): absent, in this process as always; ``local``, on a Ray
+# started in this process; an address (``auto``, ``ray://head:10001``), on a running cluster.
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="local|ADDRESS",
+        help="Run on Ray: 'local' starts one here; 'auto' or ray://HOST:PORT joins a cluster.",
+        show_default=False,
+    ),
+]
+
+
 def say_error(message: str) -> None:
     error_console.print(f"newsrec: error: {message}", markup=False, highlight=False, soft_wrap=True)
 

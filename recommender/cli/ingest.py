@@ -33,18 +33,36 @@ def _parse_map(pairs: list[str]) -> dict[str, str]:
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="JSONL(.gz), CSV, Parquet or MIND files.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="JSONL(.gz), CSV, Parquet or MIND files.")
+    ] = None,
     home: HomeOption = None,
     map_: Annotated[
         list[str], typer.Option("--map", help="Rename a column: SOURCE=TARGET (repeatable).")
     ] = [],  # noqa: B006 - Typer reads the default, it is never mutated
     wait: Annotated[float, typer.Option(help="Seconds to wait for another writer.")] = 0.0,
+    vectors: Annotated[
+        Path | None,
+        typer.Option(
+            "--vectors",
+            metavar="SHARDS",
+            help="Load articles with their vectors from `newsrec embed` shards (no model).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Add or update articles; bad rows are reported and skipped, the good ones land."""
     from index import LockedError
     from recommender.embedding.embedder import load_embedder
     from recommender.ingestion.ingest import ingest as run_ingest
 
+    if vectors is not None:
+        if paths:
+            fail("give article files or --vectors SHARDS, not both", 2)
+        _ingest_vectors(vectors, home, wait)
+        return
+    if not paths:
+        fail("give article files to ingest, or --vectors SHARDS", 2)
     settings = settings_for(home)
     mapping = _parse_map(map_)
     try:
@@ -73,6 +91,36 @@ def ingest(
     console.print(summary, markup=False, highlight=False)
     if report.nothing_read:
         fail("nothing could be read from " + ", ".join(str(p) for p in paths), 2)
+
+
+def _ingest_vectors(folder: Path, home: Path | None, wait: float) -> None:
+    from index import LockedError
+    from recommender.ingestion.prepared import NoShards, ingest_vectors
+    from recommender.ingestion.shards import ShardMismatch
+
+    settings = settings_for(home)
+    try:
+        report = ingest_vectors(folder, settings, lock_wait=wait)
+    except (NoShards, ShardMismatch) as exc:
+        fail(str(exc), 2)
+    except LockedError as exc:
+        fail(str(exc))
+    except StorageError as exc:
+        fail_storage(exc)
+    for message in report.damaged:
+        error_console.print(
+            f"skipped damaged shard {message}", markup=False, highlight=False, soft_wrap=True
+        )
+    summary = (
+        f"added {report.added}, updated {report.updated}, unchanged {report.unchanged} "
+        f"from {report.shards} shards"
+    )
+    if report.damaged:
+        summary += f"; {len(report.damaged)} damaged shards skipped ({report.not_loaded} rows)"
+    summary += f" in {report.seconds:.1f}s; index {report.index_version}"
+    console.print(summary, markup=False, highlight=False)
+    if report.loaded == 0:
+        fail(f"no article could be loaded from {folder}", 2)
 
 
 @app.command()

@@ -4,6 +4,15 @@ HNSW graphs cannot delete, so every vector ever added keeps its faiss label (its
 `_labels` maps label -> doc_id and `_dead` marks labels that were removed or replaced. Searches
 over-fetch and drop dead labels. When `tombstone_ratio` grows, callers rebuild (`compact()`
 or a fresh build from the catalogue).
+
+Where the vectors live (`storage`):
+
+- ``float32``: inside the graph, in memory (``IndexHNSWFlat``): 4 bytes a dimension.
+- ``sq8``: the graph walks 8-bit scalar-quantised codes held in memory (``IndexHNSWSQ``, one
+  byte a dimension); the exact float32 vectors sit beside it in ``exact.npy``, memory-mapped
+  (:class:`index.rows.VectorRows`). A search asks the graph for a few more candidates than
+  wanted and rescores them with the exact vectors, so its scores are exact inner products and
+  its ranking is the exact ranking of the candidates; ``reconstruct`` returns exact vectors.
 """
 
 from __future__ import annotations
@@ -27,16 +36,34 @@ from index.arrays import (
 )
 from index.errors import IndexLoadError
 from index.faissio import read_faiss, write_faiss
+from index.rows import VectorRows
 
-__all__ = ["HNSWIndex"]
+__all__ = ["STORAGES", "HNSWIndex"]
 
 _FILE = "vectors.faiss"
 _IDS_FILE = "ids.npy"
 _TOMBSTONES_FILE = "tombstones.npy"
+_EXACT_FILE = "exact.npy"
+
+#: Where the vectors live: see the module docstring.
+STORAGES = ("float32", "sq8")
 
 # First over-fetch margin when tombstones are many: fetching k + every tombstone would make one
 # query as costly as a scan, so start with a bounded margin and widen only for short rows.
 _MIN_MARGIN = 64
+
+# With sq8, the graph's order is that of approximate scores: rows near the k-th may swap with
+# rows just past it. Asking for a few more (an eighth, at least 16) and rescoring them exactly
+# puts them back in place; BENCHMARKS.md gives the recall it reaches.
+_RESCORE_SHARE = 8
+_RESCORE_MIN = 16
+# Query rows rescored at once: bounds the (rows, candidates, dim) block read from the vectors.
+_RESCORE_ROWS = 64
+# The 8-bit codes' range of each dimension is trained on the first vectors added when there
+# are enough of them to show it; fewer get the whole range a unit vector's component can take.
+_MIN_TRAIN = 1_000
+# faiss's stubs type the quantizer kinds as int where its constructors take them as they are.
+_SQ8: Any = faiss.ScalarQuantizer.QT_8bit
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -57,11 +84,23 @@ class HNSWIndex:
         M: int = 32,  # noqa: N803 - the name used by faiss and the HNSW paper
         ef_construction: int = 200,
         ef_search: int = 128,
+        storage: str = "float32",
     ) -> None:
-        """Create an empty HNSW index; `M` is graph degree, `ef_*` are beam widths."""
+        """Create an empty HNSW index; `M` is graph degree, `ef_*` are beam widths, `storage`
+        where the vectors live (one of :data:`STORAGES`, see the module docstring)."""
         self._dim = check_dim(dim)
         self._m = _positive_int("M", M)
-        self._index: Any = faiss.IndexHNSWFlat(self._dim, self._m, faiss.METRIC_INNER_PRODUCT)
+        if storage not in STORAGES:
+            raise ValueError(f"HNSW storage must be one of {', '.join(STORAGES)}, got {storage!r}")
+        self._storage = storage
+        self._rows: VectorRows | None = None  # the exact vectors, for sq8
+        if storage == "sq8":
+            self._index: Any = faiss.IndexHNSWSQ(
+                self._dim, _SQ8, self._m, faiss.METRIC_INNER_PRODUCT
+            )
+            self._rows = VectorRows(self._dim)
+        else:
+            self._index = faiss.IndexHNSWFlat(self._dim, self._m, faiss.METRIC_INNER_PRODUCT)
         self._index.hnsw.efConstruction = _positive_int("ef_construction", ef_construction)
         self._index.hnsw.efSearch = _positive_int("ef_search", ef_search)
         self._labels: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
@@ -77,12 +116,18 @@ class HNSWIndex:
 
     @property
     def params(self) -> dict[str, Any]:
-        """Construction parameters: M, ef_construction, ef_search."""
+        """Construction parameters: M, ef_construction, ef_search, storage."""
         return {
             "M": self._m,
             "ef_construction": int(self._index.hnsw.efConstruction),
             "ef_search": self.ef_search,
+            "storage": self._storage,
         }
+
+    @property
+    def storage(self) -> str:
+        """Where the vectors live: ``float32`` (in the graph) or ``sq8`` (see the module)."""
+        return self._storage
 
     @property
     def ef_search(self) -> int:
@@ -120,11 +165,25 @@ class HNSWIndex:
         self._tombstone(ids)
         first = int(self._index.ntotal)
         self._stored = None  # adding may move the graph's vector storage
+        if self._rows is not None:
+            if not self._index.is_trained:
+                self._train(vecs)
+            self._rows.append(vecs)
         self._index.add(vecs)
         self._labels = np.concatenate([self._labels, ids])
         self._dead = np.concatenate([self._dead, np.zeros(ids.size, dtype=np.bool_)])
         self._live.update(zip(ids.tolist(), range(first, first + ids.size), strict=True))
         self._lookup = None
+
+    def _train(self, vecs: npt.NDArray[np.float32]) -> None:
+        """Set the 8-bit codes' range of each dimension, symmetric about 0."""
+        bound = np.ones(self._dim, dtype=np.float32)  # a unit vector's component: never clipped
+        if len(vecs) >= _MIN_TRAIN:
+            # The largest |component| seen, a tenth wider for the vectors added later.
+            seen = np.abs(vecs).max(axis=0)
+            bound = np.where(seen > 0, np.minimum(1.1 * seen, 1.0), 1.0).astype(np.float32)
+        # Min/max training on these two corners gives each dimension exactly [-bound, +bound].
+        self._index.train(np.stack([bound, -bound]))
 
     def remove(self, doc_ids: npt.NDArray[Any]) -> None:
         """Tombstone `doc_ids`; ids that are not present are ignored."""
@@ -150,8 +209,14 @@ class HNSWIndex:
         # it saves, and requests run side by side anyway); a batch uses every core.
         faiss.omp_set_num_threads(1 if m == 1 else os.cpu_count() or 1)
         while pending.size:
-            found_scores, labels = self._index.search(q[pending], fetch)
-            labels = np.asarray(labels, dtype=np.int64)
+            if self._rows is None:
+                found_scores, labels = self._index.search(q[pending], fetch)
+                labels = np.asarray(labels, dtype=np.int64)
+            else:
+                more = max(_RESCORE_MIN, fetch // _RESCORE_SHARE)
+                found_scores, labels = self._rescored(
+                    self._rows, q[pending], min(total, fetch + more)
+                )
             safe = np.where(labels >= 0, labels, 0)
             keep = (labels >= 0) & ~self._dead[safe]
             n_kept = keep.sum(axis=1)
@@ -176,7 +241,26 @@ class HNSWIndex:
             raise KeyError(f"doc_id {int(ids[np.argmin(labels)])} is not in the index")
         if labels.size == 0:
             return np.empty((0, self._dim), dtype=np.float32)
+        if self._rows is not None:
+            return self._rows.take(labels)
         return self._stored_vectors()[labels]
+
+    def _rescored(
+        self, rows: VectorRows, queries: npt.NDArray[np.float32], fetch: int
+    ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.int64]]:
+        """The graph's ``fetch`` best labels per query, ordered by their exact inner product
+        with the query (from ``rows``, the exact vectors)."""
+        _, found = self._index.search(queries, fetch)
+        labels = np.asarray(found, dtype=np.int64)
+        scores = np.full(labels.shape, -np.inf, dtype=np.float32)
+        for start in range(0, len(queries), _RESCORE_ROWS):
+            block = labels[start : start + _RESCORE_ROWS]
+            vectors = rows.take(np.maximum(block, 0).ravel()).reshape(*block.shape, -1)
+            exact = np.einsum("ckd,cd->ck", vectors, queries[start : start + _RESCORE_ROWS])
+            scores[start : start + _RESCORE_ROWS] = np.where(block >= 0, exact, -np.inf)
+        # Stable, on exact scores; padding (-inf) stays last.
+        order = np.argsort(-scores, axis=1, kind="stable")
+        return np.take_along_axis(scores, order, 1), np.take_along_axis(labels, order, 1)
 
     def _stored_vectors(self) -> npt.NDArray[np.float32]:
         """The graph's stored vectors, by label, as a read-only numpy view (no copy).
@@ -227,8 +311,11 @@ class HNSWIndex:
         return fresh
 
     def save(self, path: Path) -> None:
-        """Write `vectors.faiss`, `ids.npy` and `tombstones.npy` into the directory `path`."""
+        """Write `vectors.faiss`, `ids.npy` and `tombstones.npy` (and, for sq8, `exact.npy`)
+        into the directory `path`."""
         write_faiss(self._index, path, _FILE)
+        if self._rows is not None:
+            self._rows.save(path / _EXACT_FILE)
         np.save(path / _IDS_FILE, self._labels, allow_pickle=False)
         np.save(path / _TOMBSTONES_FILE, np.flatnonzero(self._dead).astype(np.int64))
 
@@ -237,8 +324,15 @@ class HNSWIndex:
         """Read an index saved by `save` from directory `path`."""
         file = path / _FILE
         raw = read_faiss(file)
-        if not isinstance(raw, faiss.IndexHNSWFlat):
-            raise IndexLoadError(f"{file}: holds a {type(raw).__name__}, expected IndexHNSWFlat")
+        if isinstance(raw, faiss.IndexHNSWFlat):
+            storage = "float32"
+        elif isinstance(raw, faiss.IndexHNSWSQ) and (_quantizer(raw).qtype == _SQ8):
+            storage = "sq8"
+        else:
+            raise IndexLoadError(
+                f"{file}: holds a {type(raw).__name__}, expected IndexHNSWFlat or an 8-bit "
+                "IndexHNSWSQ"
+            )
         if raw.metric_type != faiss.METRIC_INNER_PRODUCT:
             raise IndexLoadError(f"{file}: HNSW graph does not use inner-product metric")
         total = int(raw.ntotal)
@@ -263,8 +357,10 @@ class HNSWIndex:
 
         graph: Any = raw.hnsw
         # Levels above 0 have exactly M neighbour slots (level 0 has 2*M).
-        obj = cls(int(raw.d), M=int(graph.nb_neighbors(1)))
+        obj = cls(int(raw.d), M=int(graph.nb_neighbors(1)), storage=storage)
         obj._index = raw
+        if storage == "sq8":
+            obj._rows = VectorRows.open(path / _EXACT_FILE, int(raw.d), total)
         obj._labels = labels
         obj._dead = dead
         obj._live = live
@@ -276,6 +372,12 @@ class HNSWIndex:
             label = self._live.pop(doc_id, None)
             if label is not None:
                 self._dead[label] = True
+
+
+def _quantizer(index: Any) -> Any:
+    """The scalar quantizer of an ``IndexHNSWSQ``'s codes."""
+    storage: Any = faiss.downcast_index(index.storage)
+    return storage.sq
 
 
 def _load_int_array(file: Path) -> npt.NDArray[np.int64]:

@@ -251,6 +251,13 @@ class _SettingsFields(BaseSettings):
     hnsw_m: int = Field(32, ge=4, le=256, description="HNSW graph degree.")
     hnsw_ef_construction: int = Field(100, ge=8, le=4_096, description="HNSW build beam.")
     hnsw_ef_search: int = Field(128, ge=8, le=8_192, description="HNSW search beam (at least k).")
+    hnsw_storage: Literal["float32", "sq8"] = Field(
+        "sq8",
+        description="Where an HNSW index keeps its vectors: 'sq8' 8-bit codes in memory for "
+        "the graph to walk, the exact vectors in the index version's files, read to rescore "
+        "its best candidates (a quarter of the memory); 'float32' all in memory, in the graph. "
+        "Taken at the next rebuild (`newsrec reindex`).",
+    )
     rebuild_tombstone_ratio: float = Field(
         0.2,
         gt=0.0,

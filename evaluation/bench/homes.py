@@ -69,6 +69,7 @@ _CONTENT_SETTINGS = (
     "hnsw_m",
     "hnsw_ef_construction",
     "hnsw_ef_search",
+    "hnsw_storage",
 )
 
 

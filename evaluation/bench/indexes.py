@@ -227,7 +227,8 @@ def index_section(
     report.note(
         table,
         f"HNSW: M={settings.hnsw_m}, efConstruction={settings.hnsw_ef_construction}, "
-        f"efSearch={settings.hnsw_ef_search} (faiss and usearch alike); queries are "
+        f"efSearch={settings.hnsw_ef_search} (faiss and usearch alike), newsrec's vectors "
+        f"stored {settings.hnsw_storage} (index/hnsw.py); queries are "
         f"{config.index_queries} articles of the collection, one at a time, each on one thread "
         "as newsrec serves them (builds use every core); CPU ms is the process's CPU time per "
         "query, which a busy shared machine does not inflate the way it does wall time",

@@ -159,13 +159,13 @@ def run_benchmarks(
         ids = homes[config.engine_size][1]
         if "engine" in sections:
             engine_section(report, config, settings)
-        rss = (
+        memory = (
             service_section(report, config, settings, ids, config.engine_size)
             if "service" in sections
             else None
         )
         if "memory" in sections:
-            measured = {config.engine_size: rss} if rss is not None else {}
+            measured = {config.engine_size: memory} if memory is not None else {}
             memory_rows(
                 report,
                 config,

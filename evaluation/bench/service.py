@@ -7,7 +7,9 @@ which the response cache answers: that row is the service's own part (HTTP, midd
 options, cache, logs, metrics) without the engine. A FastAPI app answering a constant JSON
 document runs under the same uvicorn settings in the same rounds, so the ratios show what
 newsrec adds to the framework. Resident memory (VmRSS) of the serving process is read after
-the load.
+the load, split into its anonymous part (the process's own) and its file-backed part (pages of
+memory-mapped index files read so far: page cache, shared by the processes serving the same
+index version and dropped under memory pressure).
 """
 
 from __future__ import annotations
@@ -28,9 +30,10 @@ import httpx
 
 from evaluation.bench.config import BenchConfig
 from evaluation.bench.report import Report
+from recommender.operations.indexing import index_kind_for
 from recommender.settings import Settings
 
-__all__ = ["WRK", "Server", "memory_rows", "service_section", "wrk_run"]
+__all__ = ["WRK", "ResidentMemory", "Server", "memory_rows", "service_section", "wrk_run"]
 
 WRK = "wrk"
 _CONNECTIONS = (1, 8)
@@ -42,6 +45,15 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@dataclass(frozen=True, slots=True)
+class ResidentMemory:
+    """A process's resident memory, MiB: all of it, its anonymous part and its file pages."""
+
+    rss: float
+    anonymous: float
+    files: float
 
 
 class Server:
@@ -82,11 +94,15 @@ class Server:
             time.sleep(0.2)
         raise TimeoutError(f"server not ready after {timeout}s")
 
-    def rss_mib(self) -> float:
-        """Resident memory of the server process, MiB."""
+    def memory(self) -> ResidentMemory:
+        """Resident memory of the server process (VmRSS, RssAnon, RssFile + RssShmem)."""
         status = Path(f"/proc/{self.process.pid}/status").read_text()
-        match = re.search(r"VmRSS:\s+(\d+) kB", status)
-        return int(match.group(1)) / 1024 if match else float("nan")
+
+        def mib(field: str) -> float:
+            match = re.search(rf"{field}:\s+(\d+) kB", status)
+            return int(match.group(1)) / 1024 if match else float("nan")
+
+        return ResidentMemory(mib("VmRSS"), mib("RssAnon"), mib("RssFile") + mib("RssShmem"))
 
     def stop(self) -> None:
         """Terminate and reap the process."""
@@ -164,11 +180,10 @@ def _newsrec(settings: Settings, logs: Path) -> Server:
 
 def service_section(
     report: Report, config: BenchConfig, settings: Settings, ids: list[str], articles: int
-) -> float | None:
+) -> ResidentMemory | None:
     """wrk against newsrec and the constant app, interleaved, at 1 and 8 connections.
 
-    Returns the serving process's resident memory (MiB) after the load, or None if wrk is
-    missing.
+    Returns the serving process's resident memory after the load, or None if wrk is missing.
     """
     if shutil.which(WRK) is None:
         report.say("service benchmark skipped: wrk not found (Debian: apt-get install -y wrk)")
@@ -232,7 +247,7 @@ def service_section(
                     sum(r.errors for r in runs),
                     ratio,
                 )
-        return newsrec.rss_mib()
+        return newsrec.memory()
     finally:
         newsrec.stop()
         constant.stop()
@@ -242,7 +257,7 @@ def memory_rows(
     report: Report,
     config: BenchConfig,
     homes: list[tuple[int, Settings, list[str]]],
-    measured: dict[int, float],
+    measured: dict[int, ResidentMemory],
 ) -> None:
     """Resident memory of ``newsrec serve`` over each home, after serving some lists.
 
@@ -252,35 +267,39 @@ def memory_rows(
     table = report.table(
         "Memory",
         "Resident memory (RSS) of the serving process",
-        ["articles", "index", "RSS MiB", "vectors MiB (n x 384 x 4 B)", "RSS - vectors MiB"],
+        [
+            "articles",
+            "index",
+            "RSS MiB",
+            "anonymous MiB",
+            "mapped files MiB",
+            "float32 vectors MiB",
+        ],
     )
     report.note(
         table,
-        "VmRSS from /proc/PID/status after the wrk runs (or 200 requests for "
-        "random articles); the vectors live once, inside the faiss index",
+        "VmRSS from /proc/PID/status after the wrk runs (or 200 requests for random articles), "
+        "split into RssAnon (the process's own memory) and RssFile (pages of the memory-mapped "
+        "neighbour table read so far: page cache, shared by every process serving the version "
+        "and dropped under memory pressure); float32 vectors: n x 384 x 4 B, in the process "
+        "with hnsw float32 storage; with sq8 they stay in the version's exact.npy, read a row "
+        "at a time through the page cache (index/rows.py)",
     )
     logs = config.work / "logs"
     for articles, settings, ids in homes:
-        if articles in measured:
-            vectors = articles * 384 * 4 / 2**20
-            report.row(
-                table,
-                articles,
-                "as served above",
-                measured[articles],
-                vectors,
-                measured[articles] - vectors,
-            )
-            continue
-        server = _newsrec(settings, logs)
-        try:
-            server.wait_ready()
-            with httpx.Client(base_url=server.url, timeout=30.0) as client:
-                for article_id in ids[:200]:
-                    client.get(f"/articles/{article_id}/related")
-                kind = client.get("/readyz").json().get("index_kind")
-            rss = server.rss_mib()
-        finally:
-            server.stop()
+        memory = measured.get(articles)
+        if memory is None:
+            server = _newsrec(settings, logs)
+            try:
+                server.wait_ready()
+                with httpx.Client(base_url=server.url, timeout=30.0) as client:
+                    for article_id in ids[:200]:
+                        client.get(f"/articles/{article_id}/related")
+                memory = server.memory()
+            finally:
+                server.stop()
+        kind = index_kind_for(articles, settings)
+        if kind == "hnsw":
+            kind = f"hnsw, {settings.hnsw_storage}"
         vectors = articles * 384 * 4 / 2**20
-        report.row(table, articles, kind, rss, vectors, rss - vectors)
+        report.row(table, articles, kind, memory.rss, memory.anonymous, memory.files, vectors)

@@ -6,11 +6,12 @@ CLI loads, and every other command runs, without it.
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -24,7 +25,10 @@ from recommender.cli.app import (
     settings_for,
 )
 
-__all__ = ["embed", "ray_or_here"]
+if TYPE_CHECKING:  # Ray is optional: recommender.distributed is imported only for --ray
+    from recommender.distributed.runtime import RayTarget
+
+__all__ = ["embed", "on_ray", "ray_or_here"]
 
 #: Rejected rows quoted in the summary line; the rest are counted.
 _QUOTED_REJECTS = 3
@@ -57,6 +61,38 @@ def ray_or_here(option: str | None) -> Iterator[bool]:
         except (RayUnavailable, RayConnectError) as exc:
             fail(str(exc), 2)
         yield target is not None
+
+
+@contextmanager
+def on_ray(option: str | None) -> Iterator[RayTarget | None]:
+    """Connected to Ray as ``--ray`` asks, yielding the target (None: in this process).
+
+    A bad value, a missing Ray or an unreachable cluster fails with one line and exit 2,
+    before anything is read or written; a job that fails on Ray, with one line and exit 1.
+    """
+    if option is None:
+        yield None
+        return
+    from recommender.distributed.runtime import ray_target
+
+    with ray_or_here(option):
+        # Say where the work ran (how many parts, on how many nodes) on stderr.
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("newsrec: %(message)s"))
+        logger = logging.getLogger("recommender.distributed")
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        try:
+            yield ray_target(option)
+        except Exception as exc:
+            # Ray's own errors (a task that failed after its retries, a lost cluster) are
+            # told apart by their module: ray must not be imported unless --ray is given.
+            if not type(exc).__module__.startswith("ray."):
+                raise
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            fail(f"--ray {option}: the job failed on Ray ({first})")
+        finally:
+            logger.removeHandler(handler)
 
 
 @app.command()

@@ -12,6 +12,7 @@ import typer
 from index import StorageError
 from recommender.cli.app import (
     HomeOption,
+    RayOption,
     app,
     console,
     error_console,
@@ -19,6 +20,7 @@ from recommender.cli.app import (
     fail_storage,
     settings_for,
 )
+from recommender.cli.batch import on_ray
 
 
 def _parse_map(pairs: list[str]) -> dict[str, str]:
@@ -50,8 +52,12 @@ def ingest(
             show_default=False,
         ),
     ] = None,
+    ray: RayOption = None,
 ) -> None:
-    """Add or update articles; bad rows are reported and skipped, the good ones land."""
+    """Add or update articles; bad rows are reported and skipped, the good ones land.
+
+    With --ray, the new index version's neighbour table is computed on Ray (the same table).
+    """
     from index import LockedError
     from recommender.embedding.embedder import load_embedder
     from recommender.ingestion.ingest import ingest as run_ingest
@@ -59,21 +65,23 @@ def ingest(
     if vectors is not None:
         if paths:
             fail("give article files or --vectors SHARDS, not both", 2)
-        _ingest_vectors(vectors, home, wait)
+        _ingest_vectors(vectors, home, wait, ray)
         return
     if not paths:
         fail("give article files to ingest, or --vectors SHARDS", 2)
     settings = settings_for(home)
     mapping = _parse_map(map_)
     try:
-        report = run_ingest(
-            paths,
-            settings,
-            lambda: load_embedder(settings),
-            mapping=mapping,
-            progress=sys.stderr.isatty(),
-            lock_wait=wait,
-        )
+        with on_ray(ray) as target:
+            report = run_ingest(
+                paths,
+                settings,
+                lambda: load_embedder(settings),
+                mapping=mapping,
+                progress=sys.stderr.isatty(),
+                lock_wait=wait,
+                ray=target,
+            )
     except LockedError as exc:
         fail(str(exc))
     except StorageError as exc:
@@ -93,14 +101,15 @@ def ingest(
         fail("nothing could be read from " + ", ".join(str(p) for p in paths), 2)
 
 
-def _ingest_vectors(folder: Path, home: Path | None, wait: float) -> None:
+def _ingest_vectors(folder: Path, home: Path | None, wait: float, ray: str | None) -> None:
     from index import LockedError
     from recommender.ingestion.prepared import NoShards, ingest_vectors
     from recommender.ingestion.shards import ShardMismatch
 
     settings = settings_for(home)
     try:
-        report = ingest_vectors(folder, settings, lock_wait=wait)
+        with on_ray(ray) as target:
+            report = ingest_vectors(folder, settings, lock_wait=wait, ray=target)
     except (NoShards, ShardMismatch) as exc:
         fail(str(exc), 2)
     except LockedError as exc:

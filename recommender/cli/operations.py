@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +14,7 @@ from index.disk import DISK_CAUSES
 from recommender.cli.app import (
     HomeOption,
     KOption,
+    RayOption,
     app,
     console,
     fail,
@@ -22,8 +23,12 @@ from recommender.cli.app import (
     require_home,
     settings_for,
 )
+from recommender.cli.batch import on_ray
 from recommender.serving.requests import ListRequest
 from recommender.settings import Settings
+
+if TYPE_CHECKING:  # Ray is optional: recommender.distributed is imported only for --ray
+    from recommender.operations.precompute import PrecomputeReport
 
 
 @app.command()
@@ -90,8 +95,11 @@ def doctor(
 
 
 @app.command()
-def reindex(home: HomeOption = None) -> None:
-    """Rebuild the vector index from the catalogue and publish it as a new version."""
+def reindex(home: HomeOption = None, ray: RayOption = None) -> None:
+    """Rebuild the vector index from the catalogue and publish it as a new version.
+
+    With --ray, the neighbour table is computed on Ray (the same table).
+    """
     from index import Catalogue, IndexStore, LockedError, WriterLock
     from recommender.operations.indexing import publish_index
 
@@ -99,11 +107,12 @@ def reindex(home: HomeOption = None) -> None:
     require_home(settings)  # a rebuild of nothing would create an empty home
     try:
         with (
+            on_ray(ray) as target,
             WriterLock(settings.home, purpose="reindex"),
             Catalogue(settings.catalogue_path) as catalogue,
         ):
             version = publish_index(
-                catalogue, IndexStore(settings.index_root), settings, rebuild=True
+                catalogue, IndexStore(settings.index_root), settings, rebuild=True, ray=target
             )
     except LockedError as exc:
         fail(str(exc))
@@ -122,15 +131,26 @@ def precompute(
     k: KOption = 5,
     home: HomeOption = None,
     workers: Annotated[
-        int | None, typer.Option(min=1, max=256, help="Processes (default: one per core).")
+        int | None,
+        typer.Option(
+            min=1, max=256, help="Processes (default: one per core; with --ray, per Ray CPU)."
+        ),
     ] = None,
+    ray: RayOption = None,
 ) -> None:
-    """Write both lists of every published article, one JSON line each, for caches and CDNs."""
+    """Write both lists of every published article, one JSON line each, for caches and CDNs.
+
+    With --ray, the lines are written by Ray workers (the same lines).
+    """
     from recommender.experiments.signer import configured_ids
     from recommender.operations.precompute import precompute as run_precompute
     from recommender.serving.threads import one_thread_per_request
 
     settings = settings_for(home)
+    request = ListRequest(k_more=k, k_related=k, k_popular=k)
+    if ray is not None:
+        _precompute_on_ray(settings, out, request, workers, ray)
+        return
     engine = open_engine(settings)
     one_thread_per_request()
     # Signed with the home's key, as the service signs: a click on a precomputed list counts.
@@ -139,7 +159,7 @@ def precompute(
         report = run_precompute(
             engine,
             out,
-            ListRequest(k_more=k, k_related=k, k_popular=k),
+            request,
             progress=sys.stderr.isatty(),
             workers=workers,
             ids=ids,
@@ -148,12 +168,35 @@ def precompute(
         fail(f"{out}: cannot write ({exc.strerror or exc})", 2 if exc.errno in DISK_CAUSES else 1)
     finally:
         engine.close()
+    _say_written(report)
+
+
+def _say_written(report: PrecomputeReport) -> None:
     console.print(
         f"wrote {report.articles} articles' lists to {report.path} in {report.seconds:.1f}s "
         f"({report.per_second:,.0f}/s); index {report.index_version}; sha256 {report.sha256}",
         markup=False,
         highlight=False,
     )
+
+
+def _precompute_on_ray(
+    settings: Settings, out: Path, request: ListRequest, workers: int | None, option: str
+) -> None:
+    from recommender.distributed.precompute import IndexChangedError, precompute_on_ray
+    from recommender.experiments.signer import configured_ids
+
+    require_home(settings)
+    try:
+        with on_ray(option):
+            report = precompute_on_ray(
+                settings, out, request, workers=workers, ids=configured_ids(settings)
+            )
+    except IndexChangedError as exc:
+        fail(str(exc))
+    except OSError as exc:
+        fail(f"{out}: cannot write ({exc.strerror or exc})", 2 if exc.errno in DISK_CAUSES else 1)
+    _say_written(report)
 
 
 @app.command()

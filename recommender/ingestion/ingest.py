@@ -11,10 +11,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from index import ArticleRecord, Catalogue, IndexLoadError, IndexStore, WriterLock
+from index import ArticleRecord, Catalogue, WriterLock
 from index.events import Event, EventStore
 from recommender.embedding.embedder import Embedder
 from recommender.ingestion.articles import InvalidArticle, article_from_mapping
@@ -22,8 +23,11 @@ from recommender.ingestion.events import read_events
 from recommender.ingestion.files import Row, RowProblem, UnreadableFile, read_rows
 from recommender.ingestion.mind import is_behaviors_file
 from recommender.ingestion.updates import embed_changed
-from recommender.operations.indexing import publish_index
+from recommender.operations.indexing import publish_if_behind
 from recommender.settings import Settings
+
+if TYPE_CHECKING:  # Ray is optional: imported only when a target is given
+    from recommender.distributed.runtime import RayTarget
 
 __all__ = ["IngestReport", "expand_paths", "ingest"]
 
@@ -145,6 +149,7 @@ def ingest(
     progress: bool = False,
     publish: bool = True,
     lock_wait: float = 0.0,
+    ray: RayTarget | None = None,
 ) -> IngestReport:
     """Ingest article files into the catalogue of ``settings.home`` and publish a new index.
 
@@ -156,6 +161,7 @@ def ingest(
         progress: show a progress bar (for terminals).
         publish: build and publish a new index version afterwards.
         lock_wait: seconds to wait for another writer before raising ``LockedError``.
+        ray: compute the new version's neighbour table on Ray (None: in this process).
     """
     started = time.perf_counter()
     report = IngestReport()
@@ -182,21 +188,8 @@ def ingest(
                     job.land(batch)
             except UnreadableFile as exc:
                 report.unreadable.append(str(exc))
-        store = IndexStore(settings.index_root)
-        try:
-            current = store.current()
-        except IndexLoadError:
-            current = None  # a damaged CURRENT is replaced by the fresh publish below
-        # Publish whenever the published index lags the catalogue, not only after new vectors:
-        # a run killed after landing rows but before publishing leaves such a lag, and its
-        # rerun (which finds every row unchanged) must still complete the work.
-        stale_index = report.embedded > 0 or (
-            catalogue.count() > 0
-            and (current is None or current.manifest.catalogue_seq < catalogue.last_seq())
+        report.index_version = publish_if_behind(
+            catalogue, settings, changed=report.embedded > 0, publish=publish, ray=ray
         )
-        if publish and stale_index:
-            report.index_version = publish_index(catalogue, store, settings).name
-        elif current is not None:
-            report.index_version = current.name
     report.seconds = time.perf_counter() - started
     return report

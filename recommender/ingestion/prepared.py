@@ -12,8 +12,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from index import Catalogue, IndexLoadError, IndexStore, WriterLock
+from index import Catalogue, WriterLock
 from recommender.embedding.embedder import vector_identity
 from recommender.ingestion.shards import (
     ShardError,
@@ -23,8 +24,11 @@ from recommender.ingestion.shards import (
     shard_info,
     shard_paths,
 )
-from recommender.operations.indexing import publish_index
+from recommender.operations.indexing import publish_if_behind
 from recommender.settings import Settings
+
+if TYPE_CHECKING:  # Ray is optional: imported only when a target is given
+    from recommender.distributed.runtime import RayTarget
 
 __all__ = ["NoShards", "VectorIngestReport", "ingest_vectors"]
 
@@ -73,10 +77,16 @@ def _checked_shards(
 
 
 def ingest_vectors(
-    folder: Path, settings: Settings, *, lock_wait: float = 0.0, publish: bool = True
+    folder: Path,
+    settings: Settings,
+    *,
+    lock_wait: float = 0.0,
+    publish: bool = True,
+    ray: RayTarget | None = None,
 ) -> VectorIngestReport:
     """Load the articles and vectors of the shards in ``folder`` into the home's catalogue,
-    then publish a new index version (``publish``). The model is never loaded.
+    then publish a new index version (``publish``; its neighbour table on ``ray`` if given).
+    The model is never loaded.
 
     Raises:
         NoShards: ``folder`` holds no shard.
@@ -118,17 +128,8 @@ def ingest_vectors(
                 report.updated += counts.updated
                 report.unchanged += counts.unchanged
             report.shards += 1
-        store = IndexStore(settings.index_root)
-        try:
-            current = store.current()
-        except IndexLoadError:
-            current = None
-        stale = catalogue.count() > 0 and (
-            current is None or current.manifest.catalogue_seq < catalogue.last_seq()
+        report.index_version = publish_if_behind(
+            catalogue, settings, changed=report.added + report.updated > 0, publish=publish, ray=ray
         )
-        if publish and stale:
-            report.index_version = publish_index(catalogue, store, settings).name
-        elif current is not None:
-            report.index_version = current.name
     report.seconds = time.perf_counter() - started
     return report

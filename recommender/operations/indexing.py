@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -41,11 +41,15 @@ from recommender.settings import Settings
 from recommender.signals.lexical import LEAD_CHARS, LexicalIndex
 from recommender.signals.neighbourhood import NeighbourTable, TableShape, build_table
 
+if TYPE_CHECKING:  # Ray is optional: recommender.distributed is imported only when asked for
+    from recommender.distributed.runtime import RayTarget
+
 __all__ = [
     "Replay",
     "build_index",
     "index_kind_for",
     "index_params",
+    "publish_if_behind",
     "publish_index",
     "rebuild_due",
     "replay_changes",
@@ -67,6 +71,7 @@ def index_params(kind: str, settings: Settings) -> dict[str, Any]:
             "M": settings.hnsw_m,
             "ef_construction": settings.hnsw_ef_construction,
             "ef_search": settings.hnsw_ef_search,
+            "storage": settings.hnsw_storage,
         }
     return {}
 
@@ -83,9 +88,21 @@ def table_shape(settings: Settings) -> TableShape:
 
 
 def neighbour_table(
-    index: VectorIndex, catalogue: Catalogue, seq: int, settings: Settings
+    index: VectorIndex,
+    catalogue: Catalogue,
+    seq: int,
+    settings: Settings,
+    *,
+    ray: RayTarget | None = None,
 ) -> NeighbourTable:
-    """Compute the neighbour table of every article in ``index`` (reflecting change ``seq``)."""
+    """Compute the neighbour table of every article in ``index`` (reflecting change ``seq``),
+    in this process or, given ``ray``, on Ray (the same table; see
+    :mod:`recommender.distributed.table`).
+
+    Raises:
+        recommender.distributed.runtime.RayUnavailable: ``ray`` given, Ray not installed.
+        recommender.distributed.runtime.RayConnectError: ``ray``'s cluster cannot be reached.
+    """
     lexical = LexicalIndex()
     docs: list[int] = []
     words: list[tuple[int, str, str]] = []
@@ -96,7 +113,15 @@ def neighbour_table(
     lexical.put_many(words)
     ids = np.array(docs, dtype=np.int64)
     vectors = index.reconstruct(ids) if len(ids) else np.zeros((0, index.dim), np.float32)
-    return build_table(index, ids, vectors, lexical, seq=seq, shape=table_shape(settings))
+    if ray is None:
+        return build_table(index, ids, vectors, lexical, seq=seq, shape=table_shape(settings))
+    from recommender.distributed.runtime import ray_session
+    from recommender.distributed.table import build_table_on_ray
+
+    with ray_session(ray):
+        return build_table_on_ray(
+            index, ids, vectors, lexical, seq=seq, shape=table_shape(settings)
+        )
 
 
 def _kept_table(
@@ -205,8 +230,10 @@ def _updated_current(
             return None
         kind = current.manifest.kind
         wanted = index_params(kind, settings)
+        # Another storage is taken at the next rebuild (`newsrec reindex`), not forced on an
+        # update: rebuilding a large index for it is the operator's call.
         if any(
-            key != "ef_search" and current.manifest.params.get(key) != value
+            key not in ("ef_search", "storage") and current.manifest.params.get(key) != value
             for key, value in wanted.items()
         ):
             return None
@@ -222,13 +249,19 @@ def _updated_current(
 
 
 def publish_index(
-    catalogue: Catalogue, store: IndexStore, settings: Settings, *, rebuild: bool = False
+    catalogue: Catalogue,
+    store: IndexStore,
+    settings: Settings,
+    *,
+    rebuild: bool = False,
+    ray: RayTarget | None = None,
 ) -> IndexVersion:
     """Bring the index up to date with the catalogue and publish it atomically as a new version.
 
     The current version is updated in place from the change log unless ``rebuild`` is set, it
     cannot be loaded, it was built with other settings, or :func:`rebuild_due` says so; then
-    the index is built afresh from the catalogue.
+    the index is built afresh from the catalogue. A new neighbour table is computed on Ray if
+    ``ray`` is given (see :func:`neighbour_table`); nothing is published if that fails.
     """
     updated = None if rebuild else _updated_current(catalogue, store, settings)
     table: NeighbourTable | None = None
@@ -238,7 +271,7 @@ def publish_index(
     else:
         index, seq = build_index(catalogue, settings)
     if table is None:
-        table = neighbour_table(index, catalogue, seq, settings)
+        table = neighbour_table(index, catalogue, seq, settings, ray=ray)
     version = store.publish(
         index,
         model=settings.model,
@@ -248,3 +281,32 @@ def publish_index(
     )
     store.prune(keep=3)
     return version
+
+
+def publish_if_behind(
+    catalogue: Catalogue,
+    settings: Settings,
+    *,
+    changed: bool,
+    publish: bool = True,
+    ray: RayTarget | None = None,
+) -> str | None:
+    """After an ingest: publish a new version if the published index lags the catalogue, and
+    return the name of the version that answers now (None: nothing published yet).
+
+    Whenever it lags, not only after new vectors (``changed``): a run killed after landing
+    rows but before publishing leaves such a lag, and its rerun, which finds every row
+    unchanged, must still complete the work. ``publish`` False only reports the current one.
+    """
+    store = IndexStore(settings.index_root)
+    try:
+        current = store.current()
+    except IndexLoadError:
+        current = None  # a damaged CURRENT is replaced by the fresh publish below
+    behind = changed or (
+        catalogue.count() > 0
+        and (current is None or current.manifest.catalogue_seq < catalogue.last_seq())
+    )
+    if publish and behind:
+        return publish_index(catalogue, store, settings, ray=ray).name
+    return current.name if current is not None else None

@@ -15,6 +15,10 @@ run's and the source's, so the file does not depend on how the work was split.
 
 The file is written under a temporary name and renamed into place when complete, so a reader
 never sees half a file; a ``.gz`` name is written gzip-compressed.
+
+On Ray (``newsrec precompute --ray``), :mod:`recommender.distributed.precompute` writes the
+same lines with the same two steps: :func:`write_lists` for each batch, :func:`write_joined`
+for the file.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -42,7 +47,7 @@ from recommender.serving.requests import ListRequest
 from recommender.serving.threads import one_thread_per_process
 from recommender.serving.views import lists_view
 
-__all__ = ["PrecomputeReport", "precompute"]
+__all__ = ["PrecomputeReport", "PrecomputeRun", "precompute", "write_joined", "write_lists"]
 
 #: Articles per task handed to a worker: large enough that hand-offs cost nothing, small
 #: enough that the work spreads evenly and progress moves.
@@ -50,14 +55,26 @@ BATCH = 2_048
 
 
 @dataclass(frozen=True, slots=True)
+class PrecomputeRun:
+    """What every line of one precompute shares, wherever it is written."""
+
+    request: ListRequest
+    ids: RecommendationIds | None  # signs each line's recommendation id (None: no id)
+    issued_at: datetime
+    nonce: str  # this run's, from which each line's is drawn
+
+    @classmethod
+    def start(cls, request: ListRequest, ids: RecommendationIds | None) -> PrecomputeRun:
+        """A run issued now."""
+        return cls(request, ids, datetime.now(UTC), new_nonce())
+
+
+@dataclass(frozen=True, slots=True)
 class _Job:
     """The precompute running in this process; forked workers inherit it."""
 
     engine: Engine
-    request: ListRequest
-    ids: RecommendationIds | None
-    issued_at: datetime
-    run: str  # this run's nonce, from which each line's is drawn
+    run: PrecomputeRun
 
 
 _JOB: _Job | None = None
@@ -90,22 +107,32 @@ def _write_part(docs: np.ndarray, part: Path) -> tuple[int, str]:
     """Write the lists of ``docs`` to ``part``; returns how many and the index version."""
     job = _JOB
     assert job is not None  # set before the workers were forked
-    engine, request = job.engine, job.request
+    with part.open("wb") as handle:
+        return write_lists(job.engine, docs, handle, job.run)
+
+
+def write_lists(
+    engine: Engine, docs: np.ndarray, handle: BinaryIO, run: PrecomputeRun
+) -> tuple[int, str]:
+    """Write the lines of the published articles among ``docs`` to ``handle``, in order.
+
+    Returns how many were written and the index version they come from.
+    """
+    request = run.request
     cards = engine.columns.cards
     sources = [cards[doc] for doc in docs.tolist() if doc in cards]
     written, version = 0, engine.index_version
-    with part.open("wb") as handle:
-        for lists in engine.lists_for_many(sources, request):
-            view = lists_view(lists, explain=request.explain)
-            if job.ids is not None:
-                view = _stamped(view, lists, job)
-            handle.write(orjson.dumps(view) + b"\n")
-            written += 1
-            version = lists.index_version
+    for lists in engine.lists_for_many(sources, request):
+        view = lists_view(lists, explain=request.explain)
+        if run.ids is not None:
+            view = _stamped(view, lists, run)
+        handle.write(orjson.dumps(view) + b"\n")
+        written += 1
+        version = lists.index_version
     return written, version
 
 
-def _stamped(view: dict[str, Any], lists: RelatedLists, job: _Job) -> dict[str, Any]:
+def _stamped(view: dict[str, Any], lists: RelatedLists, job: PrecomputeRun) -> dict[str, Any]:
     assert job.ids is not None and lists.source is not None
     source = lists.source.id
     trace = Trace(
@@ -117,7 +144,7 @@ def _stamped(view: dict[str, Any], lists: RelatedLists, job: _Job) -> dict[str, 
         index_version=lists.index_version,
         reader=None,
         issued_at=job.issued_at,
-        nonce=hashlib.blake2b(f"{job.run}|{source}".encode(), digest_size=8).hexdigest(),
+        nonce=hashlib.blake2b(f"{job.nonce}|{source}".encode(), digest_size=8).hexdigest(),
     )
     return {
         "recommendation_id": job.ids.issue(trace),
@@ -163,8 +190,6 @@ def precompute(
         # fork (Windows) a worker would have to load the engine again.
         n_workers = 1
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    digest = hashlib.sha256()
     written = 0
     version = engine.index_version
     bar = None
@@ -173,7 +198,7 @@ def precompute(
 
         bar = tqdm(total=len(docs), desc="precompute", unit="article")
     parts = Path(tempfile.mkdtemp(prefix=f".{out.name}.parts-", dir=out.parent))
-    _JOB = _Job(engine, request, ids, datetime.now(UTC), new_nonce())
+    _JOB = _Job(engine, PrecomputeRun.start(request, ids))
     try:
         files = [parts / f"{i:06d}.jsonl" for i in range(len(chunks))]
         if n_workers == 1:
@@ -197,14 +222,38 @@ def precompute(
                     results.append(future.result())
                     if bar is not None:
                         bar.update(len(chunk))
+        sha256 = write_joined(out, _blocks(files))
+        for count, part_version in results:
+            written += count
+            version = part_version if count else version
+    finally:
+        _JOB = None
+        shutil.rmtree(parts, ignore_errors=True)
+        if bar is not None:
+            bar.close()
+    return PrecomputeReport(out, written, time.perf_counter() - started, version, sha256)
+
+
+def _blocks(files: list[Path]) -> Iterator[bytes]:
+    for file in files:
+        with file.open("rb") as part:
+            while block := part.read(1 << 20):
+                yield block
+
+
+def write_joined(out: Path, blocks: Iterable[bytes]) -> str:
+    """Write ``blocks`` one after another to ``out`` (gzipped for a ``.gz`` name), atomically:
+    under a temporary name, synced, then renamed into place; a failure leaves ``out`` as it
+    was. Returns the sha256 of the bytes written (before compression).
+    """
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    digest = hashlib.sha256()
+    try:
         with _open(tmp, compress=out.suffix == ".gz") as handle:
-            for file, (count, part_version) in zip(files, results, strict=True):
-                with file.open("rb") as part:
-                    while block := part.read(1 << 20):
-                        digest.update(block)
-                        handle.write(block)
-                written += count
-                version = part_version if count else version
+            for block in blocks:
+                digest.update(block)
+                handle.write(block)
             handle.flush()
         with tmp.open("rb") as synced:
             os.fsync(synced.fileno())
@@ -212,11 +261,4 @@ def precompute(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    finally:
-        _JOB = None
-        shutil.rmtree(parts, ignore_errors=True)
-        if bar is not None:
-            bar.close()
-    return PrecomputeReport(
-        out, written, time.perf_counter() - started, version, digest.hexdigest()
-    )
+    return digest.hexdigest()

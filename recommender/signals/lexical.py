@@ -91,6 +91,17 @@ class LexicalIndex:
     def __len__(self) -> int:
         return self._count
 
+    def __getstate__(self) -> dict[str, object]:
+        # Pickled to ship one index to many workers (recommender.distributed); a lock is not
+        # picklable, and each copy needs its own anyway.
+        state = dict(self.__dict__)
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
     def vector_of_text(self, title: str, body: str, *, learn: bool = False) -> TermVector:
         """The term vector of a text; unknown words are dropped unless ``learn``."""
         counts = Counter(self._tokenise(title, body))

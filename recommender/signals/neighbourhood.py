@@ -24,6 +24,7 @@ BM25 lifts *More like this* nDCG@10 from 0.871 (plain BM25) to 0.906; see ``eval
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -34,13 +35,22 @@ from index import VectorIndex
 from recommender.signals.lexical import LexicalIndex
 
 __all__ = [
+    "NearRows",
     "NeighbourTable",
     "NeighbourTableError",
     "Neighbourhoods",
+    "RankedRows",
     "TableShape",
+    "assemble_table",
+    "augment_rows",
     "augmented",
     "build_table",
     "hood_of",
+    "near_rows",
+    "pool_size",
+    "rank_rows",
+    "row_parts",
+    "table_rows",
 ]
 
 _BATCH = 1024
@@ -214,6 +224,174 @@ def hood_of(
     return candidates[best].astype(np.int64)
 
 
+@dataclass(frozen=True, slots=True)
+class NearRows:
+    """The first pass over some rows of a table (see :func:`near_rows`).
+
+    ``near`` holds each row's ``pool`` nearest articles by cosine (doc ids, best first, padded
+    with -1), ``lexical`` their lexical similarity to the row's article, and ``hood`` the
+    row's neighbourhood (padded with -1).
+    """
+
+    near: _I32
+    lexical: npt.NDArray[np.float16]
+    hood: _I32
+
+
+@dataclass(frozen=True, slots=True)
+class RankedRows:
+    """The second pass over some rows: the table's ``docs``, ``cosine`` and ``lexical`` rows."""
+
+    docs: _I32
+    cosine: npt.NDArray[np.float16]
+    lexical: npt.NDArray[np.float16]
+
+
+def table_rows(doc_ids: _I64, vectors: _F32) -> tuple[_I64, _F32]:
+    """The table's rows: ``doc_ids`` ascending (its ``sources``), each with its vector."""
+    order = np.argsort(doc_ids, kind="stable")
+    return doc_ids[order].astype(np.int64), vectors[order]
+
+
+def pool_size(rows: int, shape: TableShape) -> int:
+    """How many nearest articles each row of a table of ``rows`` articles keeps."""
+    return max(min(shape.pool, rows - 1), 0)
+
+
+def row_parts(rows: int, parts: int) -> list[tuple[int, int]]:
+    """``parts`` runs ``(start, stop)`` of about equal size that cover ``rows`` rows (fewer
+    when there are fewer rows), for :func:`near_rows` and :func:`rank_rows`.
+
+    Runs are cut where a search batch starts when there are batches enough, so that no part
+    searches a batch that another part searches too (see :func:`near_rows`).
+    """
+    if parts < 1:
+        raise ValueError(f"parts must be at least 1, got {parts}")
+    batches = -(-rows // _BATCH)
+    if batches >= parts:
+        cuts = [min(rows, batches * i // parts * _BATCH) for i in range(parts + 1)]
+    else:
+        cuts = [rows * i // parts for i in range(parts + 1)]
+    return [(start, stop) for start, stop in itertools.pairwise(cuts) if stop > start]
+
+
+def near_rows(
+    index: VectorIndex,
+    sources: _I64,
+    vectors: _F32,
+    lexical: LexicalIndex,
+    *,
+    pool: int,
+    shape: TableShape,
+    rows: tuple[int, int] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> NearRows:
+    """The first pass over the rows ``rows`` (``(start, stop)``; default all) of the table of
+    ``sources`` and their ``vectors``: each row's ``pool`` nearest in ``index`` and its
+    neighbourhood among them.
+
+    The index is searched in batches (on every core), the same batches whatever ``rows`` are:
+    an exact search multiplies a batch's queries in one matrix product, whose rounding may
+    depend on the batch, so a part of the table searches the whole batches its rows are in.
+    ``progress(done, rows)`` is called after each batch.
+    """
+    start, stop = rows if rows is not None else (0, len(sources))
+    n = stop - start
+    hood = np.full((n, min(shape.neighbours, pool)), -1, dtype=np.int32)
+    near = np.full((n, pool), -1, dtype=np.int32)  # doc ids, as in the table (half the memory)
+    near_lexical = np.zeros((n, pool), dtype=np.float16)
+    for first in range(start - start % _BATCH, stop if pool else start, _BATCH):
+        last = min(first + _BATCH, len(sources))
+        found, sims = index.search(vectors[first:last], pool + 1)
+        for row in range(max(first, start), min(last, stop)):
+            doc, i, out = int(sources[row]), row - first, row - start
+            keep = (found[i] >= 0) & (found[i] != doc)
+            ids, cosine = found[i][keep][:pool], sims[i][keep][:pool].astype(np.float32)
+            words = lexical.similarity(lexical.vector_of(np.array([doc], dtype=np.int64)), ids)
+            near[out, : len(ids)] = ids
+            near_lexical[out, : len(ids)] = words
+            best = hood_of(doc, ids, cosine, words, shape)
+            hood[out, : len(best)] = best
+        if progress is not None:
+            progress(min(last, stop) - start, n)
+    return NearRows(near, near_lexical, hood)
+
+
+def augment_rows(sources: _I64, vectors: _F32, hood: _I32, beta: float) -> _F32:
+    """The augmented vector of every row of a table, from all rows' ``hood`` and ``vectors``."""
+    n = len(sources)
+    rows = np.searchsorted(sources, np.where(hood >= 0, hood, 0))
+    rows = np.where(hood >= 0, rows, np.arange(n)[:, None])  # a missing neighbour: itself
+    out = np.empty_like(vectors, dtype=np.float32)
+    for start in range(0, n, _BATCH):
+        part = slice(start, min(start + _BATCH, n))
+        out[part] = augmented(vectors[part], vectors[rows[part]], beta)
+    return out
+
+
+def rank_rows(
+    sources: _I64,
+    augmented_all: _F32,
+    start: int,
+    near: NearRows,
+    *,
+    depth: int,
+) -> RankedRows:
+    """The second pass for the rows from ``start`` (whose first pass is ``near``): each row's
+    pool re-ranked by augmented cosine, the best ``depth`` kept.
+
+    ``sources`` and ``augmented_all`` are every row's, as the pool may hold any article.
+    """
+    # As good as searching the augmented vectors themselves on Reuters TEST: nDCG@10 0.9066
+    # vs 0.9069.
+    n, pool = near.near.shape
+    dim = augmented_all.shape[1]
+    docs = np.full((n, depth), -1, dtype=np.int32)
+    cosines = np.zeros((n, depth), dtype=np.float16)
+    lexicals = np.zeros((n, depth), dtype=np.float16)
+    step = max(1, (64 << 20) // max(1, pool * dim * 4))  # ~64 MB of gathered vectors a step
+    for at in range(0, n if depth else 0, step):
+        end = min(at + step, n)
+        cand = near.near[at:end]
+        valid = cand >= 0
+        cand_rows = np.searchsorted(sources, np.where(valid, cand, sources[0]))
+        cosine = np.einsum(
+            "rd,rpd->rp",
+            augmented_all[start + at : start + end],
+            augmented_all[cand_rows],
+            optimize=False,
+        )
+        cosine[~valid] = -np.inf
+        best = np.argsort(-cosine, axis=1, kind="stable")[:, :depth]
+        ok = np.take_along_axis(valid, best, axis=1)
+        docs[at:end] = np.where(ok, np.take_along_axis(cand, best, axis=1), -1)
+        cosines[at:end] = np.where(ok, np.take_along_axis(cosine, best, axis=1), 0.0)
+        lexicals[at:end] = np.where(ok, np.take_along_axis(near.lexical[at:end], best, axis=1), 0.0)
+    return RankedRows(docs, cosines, lexicals)
+
+
+def assemble_table(
+    sources: _I64,
+    hood: _I32,
+    ranked: RankedRows,
+    augmented_all: _F32,
+    seq: int,
+) -> NeighbourTable:
+    """The table of rows ``sources`` from its parts (each the concatenation of every part's)."""
+    return NeighbourTable(
+        sources,
+        hood,
+        ranked.docs,
+        ranked.cosine,
+        ranked.lexical,
+        seq,
+        # Stored, so that a list reads its source's augmented vector instead of gathering
+        # ``neighbours`` vectors to make it (the largest part of a list's time without it).
+        # Without neighbours they are the index's own vectors: nothing to store.
+        augmented_all.astype(np.float16) if hood.shape[1] else None,
+    )
+
+
 def build_table(
     index: VectorIndex,
     doc_ids: _I64,
@@ -227,71 +405,21 @@ def build_table(
     """Compute the neighbourhood and candidate row of every article of ``doc_ids``.
 
     ``vectors`` are the articles' vectors (row ``i`` of ``doc_ids[i]``) and ``index`` holds the
-    same; ``lexical`` their words; ``seq`` the catalogue change all three reflect. The index is
-    searched in batches (on every core); the rest is array work per batch.
+    same; ``lexical`` their words; ``seq`` the catalogue change all three reflect. Two passes:
+    :func:`near_rows` searches the index and picks each article's neighbourhood,
+    :func:`augment_rows` makes the augmented vectors, and :func:`rank_rows` re-ranks each pool
+    by them. Run over parts of the rows (:func:`row_parts`), the passes give the same table;
+    :mod:`recommender.distributed.table` runs them that way on Ray.
     ``progress(done, total)`` is called after each batch of the first pass.
     """
-    order = np.argsort(doc_ids, kind="stable")
-    sources, vectors = doc_ids[order].astype(np.int64), vectors[order]
-    n, dim = vectors.shape if vectors.ndim == 2 else (0, index.dim)
-    pool = max(min(shape.pool, n - 1), 0)
-    hood = np.full((n, min(shape.neighbours, pool)), -1, dtype=np.int32)
-    near = np.full((n, pool), -1, dtype=np.int32)  # doc ids, as in the table (half the memory)
-    near_lexical = np.zeros((n, pool), dtype=np.float16)
-    for start in range(0, n if pool else 0, _BATCH):
-        stop = min(start + _BATCH, n)
-        found, sims = index.search(vectors[start:stop], pool + 1)
-        for i, doc in enumerate(sources[start:stop].tolist()):
-            keep = (found[i] >= 0) & (found[i] != doc)
-            ids, cosine = found[i][keep][:pool], sims[i][keep][:pool].astype(np.float32)
-            words = lexical.similarity(lexical.vector_of(np.array([doc], dtype=np.int64)), ids)
-            near[start + i, : len(ids)] = ids
-            near_lexical[start + i, : len(ids)] = words
-            best = hood_of(doc, ids, cosine, words, shape)
-            hood[start + i, : len(best)] = best
-        if progress is not None:
-            progress(stop, n)
-    rows = np.searchsorted(sources, np.where(hood >= 0, hood, 0))
-    rows = np.where(hood >= 0, rows, np.arange(n)[:, None])  # a missing neighbour: itself
-    augmented_all = np.empty_like(vectors, dtype=np.float32)
-    for start in range(0, n, _BATCH):
-        part = slice(start, min(start + _BATCH, n))
-        augmented_all[part] = augmented(vectors[part], vectors[rows[part]], shape.beta)
-    # The table: each row's pool re-ranked by augmented cosine (as good as searching the
-    # augmented vectors themselves on Reuters TEST: nDCG@10 0.9066 vs 0.9069).
-    depth = min(shape.depth, pool)
-    table_docs = np.full((n, depth), -1, dtype=np.int32)
-    table_cosine = np.zeros((n, depth), dtype=np.float16)
-    table_lexical = np.zeros((n, depth), dtype=np.float16)
-    step = max(1, (64 << 20) // max(1, pool * dim * 4))  # ~64 MB of gathered vectors a step
-    for start in range(0, n if depth else 0, step):
-        stop = min(start + step, n)
-        cand = near[start:stop]
-        valid = cand >= 0
-        cand_rows = np.searchsorted(sources, np.where(valid, cand, sources[0]))
-        cosine = np.einsum(
-            "rd,rpd->rp", augmented_all[start:stop], augmented_all[cand_rows], optimize=False
-        )
-        cosine[~valid] = -np.inf
-        best = np.argsort(-cosine, axis=1, kind="stable")[:, :depth]
-        ok = np.take_along_axis(valid, best, axis=1)
-        table_docs[start:stop] = np.where(ok, np.take_along_axis(cand, best, axis=1), -1)
-        table_cosine[start:stop] = np.where(ok, np.take_along_axis(cosine, best, axis=1), 0.0)
-        table_lexical[start:stop] = np.where(
-            ok, np.take_along_axis(near_lexical[start:stop], best, axis=1), 0.0
-        )
-    return NeighbourTable(
-        sources,
-        hood,
-        table_docs,
-        table_cosine,
-        table_lexical,
-        seq,
-        # Stored, so that a list reads its source's augmented vector instead of gathering
-        # ``neighbours`` vectors to make it (the largest part of a list's time without it).
-        # Without neighbours they are the index's own vectors: nothing to store.
-        augmented_all.astype(np.float16) if hood.shape[1] else None,
-    )
+    sources, vectors = table_rows(doc_ids, vectors)
+    if vectors.ndim != 2:
+        vectors = np.zeros((0, index.dim), dtype=np.float32)
+    pool = pool_size(len(sources), shape)
+    near = near_rows(index, sources, vectors, lexical, pool=pool, shape=shape, progress=progress)
+    augmented_all = augment_rows(sources, vectors, near.hood, shape.beta)
+    ranked = rank_rows(sources, augmented_all, 0, near, depth=min(shape.depth, pool))
+    return assemble_table(sources, near.hood, ranked, augmented_all, seq)
 
 
 class Neighbourhoods:

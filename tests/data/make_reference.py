@@ -50,6 +50,14 @@ def write_indexes(target: Path) -> None:
     IndexStore(target / "hnsw").publish(hnsw, model=MODEL, catalogue_seq=7)
 
 
+def write_sq8_index(target: Path) -> None:
+    """An HNSW store of sq8 storage (8-bit codes, exact vectors beside them), doc 5 removed."""
+    hnsw = HNSWIndex(4, M=4, ef_construction=16, ef_search=16, storage="sq8")
+    hnsw.add(DOC_IDS, VECTORS)
+    hnsw.remove(np.array([5], dtype=np.int64))
+    IndexStore(target).publish(hnsw, model=MODEL, catalogue_seq=7)
+
+
 def write_catalogue(target: Path) -> None:
     """Six articles with the six vectors; article ref-6 is unpublished afterwards."""
     target.mkdir(parents=True)
@@ -84,6 +92,12 @@ def main() -> int:
     if not index_dir.exists():
         write_indexes(index_dir)
         written.append(index_dir)
+    # Its own folder, not in index-format-v*: the manifest format is unchanged, a layout of the
+    # hnsw kind's files was added (tests/index/test_index_hnsw_reference.py loads it).
+    sq8_dir = DATA / "index-hnsw-sq8"
+    if not sq8_dir.exists():
+        write_sq8_index(sq8_dir)
+        written.append(sq8_dir)
     catalogue_dir = DATA / f"catalogue-format-v{Catalogue.SCHEMA_VERSION}"
     if not catalogue_dir.exists():
         write_catalogue(catalogue_dir)

@@ -74,7 +74,12 @@ def test_an_hnsw_index_round_trips_with_its_tombstones(store: IndexStore) -> Non
     loaded, version = store.load()
     assert isinstance(loaded, HNSWIndex)
     assert loaded.search(QUERY, 3)[0].tolist() == [[1, 3, -1]]
-    assert version.manifest.params == {"M": 8, "ef_construction": 200, "ef_search": 128}
+    assert version.manifest.params == {
+        "M": 8,
+        "ef_construction": 200,
+        "ef_search": 128,
+        "storage": "float32",
+    }
 
 
 def test_the_manifest_records_what_was_published(store: IndexStore) -> None:

@@ -269,6 +269,103 @@ class TestHNSWIndex(VectorIndexContract):
             HNSWIndex(4, M=0)
 
 
+class TestHNSWSQ8Index(VectorIndexContract):
+    """The graph walks 8-bit codes; exact vectors rescore and reconstruct (index/hnsw.py)."""
+
+    def make(self, dim: int = 4) -> VectorIndex:
+        return HNSWIndex(dim, M=8, ef_construction=40, ef_search=32, storage="sq8")
+
+    def test_scores_are_exact_inner_products_not_the_codes(self) -> None:
+        vecs = unit(1_500, 16)
+        index = HNSWIndex(16, storage="sq8")
+        index.add(np.arange(1_500), vecs)
+        query = unit(1, 16, seed=3)
+        ids, scores = index.search(query, 10)
+        np.testing.assert_allclose(scores[0], vecs[ids[0]] @ query[0], rtol=0, atol=1e-6)
+        assert (np.diff(scores[0]) <= 0).all()
+
+    def test_recall_at_10_against_exact_search_is_at_least_098(self) -> None:
+        vecs = unit(2_000, 32)
+        index = HNSWIndex(32, storage="sq8")
+        index.add(np.arange(2_000), vecs)
+        queries = vecs[:100]
+        found, _ = index.search(queries, 10)
+        truth = np.argsort(-(queries @ vecs.T), axis=1)[:, :10]
+        recall = np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)])
+        assert recall >= 0.98
+
+    def test_reconstruct_gives_back_the_exact_vectors_bit_for_bit(self) -> None:
+        vecs = unit(50, 8)
+        index = HNSWIndex(8, storage="sq8")
+        index.add(np.arange(50), vecs)
+        assert np.array_equal(index.reconstruct(np.array([7, 3])), vecs[[7, 3]])
+
+    def test_save_writes_the_exact_vectors_beside_the_graph(self, tmp_path: Path) -> None:
+        index = self.filled()
+        index.save(tmp_path)
+        assert sorted(f.name for f in tmp_path.iterdir()) == [
+            "exact.npy",
+            "ids.npy",
+            "tombstones.npy",
+            "vectors.faiss",
+        ]
+        np.testing.assert_array_equal(np.load(tmp_path / "exact.npy"), VECS)
+        loaded = HNSWIndex.load(tmp_path)
+        assert loaded.storage == "sq8"
+        assert loaded.params == index.params
+
+    def test_vectors_added_after_load_are_searched_and_saved(self, tmp_path: Path) -> None:
+        index = self.filled()
+        (tmp_path / "a").mkdir()
+        index.save(tmp_path / "a")
+        loaded = HNSWIndex.load(tmp_path / "a")
+        loaded.add(np.array([50, 20]), np.array([[0, 0, 0, 1], [0, 0, 1, 0]], dtype=np.float32))
+        ids, scores = loaded.search(np.array([[0, 0, 0.6, 0.8]], dtype=np.float32), 2)
+        assert ids[0].tolist() == [50, 20]
+        assert scores[0] == pytest.approx([0.8, 0.6], abs=1e-6)
+        (tmp_path / "b").mkdir()
+        loaded.save(tmp_path / "b")
+        again = HNSWIndex.load(tmp_path / "b")
+        np.testing.assert_array_equal(
+            again.reconstruct(np.array([20, 50, 40])), [[0, 0, 1, 0], [0, 0, 0, 1], VECS[3]]
+        )
+
+    def test_an_empty_index_saves_loads_and_then_takes_vectors(self, tmp_path: Path) -> None:
+        self.make().save(tmp_path)
+        loaded = HNSWIndex.load(tmp_path)
+        assert len(loaded) == 0
+        loaded.add(IDS, VECS)
+        ids, scores = loaded.search(Q_X, 2)
+        assert ids[0].tolist() == [10, 20]
+        assert scores[0] == pytest.approx([1.0, 0.8], abs=1e-6)
+
+    def test_load_refuses_exact_vectors_of_the_wrong_count(self, tmp_path: Path) -> None:
+        self.filled().save(tmp_path)
+        np.save(tmp_path / "exact.npy", VECS[:3])
+        with pytest.raises(IndexLoadError, match=r"exact\.npy: holds float32 \(3, 4\)"):
+            HNSWIndex.load(tmp_path)
+
+    def test_load_without_the_exact_vectors_names_the_missing_file(self, tmp_path: Path) -> None:
+        self.filled().save(tmp_path)
+        (tmp_path / "exact.npy").unlink()
+        with pytest.raises(IndexLoadError, match=r"exact\.npy: missing"):
+            HNSWIndex.load(tmp_path)
+
+    def test_an_index_saved_with_float32_storage_still_loads_as_float32(
+        self, tmp_path: Path
+    ) -> None:
+        index = HNSWIndex(4, storage="float32")
+        index.add(IDS, VECS)
+        index.save(tmp_path)
+        loaded = HNSWIndex.load(tmp_path)
+        assert loaded.storage == "float32"
+        assert not (tmp_path / "exact.npy").exists()
+
+    def test_an_unknown_storage_is_refused_naming_the_known_ones(self) -> None:
+        with pytest.raises(ValueError, match="storage must be one of float32, sq8, got 'pq'"):
+            HNSWIndex(4, storage="pq")
+
+
 def test_make_index_builds_the_requested_kind_with_params() -> None:
     index = make_index("hnsw", 16, M=12)
     assert isinstance(index, HNSWIndex)

@@ -26,7 +26,7 @@ import numpy.typing as npt
 
 from index.errors import IndexLoadError
 
-__all__ = ["VectorRows"]
+__all__ = ["FileRows", "VectorRows"]
 
 _F32 = npt.NDArray[np.float32]
 
@@ -137,3 +137,75 @@ class VectorRows:
         weakref.finalize(rows, os.close, descriptor)
         rows._file = (file, descriptor, int(base.offset))
         return rows
+
+
+class FileRows:
+    """Read-only rows of a memory-mapped ``.npy`` array of any dtype, read as
+    :class:`VectorRows` reads its base: one ``pread`` per row for the few rows a request reads,
+    the mapping for more (see the module docstring: the fault-around of a mapping would count
+    the whole file as the process's memory over a few hundred requests).
+
+    Indexed like the array by a position or an array of positions; anything else (slices,
+    masks) and ``np.asarray`` go through the mapping.
+    """
+
+    def __init__(self, mapped: np.memmap[Any, Any]) -> None:
+        """Rows of ``mapped``, a C-ordered array ``np.load(..., mmap_mode="r")`` returned."""
+        if mapped.filename is None or not mapped.flags.c_contiguous or mapped.ndim < 1:
+            raise ValueError("FileRows needs a C-ordered array memory-mapped from a file")
+        self._array: np.ndarray[Any, Any] = mapped.view(np.ndarray)
+        self._row_shape: tuple[int, ...] = tuple(mapped.shape[1:])
+        self._row_bytes = int(mapped.itemsize * int(np.prod(self._row_shape, dtype=np.int64)))
+        self._file = Path(mapped.filename)
+        self._descriptor = os.open(self._file, os.O_RDONLY)
+        weakref.finalize(self, os.close, self._descriptor)
+        self._start = int(mapped.offset)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The array's shape."""
+        return tuple(self._array.shape)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The array's dtype."""
+        dtype: np.dtype[Any] = self._array.dtype
+        return dtype
+
+    @property
+    def ndim(self) -> int:
+        """The array's number of dimensions."""
+        return int(self._array.ndim)
+
+    def __len__(self) -> int:
+        return len(self._array)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray[Any, Any]:
+        return np.asarray(self._array, dtype=dtype)
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Pickled (e.g. into Ray's object store) as a plain array: a descriptor means nothing
+        # in another process.
+        return (np.array, (np.array(self._array),))
+
+    def __getitem__(self, key: Any) -> Any:
+        if isinstance(key, int | np.integer):
+            return self._take(np.array([int(key)], dtype=np.int64))[0]
+        if isinstance(key, np.ndarray) and key.ndim == 1 and key.dtype.kind in "iu":
+            return self._take(key.astype(np.int64, copy=False))
+        return self._array[key]
+
+    def _take(self, positions: npt.NDArray[np.int64]) -> np.ndarray[Any, Any]:
+        n = len(self._array)
+        if len(positions) >= _MAPPED_FROM or not self._row_bytes:
+            return np.array(self._array[positions])
+        if len(positions) and (int(positions.min()) < -n or int(positions.max()) >= n):
+            raise IndexError(f"row out of range for {n} rows of {self._file}")
+        out = np.empty((len(positions), *self._row_shape), dtype=self._array.dtype)
+        view = out.data.cast("B")
+        size = self._row_bytes
+        for i, position in enumerate(positions.tolist()):
+            at = self._start + (position % n) * size
+            if os.preadv(self._descriptor, [view[i * size : (i + 1) * size]], at) < size:
+                raise IndexLoadError(f"{self._file}: ends before row {position} (truncated?)")
+        return out

@@ -32,6 +32,7 @@ import numpy as np
 import numpy.typing as npt
 
 from index import VectorIndex
+from index.rows import FileRows
 from recommender.signals.lexical import LexicalIndex
 
 __all__ = [
@@ -88,12 +89,12 @@ class NeighbourTable:
     """
 
     sources: _I64
-    hood: _I32
-    docs: _I32
-    cosine: npt.NDArray[np.float16]
-    lexical: npt.NDArray[np.float16]
+    hood: _I32 | FileRows
+    docs: _I32 | FileRows
+    cosine: npt.NDArray[np.float16] | FileRows
+    lexical: npt.NDArray[np.float16] | FileRows
     seq: int
-    vectors: npt.NDArray[np.float16] | None = None
+    vectors: npt.NDArray[np.float16] | FileRows | None = None
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -113,12 +114,12 @@ class NeighbourTable:
         """The arrays to publish beside the index (see ``index.IndexStore.publish``)."""
         return {
             "hood_sources": self.sources,
-            "hood": self.hood,
-            "table_docs": self.docs,
-            "table_cosine": self.cosine,
-            "table_lexical": self.lexical,
+            "hood": np.asarray(self.hood),
+            "table_docs": np.asarray(self.docs),
+            "table_cosine": np.asarray(self.cosine),
+            "table_lexical": np.asarray(self.lexical),
             "table_seq": np.array([self.seq], dtype=np.int64),
-            **({} if self.vectors is None else {"table_vectors": self.vectors}),
+            **({} if self.vectors is None else {"table_vectors": np.asarray(self.vectors)}),
         }
 
     @classmethod
@@ -153,18 +154,41 @@ class NeighbourTable:
                 f"neighbour table arrays do not fit together: {n} sources, hood "
                 f"{arrays['hood'].shape}, table {table.shape}"
             )
-        _check_values(arrays)
-        # Plain arrays over the (memory-mapped) files: np.memmap's own indexing costs more
-        # than reading a row.
+        # The check reads every value: through mappings of its own, dropped after it, so that
+        # the pages it reads are not counted as the serving process's memory ever after.
+        _check_values({name: _scratch(array) for name, array in arrays.items()})
         return cls(
-            sources=np.asarray(sources, dtype=np.int64).view(np.ndarray),
-            hood=arrays["hood"].view(np.ndarray),
-            docs=table.view(np.ndarray),
-            cosine=arrays["table_cosine"].view(np.ndarray),
-            lexical=arrays["table_lexical"].view(np.ndarray),
+            sources=np.array(sources, dtype=np.int64),  # searched whole: held in memory
+            hood=_rows(arrays["hood"]),
+            docs=_rows(table),
+            cosine=_rows(arrays["table_cosine"]),
+            lexical=_rows(arrays["table_lexical"]),
             seq=int(arrays["table_seq"][0]),
-            vectors=arrays["table_vectors"].view(np.ndarray) if "table_vectors" in arrays else None,
+            vectors=_rows(arrays["table_vectors"]) if "table_vectors" in arrays else None,
         )
+
+
+def _scratch(array: np.ndarray) -> np.ndarray:
+    """A mapping of a memory-mapped array's file of its own (the array itself otherwise)."""
+    if isinstance(array, np.memmap) and array.filename is not None and array.size:
+        return np.memmap(
+            array.filename, dtype=array.dtype, mode="r", offset=array.offset, shape=array.shape
+        )
+    return array
+
+
+def _rows(array: np.ndarray) -> np.ndarray | FileRows:
+    """A published array as a list reads it: memory-mapped arrays by row with ``pread``
+    (:class:`index.rows.FileRows`: a mapping's fault-around would count the whole table as
+    the process's memory after a few hundred lists), others as they are."""
+    if (
+        isinstance(array, np.memmap)
+        and array.filename is not None
+        and array.size
+        and array.flags.c_contiguous
+    ):
+        return FileRows(array)
+    return array.view(np.ndarray)
 
 
 def _check_values(arrays: dict[str, np.ndarray]) -> None:

@@ -1,4 +1,5 @@
-"""VectorRows: float32 rows by position, a memory-mapped base plus rows appended in memory."""
+"""VectorRows: float32 rows by position, a memory-mapped base plus rows appended in memory; and
+FileRows: read-only rows of any memory-mapped array, read by pread."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from index import IndexLoadError
-from index.rows import VectorRows
+from index.rows import FileRows, VectorRows
 
 ROWS = np.arange(12, dtype=np.float32).reshape(4, 3)  # row i holds 3i, 3i+1, 3i+2
 
@@ -107,3 +108,35 @@ def test_opened_rows_pickle_as_plain_rows_for_another_process(tmp_path: Path) ->
     file.unlink()  # the copy needs nothing from the file
     np.testing.assert_array_equal(copy.take(np.arange(100)), data)
     np.testing.assert_array_equal(copy.take(np.array([100])), np.ones((1, 4)))
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.float16])
+def test_file_rows_read_as_the_array_does_without_mapping_the_file(
+    tmp_path: Path, dtype: type
+) -> None:
+    data = np.random.default_rng(3).integers(-1, 1000, size=(5_000, 100)).astype(dtype)
+    file = tmp_path / "table.npy"
+    np.save(file, data)
+    rows = FileRows(np.load(file, mmap_mode="r"))
+    positions = np.random.default_rng(4).choice(len(data), 300, replace=False)
+    np.testing.assert_array_equal(rows[positions], data[positions])
+    np.testing.assert_array_equal(rows[17], data[17])
+    np.testing.assert_array_equal(rows[np.int64(4_999)], data[4_999])
+    assert rows.shape == data.shape and rows.dtype == data.dtype and len(rows) == 5_000
+    assert _mapped_kib(file) == 0  # a list's row reads never map the table into the process
+    np.testing.assert_array_equal(rows[2:5], data[2:5])  # the rest goes through the mapping
+    np.testing.assert_array_equal(np.asarray(rows), data)
+    with pytest.raises(IndexError):
+        rows[np.array([5_000])]
+
+
+def test_file_rows_of_a_vector_and_pickled_as_a_plain_array(tmp_path: Path) -> None:
+    file = tmp_path / "ids.npy"
+    np.save(file, np.arange(50, dtype=np.int64))
+    rows = FileRows(np.load(file, mmap_mode="r"))
+    assert rows[7] == 7
+    np.testing.assert_array_equal(rows[np.array([3, 1])], [3, 1])
+    copy = pickle.loads(pickle.dumps(rows))
+    file.unlink()
+    assert isinstance(copy, np.ndarray)
+    np.testing.assert_array_equal(copy, np.arange(50))

@@ -22,6 +22,7 @@ from recommender.signals.neighbourhood import (
     build_table,
     hood_of,
 )
+from tests.conftest import make_settings
 from tests.handmade import PLAIN, STORM_DOCS, build_home, unit
 
 
@@ -136,3 +137,22 @@ def test_an_article_changed_after_the_table_is_scored_as_it_is_now(tmp_path: Pat
     assert [i.article.id for i in before] == ["B"]
     assert [i.article.id for i in after] == ["E"]
     assert after[0].similarity == pytest.approx(float(unit(1, 0, 0.33)[0]), abs=1e-5)
+
+
+def test_a_serving_engine_reads_its_neighbour_table_without_mapping_it(sample_home: Path) -> None:
+    # The table's files hold a row per article: mapped, each row read would map the 64 KB
+    # around it (and the load's value check, every page), counted as the process's memory.
+    engine = Engine(make_settings(sample_home))
+    for n in range(1, 81):
+        engine.lists_for(f"sample-{n:03d}", ListRequest(k_more=5, k_related=5))
+    version = engine.index_version
+    mapped, current = 0, ""
+    table_files = str(sample_home / "index")
+    for line in Path("/proc/self/smaps").read_text().splitlines():
+        parts = line.split()
+        if not parts[0].endswith(":"):
+            current = parts[5] if len(parts) >= 6 else ""
+        elif parts[0] == "Rss:" and current.startswith(table_files) and "/extra-" in current:
+            mapped += int(parts[1])
+    engine.close()
+    assert version and mapped == 0

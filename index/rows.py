@@ -79,7 +79,7 @@ class VectorRows:
         return out
 
     def _from_base(self, positions: npt.NDArray[np.int64]) -> _F32:
-        if self._file is None or len(positions) >= _MAPPED_FROM:
+        if self._file is None or len(positions) >= _MAPPED_FROM or not len(positions):
             return np.asarray(self._base[positions], dtype=np.float32)
         file, descriptor, start = self._file
         size = 4 * self._dim
@@ -197,7 +197,7 @@ class FileRows:
 
     def _take(self, positions: npt.NDArray[np.int64]) -> np.ndarray[Any, Any]:
         n = len(self._array)
-        if len(positions) >= _MAPPED_FROM or not self._row_bytes:
+        if len(positions) >= _MAPPED_FROM or not self._row_bytes or not len(positions):
             return np.array(self._array[positions])
         if len(positions) and (int(positions.min()) < -n or int(positions.max()) >= n):
             raise IndexError(f"row out of range for {n} rows of {self._file}")

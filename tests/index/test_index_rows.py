@@ -88,6 +88,7 @@ def test_a_requests_worth_of_rows_is_read_without_mapping_the_file(tmp_path: Pat
     positions = np.random.default_rng(1).choice(len(data), 500, replace=False)
     np.testing.assert_array_equal(opened.take(positions), data[positions])
     assert _mapped_kib(file) == 0
+    assert opened.take(np.array([], dtype=np.int64)).shape == (0, 64)
 
 
 def test_a_batch_of_rows_is_read_through_the_mapping_and_equals_row_reads(
@@ -126,6 +127,7 @@ def test_file_rows_read_as_the_array_does_without_mapping_the_file(
     assert _mapped_kib(file) == 0  # a list's row reads never map the table into the process
     np.testing.assert_array_equal(rows[2:5], data[2:5])  # the rest goes through the mapping
     np.testing.assert_array_equal(np.asarray(rows), data)
+    assert rows[np.array([], dtype=np.int64)].shape == (0, 100)  # no rows asked: none
     with pytest.raises(IndexError):
         rows[np.array([5_000])]
 

@@ -48,6 +48,7 @@ __all__ = ["MIN_CALIBRATION_PAIRS", "RelatedGate", "calibrate_floor", "calibrate
 #: Below this many random pairs a quantile says little: the content gate keeps only its depth.
 MIN_CALIBRATION_PAIRS = 200
 
+_TIE = 1e-5  # float32 cosines computed two ways differ by well under this
 _SOURCES = 200  # random sources ...
 _TARGETS = 1_000  # ... each compared with this many random articles: enough for a 0.99 quantile
 
@@ -92,7 +93,10 @@ class RelatedGate:
         if apart is not None:
             by_content &= ~apart
         if reach is not None:
-            by_content &= similarity >= reach
+            # At the boundary the candidate's depth-th closest is the source itself, whose
+            # cosine is computed in two ways (alone, and within a batch of the reach's search)
+            # that round differently: within _TIE it counts as reached, whichever way ran.
+            by_content &= similarity >= reach - _TIE
         return np.asarray(by_content | (shared_readers >= self.min_readers), dtype=bool)
 
 

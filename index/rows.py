@@ -37,14 +37,13 @@ _MAPPED_FROM = 4_096
 class VectorRows:
     """Float32 rows of dimension ``dim`` addressed by position (0 .. len - 1)."""
 
-    def __init__(self, dim: int, base: _F32 | None = None) -> None:
-        """Rows of ``base`` (read-only, e.g. memory-mapped), then any appended ones."""
+    def __init__(self, dim: int, base: _F32 | FileRows | None = None) -> None:
+        """Rows of ``base`` (read-only: in memory, or a file's, :class:`FileRows`), then any
+        appended ones."""
         self._dim = dim
-        self._base: _F32 = base if base is not None else np.empty((0, dim), dtype=np.float32)
+        self._base = base if base is not None else np.empty((0, dim), dtype=np.float32)
         self._tail: _F32 = np.empty((0, dim), dtype=np.float32)  # capacity; _added rows used
         self._added = 0
-        # The base's file: (path, descriptor, offset of row 0), when it was opened from one.
-        self._file: tuple[Path, int, int] | None = None
 
     def __len__(self) -> int:
         return len(self._base) + self._added
@@ -79,17 +78,8 @@ class VectorRows:
         return out
 
     def _from_base(self, positions: npt.NDArray[np.int64]) -> _F32:
-        if self._file is None or len(positions) >= _MAPPED_FROM or not len(positions):
-            return np.asarray(self._base[positions], dtype=np.float32)
-        file, descriptor, start = self._file
-        size = 4 * self._dim
-        out = np.empty((len(positions), self._dim), dtype=np.float32)
-        view = out.data.cast("B")
-        for i, position in enumerate(positions.tolist()):
-            row = view[i * size : (i + 1) * size]
-            if os.preadv(descriptor, [row], start + position * size) < size:
-                raise IndexLoadError(f"{file}: ends before row {position} (file truncated?)")
-        return out
+        # A file's rows are read by pread or through the mapping, as FileRows decides.
+        return np.asarray(self._base[positions], dtype=np.float32)
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled (e.g. into Ray's object store) as plain rows: a descriptor or a mapping
@@ -101,7 +91,6 @@ class VectorRows:
         self._base = state["rows"]
         self._tail = np.empty((0, self._dim), dtype=np.float32)
         self._added = 0
-        self._file = None
 
     def save(self, file: Path) -> None:
         """Write every row to ``file`` as one (len, dim) float32 ``.npy`` array."""
@@ -131,19 +120,16 @@ class VectorRows:
             raise IndexLoadError(
                 f"{file}: holds {base.dtype} {base.shape}, expected float32 ({count}, {dim})"
             )
-        # A plain ndarray over the mapping: np.memmap's own indexing costs more than a row read.
-        rows = cls(dim, base.view(np.ndarray))
-        descriptor = os.open(file, os.O_RDONLY)
-        weakref.finalize(rows, os.close, descriptor)
-        rows._file = (file, descriptor, int(base.offset))
-        return rows
+        if not isinstance(base, np.memmap) or not base.size:
+            return cls(dim, base.view(np.ndarray))  # no rows: nothing was mapped
+        return cls(dim, FileRows(base))
 
 
 class FileRows:
-    """Read-only rows of a memory-mapped ``.npy`` array of any dtype, read as
-    :class:`VectorRows` reads its base: one ``pread`` per row for the few rows a request reads,
-    the mapping for more (see the module docstring: the fault-around of a mapping would count
-    the whole file as the process's memory over a few hundred requests).
+    """Read-only rows of a memory-mapped ``.npy`` array of any dtype (a :class:`VectorRows`
+    base, the neighbour table's arrays): one ``pread`` per row for the few rows a request
+    reads, the mapping for more (see the module docstring: the fault-around of a mapping would
+    count the whole file as the process's memory over a few hundred requests).
 
     Indexed like the array by a position or an array of positions; anything else (slices,
     masks) and ``np.asarray`` go through the mapping.

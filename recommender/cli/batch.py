@@ -28,39 +28,10 @@ from recommender.cli.app import (
 if TYPE_CHECKING:  # Ray is optional: recommender.distributed is imported only for --ray
     from recommender.distributed.runtime import RayTarget
 
-__all__ = ["embed", "on_ray", "ray_or_here"]
+__all__ = ["embed", "on_ray"]
 
 #: Rejected rows quoted in the summary line; the rest are counted.
 _QUOTED_REJECTS = 3
-
-
-@contextmanager
-def ray_or_here(option: str | None) -> Iterator[bool]:
-    """Enter Ray as ``--ray`` asks (yielding True), or stay in this process (False).
-
-    A bad value, a missing Ray or an unreachable cluster fails with one line and exit 2.
-    """
-    if option is None:
-        yield False
-        return
-    from recommender.distributed.runtime import (
-        RayConnectError,
-        RayUnavailable,
-        ray_session,
-        ray_target,
-    )
-
-    try:
-        target = ray_target(option)
-    except ValueError as exc:
-        fail(str(exc), 2)
-    with ExitStack() as stack:
-        try:
-            if target is not None:
-                stack.enter_context(ray_session(target))
-        except (RayUnavailable, RayConnectError) as exc:
-            fail(str(exc), 2)
-        yield target is not None
 
 
 @contextmanager
@@ -73,9 +44,23 @@ def on_ray(option: str | None) -> Iterator[RayTarget | None]:
     if option is None:
         yield None
         return
-    from recommender.distributed.runtime import ray_target
+    from recommender.distributed.runtime import (
+        RayConnectError,
+        RayUnavailable,
+        ray_session,
+        ray_target,
+    )
 
-    with ray_or_here(option):
+    try:
+        target = ray_target(option)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    assert target is not None  # an option was given
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(ray_session(target))
+        except (RayUnavailable, RayConnectError) as exc:
+            fail(str(exc), 2)
         # Say where the work ran (how many parts, on how many nodes) on stderr.
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("newsrec: %(message)s"))
@@ -83,7 +68,7 @@ def on_ray(option: str | None) -> Iterator[RayTarget | None]:
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         try:
-            yield ray_target(option)
+            yield target
         except Exception as exc:
             # Ray's own errors (a task that failed after its retries, a lost cluster) are
             # told apart by their module: ray must not be imported unless --ray is given.
@@ -121,9 +106,11 @@ def embed(
     from recommender.ingestion.shards import ShardMismatch
 
     settings = settings_for(home)
-    with ray_or_here(ray) as on_ray:
+    with on_ray(ray) as target:
         try:
-            report = embed_files(files, out, settings, on_ray=on_ray, progress=sys.stderr.isatty())
+            report = embed_files(
+                files, out, settings, on_ray=target is not None, progress=sys.stderr.isatty()
+            )
         except ShardMismatch as exc:
             fail(str(exc), 2)
     for message in report.unreadable:

@@ -38,6 +38,7 @@ from recommender.operations.precompute import (
     BATCH,
     PrecomputeReport,
     PrecomputeRun,
+    check_sizes,
     write_joined,
     write_lists,
 )
@@ -83,10 +84,7 @@ def precompute_on_ray(
     import ray
     from ray.util import ActorPool
 
-    if batch < 1:
-        raise ValueError(f"batch must be a positive number of articles, got {batch}")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    check_sizes(batch, workers)
     started = time.perf_counter()
     run = PrecomputeRun.start(request or ListRequest(), ids)
     # Sent as values, which a worker's Settings reads as any other (a worker of a newer

@@ -47,7 +47,14 @@ from recommender.serving.requests import ListRequest
 from recommender.serving.threads import one_thread_per_process
 from recommender.serving.views import lists_view
 
-__all__ = ["PrecomputeReport", "PrecomputeRun", "precompute", "write_joined", "write_lists"]
+__all__ = [
+    "PrecomputeReport",
+    "PrecomputeRun",
+    "check_sizes",
+    "precompute",
+    "write_joined",
+    "write_lists",
+]
 
 #: Articles per task handed to a worker: large enough that hand-offs cost nothing, small
 #: enough that the work spreads evenly and progress moves.
@@ -154,6 +161,18 @@ def _stamped(view: dict[str, Any], lists: RelatedLists, job: PrecomputeRun) -> d
     }
 
 
+def check_sizes(batch: int, workers: int | None) -> None:
+    """Refuse a batch or worker count below 1 (both paths of precompute take them).
+
+    Raises:
+        ValueError: ``batch`` or ``workers`` is not positive.
+    """
+    if batch < 1:
+        raise ValueError(f"batch must be a positive number of articles, got {batch}")
+    if workers is not None and workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+
+
 def precompute(
     engine: Engine,
     out: Path,
@@ -175,10 +194,7 @@ def precompute(
         ValueError: ``batch`` or ``workers`` is not positive.
         OSError: ``out`` cannot be written (its folder is created if missing).
     """
-    if batch < 1:
-        raise ValueError(f"batch must be a positive number of articles, got {batch}")
-    if workers is not None and workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
+    check_sizes(batch, workers)
     global _JOB
     request = request or ListRequest()
     started = time.perf_counter()

@@ -909,8 +909,18 @@ def _header_problems(path: Path) -> list[str]:
     pages = int.from_bytes(header[28:32], "big")
     size = page_size if page_size != 1 else 65_536
     # The page count is valid only while the two change counters agree (format spec 1.3.7);
-    # the file may be longer than its pages while a WAL checkpoint is pending, never shorter.
-    if changes == valid_for and pages and path.stat().st_size < pages * size:
+    # the file may be longer than its pages while a WAL checkpoint is pending, never shorter
+    # once the WAL is empty. A checkpoint copies the WAL's pages in page order, page 1 (this
+    # header) first: one killed mid-way leaves the file short of the count it wrote, and the
+    # WAL, which still holds every page, completes it at the next open.
+    wal = path.with_name(path.name + "-wal")
+    checkpoint_pending = wal.is_file() and wal.stat().st_size > 0
+    if (
+        changes == valid_for
+        and pages
+        and not checkpoint_pending
+        and path.stat().st_size < pages * size
+    ):
         found.append(
             f"{path}: damaged header: bytes 28-31 count {pages} pages of {size} bytes, "
             f"the file holds {path.stat().st_size} bytes"

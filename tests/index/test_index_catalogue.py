@@ -326,3 +326,22 @@ def test_dim_is_none_until_the_first_vector_is_stored(cat: Catalogue) -> None:
     assert cat.dim is None
     cat.upsert([rec("a")], {"a": vec(0.6, 0.8)})
     assert cat.dim == 2
+
+
+def test_a_file_short_of_its_page_count_is_damaged_unless_a_checkpoint_is_pending(
+    tmp_path: Path,
+) -> None:
+    from index.catalogue import _header_problems
+
+    path = tmp_path / "short.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE t (x TEXT)")
+        conn.executemany("INSERT INTO t VALUES (?)", [("x" * 500,) for _ in range(100)])
+    conn.close()
+    size = path.stat().st_size
+    with path.open("r+b") as handle:
+        handle.truncate(size - 4096)
+    assert any("bytes 28-31" in problem for problem in _header_problems(path))
+    # A checkpoint killed mid-way: page 1 written, the WAL still holding every page.
+    (tmp_path / "short.sqlite-wal").write_bytes(b"\0" * 32)
+    assert not any("bytes 28-31" in problem for problem in _header_problems(path))

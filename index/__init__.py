@@ -12,8 +12,10 @@ from index.catalogue import (
     NetChanges,
     UpsertCounts,
 )
+from index.copying import CopyReport, copy_catalogue
 from index.errors import (
     CatalogueError,
+    CatalogueUnavailable,
     DiskError,
     FormatVersionError,
     IndexLoadError,
@@ -22,8 +24,10 @@ from index.errors import (
 )
 from index.flat import FlatIndex
 from index.hnsw import HNSWIndex
-from index.locking import WriterLock
+from index.locking import DatabaseLock, WriterLock
 from index.manifest import FORMAT_VERSION, Manifest
+from index.migration import migrate
+from index.postgres import CatalogueTarget, is_database_url
 from index.store import IndexStore, IndexVersion
 from index.vectors import INDEX_KINDS, VectorIndex, make_index
 
@@ -33,7 +37,11 @@ __all__ = [
     "ArticleRecord",
     "Catalogue",
     "CatalogueError",
+    "CatalogueTarget",
+    "CatalogueUnavailable",
     "Change",
+    "CopyReport",
+    "DatabaseLock",
     "DiskError",
     "FieldValue",
     "FlatIndex",
@@ -49,5 +57,8 @@ __all__ = [
     "UpsertCounts",
     "VectorIndex",
     "WriterLock",
+    "copy_catalogue",
+    "is_database_url",
     "make_index",
+    "migrate",
 ]

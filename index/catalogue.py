@@ -1,8 +1,12 @@
-"""The article catalogue: SQLite store of article metadata, their vectors and a change log.
+"""The article catalogue: the store of article metadata, their vectors and a change log.
 
 The catalogue is the source of truth. Vectors are kept here as float32 BLOBs so a vector index
 can always be rebuilt without re-embedding, and every add/update/delete appends a row to
 `changes` so an index can be brought up to date incrementally from the seq it reflects.
+
+It lives in a SQLite file (one machine) or a PostgreSQL database (several serving machines),
+chosen by its target: a path or a ``postgresql://`` URL. The SQL is the same for both
+(:mod:`index.postgres` translates it).
 
 Format versions (``meta.schema_version``): 1, the first; 2 adds each article's ``author``,
 ``kind`` and ``fields`` (a JSON object of the newsroom's own scalar fields). A version-1 file
@@ -26,11 +30,12 @@ from typing import Any, ClassVar, Literal, TypeVar, cast
 import numpy as np
 import numpy.typing as npt
 
-from index.connection import SQLiteFile, connect, rollback
+from index.connection import CatalogueDatabase, Connection, open_connection, rollback, table_names
 from index.crashpoints import crash_point
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 from index.migration import migrate_schema
+from index.postgres import CatalogueTarget
 
 __all__ = ["ArticleRecord", "Catalogue", "Change", "FieldValue", "NetChanges", "UpsertCounts"]
 
@@ -154,25 +159,28 @@ class NetChanges:
 _COMPARED = tuple(f.name for f in fields(ArticleRecord) if f.name != "doc_id")
 
 
-class Catalogue(SQLiteFile):
-    """SQLite-backed article catalogue; one instance may be shared between threads."""
+class Catalogue(CatalogueDatabase):
+    """The article catalogue in a SQLite file or a PostgreSQL database; one instance may be
+    shared between threads."""
 
     SCHEMA_VERSION: ClassVar[int] = 2
 
-    def __init__(self, path: Path, *, readonly: bool = False) -> None:
-        """Open (creating if new and not `readonly`) the catalogue database at `path`.
+    def __init__(self, path: CatalogueTarget, *, readonly: bool = False) -> None:
+        """Open (creating if new and not `readonly`) the catalogue at `path`: a SQLite file, or
+        a PostgreSQL database named by a ``postgresql://`` URL.
 
-        Raises FormatVersionError if a newer newsrec wrote it and CatalogueError if it is not
-        a newsrec catalogue or cannot be opened.
+        Raises FormatVersionError if a newer newsrec wrote it, CatalogueUnavailable if the
+        PostgreSQL database cannot be reached, and CatalogueError if it is not a newsrec
+        catalogue or cannot be opened.
         """
-        self._path = Path(path)
+        self._set_target(path)
         self._readonly = readonly
         self._lock = threading.Lock()
         self._dim: int | None = None
         self._columns = _RECORD_COLUMNS
-        if readonly and not self._path.is_file():
-            raise CatalogueError(f"{self._path}: no catalogue here (opened read-only)")
-        if not readonly:
+        if readonly and not self.on_postgres and not self._path.is_file():
+            raise CatalogueError(f"{self._where}: no catalogue here (opened read-only)")
+        if not readonly and not self.on_postgres:
             try:
                 self._path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
@@ -183,8 +191,8 @@ class Catalogue(SQLiteFile):
         # Autocommit mode: transactions are opened explicitly with BEGIN IMMEDIATE so that a
         # writer takes the write lock up front; upgrading a read lock mid-transaction can fail
         # with SQLITE_BUSY without the busy timeout ever applying.
-        conn = connect(self._path, readonly=readonly, timeout=_BUSY_TIMEOUT_S)
-        self._conn: sqlite3.Connection | None = conn
+        conn = open_connection(self._target, readonly=readonly, timeout=_BUSY_TIMEOUT_S)
+        self._conn: Connection | None = conn
         try:
             self._setup(conn)
         except BaseException:
@@ -201,7 +209,7 @@ class Catalogue(SQLiteFile):
             return self._dim
 
     def __repr__(self) -> str:
-        return f"Catalogue({str(self._path)!r}, readonly={self._readonly})"
+        return f"Catalogue({self._where!r}, readonly={self._readonly})"
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -300,8 +308,10 @@ class Catalogue(SQLiteFile):
                 .execute(
                     f"SELECT {self._columns} FROM articles WHERE deleted_at IS NULL "
                     f"AND (id = ? OR url = ? OR ({where})) "
-                    "ORDER BY (id = ? OR url = ?) DESC, (title LIKE ? ESCAPE '\\') DESC, "
-                    "published_ts DESC, doc_id DESC LIMIT ?",
+                    # NULLs are ordered explicitly: PostgreSQL puts them first in DESC.
+                    "ORDER BY (id = ? OR (url IS NOT NULL AND url = ?)) DESC, "
+                    "(title LIKE ? ESCAPE '\\') DESC, published_ts DESC NULLS LAST, "
+                    "doc_id DESC LIMIT ?",
                     (
                         exact,
                         exact,
@@ -446,15 +456,17 @@ class Catalogue(SQLiteFile):
         Checks the file's 100-byte SQLite header (which SQLite reads only in part: a damaged
         write version, say, leaves every read working and makes every write fail), runs
         SQLite's own consistency check and checks every stored vector's size against the
-        catalogue's dimension; each problem names the file.
+        catalogue's dimension; each problem names the file. On PostgreSQL, whose server keeps
+        its own files whole, only the stored rows are checked.
         """
-        problems = _header_problems(self._path)
+        problems = [] if self.on_postgres else _header_problems(self._path)
         with self._guarded():
             conn = self._open_conn()
             try:
-                for (message,) in conn.execute("PRAGMA quick_check(20)").fetchall():
-                    if message != "ok":
-                        problems.append(f"{self._path}: damaged database ({message})")
+                if isinstance(conn, sqlite3.Connection):
+                    for (message,) in conn.execute("PRAGMA quick_check(20)").fetchall():
+                        if message != "ok":
+                            problems.append(f"{self._where}: damaged database ({message})")
                 dim = self._read_dim(conn)
                 if dim is not None:
                     bad, first = conn.execute(
@@ -463,21 +475,22 @@ class Catalogue(SQLiteFile):
                     ).fetchone()
                     if bad:
                         problems.append(
-                            f"{self._path}: {bad} stored vector(s) are not of dimension {dim} "
+                            f"{self._where}: {bad} stored vector(s) are not of dimension {dim} "
                             f"(first: article {first!r})"
                         )
                 problems.extend(self._undecodable_rows(conn))
             except sqlite3.DatabaseError as exc:
-                problems.append(f"{self._path}: damaged database ({exc})")
+                problems.append(f"{self._where}: damaged database ({exc})")
         return problems[:_MAX_PROBLEMS]
 
-    def _undecodable_rows(self, conn: sqlite3.Connection) -> list[str]:
+    def _undecodable_rows(self, conn: Connection) -> list[str]:
         # quick_check verifies the b-tree structure, not the bytes inside a row: a flipped bit
         # in a title passes it and fails only when read. Reading as bytes lets one bad row be
-        # reported without aborting the scan of the others.
+        # reported without aborting the scan of the others. (PostgreSQL checks text on input.)
         problems: list[str] = []
         dim = self._read_dim(conn)
-        conn.text_factory = bytes
+        if isinstance(conn, sqlite3.Connection):
+            conn.text_factory = bytes
         try:
             rows = conn.execute(f"SELECT {self._columns}, vector FROM articles ORDER BY doc_id")
             for *raw, blob in rows:
@@ -491,12 +504,13 @@ class Catalogue(SQLiteFile):
                             raise CatalogueError(f"vector has norm {norm:.4g}, not 1")
                 except (UnicodeDecodeError, CatalogueError) as exc:
                     problems.append(
-                        f"{self._path}: stored article with doc_id {raw[0]} is damaged ({exc})"
+                        f"{self._where}: stored article with doc_id {raw[0]} is damaged ({exc})"
                     )
                     if len(problems) >= _MAX_PROBLEMS:
                         break
         finally:
-            conn.text_factory = str
+            if isinstance(conn, sqlite3.Connection):
+                conn.text_factory = str
         return problems
 
     # -- writes --------------------------------------------------------------------------------
@@ -524,6 +538,11 @@ class Catalogue(SQLiteFile):
                 self._dim = self._read_dim(conn)
                 existing = self._existing_rows(conn, list(latest))
                 now = _utc_now_iso()
+                # Written after the loop, a statement per table: on PostgreSQL each row would
+                # otherwise be a round trip to the server.
+                inserted: list[tuple[Any, ...]] = []
+                rewritten: list[tuple[Any, ...]] = []
+                logged: list[str] = []
                 for article_id, record in latest.items():
                     old = existing.get(article_id)
                     if (
@@ -540,16 +559,17 @@ class Catalogue(SQLiteFile):
                             f"article {article_id!r}: no vector given, but it is new or its "
                             "content_hash changed"
                         )
-                    doc_id = self._write_record(conn, record, old, blob, now)
-                    conn.execute(
-                        "INSERT INTO changes (doc_id, article_id, op, at) "
-                        "VALUES (?, ?, 'upsert', ?)",
-                        (doc_id, article_id, now),
-                    )
+                    values = _column_values(record, now)
+                    if old is None:
+                        inserted.append((article_id, *values, blob))
+                    else:
+                        rewritten.append((*values, blob, old.record.doc_id))
+                    logged.append(article_id)
                     if old is None or old.deleted_at is not None:
                         added += 1
                     else:
                         updated += 1
+                self._write(conn, inserted, rewritten, logged, existing, now)
                 crash_point("catalogue.before_commit")
                 conn.execute("COMMIT")
             except BaseException:
@@ -586,48 +606,52 @@ class Catalogue(SQLiteFile):
 
     # -- internals -----------------------------------------------------------------------------
 
-    def _setup(self, conn: sqlite3.Connection) -> None:
+    def _setup(self, conn: Connection) -> None:
         try:
-            if not self._readonly:
-                conn.execute("PRAGMA journal_mode=WAL")
-                conn.execute("PRAGMA synchronous=NORMAL")
-            conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
-            tables = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-            }
+            if isinstance(conn, sqlite3.Connection):
+                if not self._readonly:
+                    conn.execute("PRAGMA journal_mode=WAL")
+                    conn.execute("PRAGMA synchronous=NORMAL")
+                conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+            tables = table_names(conn)
         except sqlite3.DatabaseError as exc:
             raise disk_error(exc, self._path) or CatalogueError(
-                f"{self._path}: not a readable SQLite database ({exc})"
+                f"{self._where}: not a readable SQLite database ({exc})"
             ) from exc
+        if self.on_postgres and not tables & {"meta", "articles"}:
+            # A PostgreSQL database may hold other applications' tables beside ours.
+            tables = set()
         if not tables:
             if self._readonly:
-                raise CatalogueError(f"{self._path}: empty database, not a newsrec catalogue")
+                raise CatalogueError(f"{self._where}: empty database, not a newsrec catalogue")
             conn.execute("BEGIN IMMEDIATE")
             try:
-                # Not executescript(): it COMMITs first, which would end our transaction early.
-                for statement in _SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
-                    (str(self.SCHEMA_VERSION),),
-                )
+                # Another process may have created the catalogue between the check and the
+                # lock. Not executescript(): it COMMITs first, which would end our transaction.
+                if "meta" not in table_names(conn):
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute(
+                        "INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
+                        (str(self.SCHEMA_VERSION),),
+                    )
                 conn.execute("COMMIT")
             except BaseException:
                 rollback(conn)
                 raise
         elif "meta" not in tables:
-            raise CatalogueError(f"{self._path}: not a newsrec catalogue (no meta table)")
+            raise CatalogueError(f"{self._where}: not a newsrec catalogue (no meta table)")
         row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         try:
             version = int(row[0]) if row is not None else None
         except ValueError:
             version = None
         if version is None or version < 1:
-            raise CatalogueError(f"{self._path}: meta table has no valid schema_version")
+            raise CatalogueError(f"{self._where}: meta table has no valid schema_version")
         if version > self.SCHEMA_VERSION:
             raise FormatVersionError(
-                f"{self._path}: written by a newer newsrec "
+                f"{self._where}: written by a newer newsrec "
                 f"(format {version}, this version reads up to {self.SCHEMA_VERSION})"
             )
         if version < 2:
@@ -637,15 +661,15 @@ class Catalogue(SQLiteFile):
                 self._migrate_to_v2(conn)
         self._dim = self._read_dim(conn)
 
-    def _migrate_to_v2(self, conn: sqlite3.Connection) -> None:
+    def _migrate_to_v2(self, conn: Connection) -> None:
         try:
-            migrate_schema(conn, self._path, "schema_version", 2, {2: _MIGRATE_TO_V2})
+            migrate_schema(conn, self._where, "schema_version", 2, {2: _MIGRATE_TO_V2})
         except sqlite3.DatabaseError as exc:
             raise disk_error(exc, self._path) or CatalogueError(
-                f"{self._path}: cannot migrate the catalogue to format 2 ({exc})"
+                f"{self._where}: cannot migrate the catalogue to format 2 ({exc})"
             ) from exc
 
-    def _read_dim(self, conn: sqlite3.Connection) -> int | None:
+    def _read_dim(self, conn: Connection) -> int | None:
         row = conn.execute("SELECT value FROM meta WHERE key = 'dim'").fetchone()
         return None if row is None else int(row[0])
 
@@ -659,19 +683,19 @@ class Catalogue(SQLiteFile):
                 yield
             except sqlite3.DatabaseError as exc:
                 raise disk_error(exc, self._path) or CatalogueError(
-                    f"{self._path}: cannot read the catalogue ({exc})"
+                    f"{self._where}: cannot read the catalogue ({exc})"
                 ) from exc
 
-    def _open_conn(self) -> sqlite3.Connection:
+    def _open_conn(self) -> Connection:
         if self._conn is None:
-            raise CatalogueError(f"{self._path}: catalogue is closed")
+            raise CatalogueError(f"{self._where}: catalogue is closed")
         return self._conn
 
     def _check_writable(self) -> None:
         if self._readonly:
-            raise CatalogueError(f"{self._path}: catalogue is opened read-only")
+            raise CatalogueError(f"{self._where}: catalogue is opened read-only")
 
-    def _existing_rows(self, conn: sqlite3.Connection, ids: list[str]) -> dict[str, _Stored]:
+    def _existing_rows(self, conn: Connection, ids: list[str]) -> dict[str, _Stored]:
         out: dict[str, _Stored] = {}
         for chunk in _chunks(ids):
             rows = conn.execute(
@@ -683,7 +707,7 @@ class Catalogue(SQLiteFile):
         return out
 
     def _vector_blob(
-        self, conn: sqlite3.Connection, article_id: str, vector: npt.NDArray[Any] | None
+        self, conn: Connection, article_id: str, vector: npt.NDArray[Any] | None
     ) -> bytes | None:
         if vector is None:
             return None
@@ -705,54 +729,47 @@ class Catalogue(SQLiteFile):
         elif arr.size != self._dim:
             raise CatalogueError(
                 f"article {article_id!r}: vector has dimension {arr.size}, "
-                f"catalogue {self._path} stores dimension {self._dim}"
+                f"catalogue {self._where} stores dimension {self._dim}"
             )
         return arr.astype(_VECTOR_DTYPE).tobytes()
 
-    def _write_record(
+    def _write(
         self,
-        conn: sqlite3.Connection,
-        record: ArticleRecord,
-        old: _Stored | None,
-        blob: bytes | None,
+        conn: Connection,
+        inserted: list[tuple[Any, ...]],
+        rewritten: list[tuple[Any, ...]],
+        logged: list[str],
+        existing: Mapping[str, _Stored],
         now: str,
-    ) -> int:
-        published_at = record.published_at.isoformat() if record.published_at else None
-        published_ts = record.published_at.timestamp() if record.published_at else None
-        values = (
-            record.title,
-            record.body,
-            record.url,
-            record.section,
-            json.dumps(list(record.tags), ensure_ascii=False),
-            record.language,
-            published_at,
-            published_ts,
-            record.popularity,
-            record.content_hash,
-            record.author,
-            record.kind,
-            json.dumps(dict(record.fields), ensure_ascii=False, sort_keys=True),
-            now,
+    ) -> None:
+        """Insert the new articles (doc ids handed out in their order), update the others, and
+        log a change for each of ``logged`` in its order."""
+        conn.executemany(
+            "INSERT INTO articles (id, title, body, url, section, tags, language, "
+            "published_at, published_ts, popularity, content_hash, author, kind, fields, "
+            "updated_at, vector) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            inserted,
         )
-        if old is None:
-            row = conn.execute(
-                "INSERT INTO articles (id, title, body, url, section, tags, language, "
-                "published_at, published_ts, popularity, content_hash, author, kind, fields, "
-                "updated_at, vector) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING doc_id",
-                (record.id, *values, blob),
-            ).fetchone()
-            return int(row[0])
-        conn.execute(
+        conn.executemany(
             "UPDATE articles SET title = ?, body = ?, url = ?, section = ?, tags = ?, "
             "language = ?, published_at = ?, published_ts = ?, popularity = ?, "
             "content_hash = ?, author = ?, kind = ?, fields = ?, updated_at = ?, "
             "vector = COALESCE(?, vector), deleted_at = NULL "
             "WHERE doc_id = ?",
-            (*values, blob, old.record.doc_id),
+            rewritten,
         )
-        return old.record.doc_id
+        doc_ids = {article_id: old.record.doc_id for article_id, old in existing.items()}
+        new_ids = [row[0] for row in inserted]
+        for chunk in _chunks(new_ids):
+            found = conn.execute(
+                f"SELECT id, doc_id FROM articles WHERE id IN ({_marks(chunk)})", chunk
+            )
+            doc_ids.update((article_id, int(doc_id)) for article_id, doc_id in found)
+        conn.executemany(
+            "INSERT INTO changes (doc_id, article_id, op, at) VALUES (?, ?, 'upsert', ?)",
+            [(doc_ids[article_id], article_id, now) for article_id in logged],
+        )
 
     def _decode(self, row: Sequence[Any]) -> ArticleRecord:
         doc_id, article_id, title, body, url, section, tags, language, published = row[:9]
@@ -765,7 +782,7 @@ class Catalogue(SQLiteFile):
                 raise ValueError("fields is not a JSON object")
         except ValueError as exc:
             raise CatalogueError(
-                f"{self._path}: stored article {article_id!r} is damaged ({exc})"
+                f"{self._where}: stored article {article_id!r} is damaged ({exc})"
             ) from exc
         return ArticleRecord(
             id=article_id,
@@ -787,7 +804,7 @@ class Catalogue(SQLiteFile):
     def _decode_vector(self, doc_id: int, blob: bytes, dim: int) -> npt.NDArray[np.float32]:
         if len(blob) != dim * _VECTOR_DTYPE.itemsize:
             raise CatalogueError(
-                f"{self._path}: stored vector of doc_id {doc_id} has {len(blob)} bytes, "
+                f"{self._where}: stored vector of doc_id {doc_id} has {len(blob)} bytes, "
                 f"expected {dim * _VECTOR_DTYPE.itemsize} (dimension {dim})"
             )
         return np.frombuffer(blob, dtype=_VECTOR_DTYPE).astype(np.float32)
@@ -860,6 +877,28 @@ def _normalise_fields(
         ):
             raise bad(f"field {name!r} must be text, a finite number or a boolean")
     return tuple(sorted(pairs))
+
+
+def _column_values(record: ArticleRecord, now: str) -> tuple[Any, ...]:
+    """``record``'s stored columns, ``title`` to ``updated_at`` (as :meth:`Catalogue._write`)."""
+    published_at = record.published_at.isoformat() if record.published_at else None
+    published_ts = record.published_at.timestamp() if record.published_at else None
+    return (
+        record.title,
+        record.body,
+        record.url,
+        record.section,
+        json.dumps(list(record.tags), ensure_ascii=False),
+        record.language,
+        published_at,
+        published_ts,
+        record.popularity,
+        record.content_hash,
+        record.author,
+        record.kind,
+        json.dumps(dict(record.fields), ensure_ascii=False, sort_keys=True),
+        now,
+    )
 
 
 def _utc_now_iso() -> str:

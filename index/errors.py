@@ -7,6 +7,7 @@ from __future__ import annotations
 
 __all__ = [
     "CatalogueError",
+    "CatalogueUnavailable",
     "DiskError",
     "FormatVersionError",
     "IndexLoadError",
@@ -29,6 +30,14 @@ class FormatVersionError(IndexLoadError):
 
 class CatalogueError(StorageError):
     """The article catalogue was given bad input or is in an unusable state."""
+
+
+class CatalogueUnavailable(CatalogueError):
+    """The catalogue's database server cannot be reached (stopped, refused, connection lost).
+
+    A passing condition, unlike the other catalogue errors: the same call may work once the
+    server is back, with nothing reopened. The message names the URL without its password.
+    """
 
 
 class LockedError(StorageError):

@@ -1,4 +1,4 @@
-"""Reading events (views and clicks) stored in the catalogue's database file.
+"""Reading events (views and clicks) stored in the catalogue's database.
 
 Events are appended with a strictly increasing ``seq``, so a reader can fold in only what is new
 since the last time it looked. An event may carry a ``key``: one whose key is already stored is
@@ -31,7 +31,7 @@ CREATE TABLE events (
     article_id  TEXT NOT NULL,
     kind        TEXT NOT NULL CHECK (kind IN ('view', 'click')),
     at_ts       REAL NOT NULL,
-    user        TEXT,
+    "user"      TEXT,
     key         TEXT UNIQUE
 );
 CREATE INDEX events_article ON events (article_id)
@@ -68,7 +68,8 @@ class EventBatch:
 
 
 class EventStore(CatalogueTables):
-    """The events table of one catalogue file; one instance may be shared between threads."""
+    """The events table of one catalogue (SQLite file or PostgreSQL database); one instance
+    may be shared between threads."""
 
     GROUP: ClassVar[str] = "events"
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -81,17 +82,16 @@ class EventStore(CatalogueTables):
             EventError: an event has an empty article id, an unknown kind or a naive time.
         """
         if self._readonly:
-            raise EventError(f"{self._path}: events are opened read-only")
+            raise EventError(f"{self._where}: events are opened read-only")
         rows = [_row(event) for event in events]
         with self._transaction() as conn:
-            before = conn.total_changes
-            conn.executemany(
-                "INSERT OR IGNORE INTO events (article_id, kind, at_ts, user, key) "
-                "VALUES (?, ?, ?, ?, ?)",
+            # A key already stored is skipped; rowcount counts the rows added.
+            added = conn.executemany(
+                'INSERT INTO events (article_id, kind, at_ts, "user", key) '
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 rows,
-            )
-            added = conn.total_changes - before
-        return added
+            ).rowcount
+        return max(added, 0)
 
     def remove_from(self, moment: datetime) -> int:
         """Delete the events at or after ``moment``; returns how many.
@@ -103,7 +103,7 @@ class EventStore(CatalogueTables):
             EventError: a naive ``moment``, or a store opened read-only.
         """
         if self._readonly:
-            raise EventError(f"{self._path}: events are opened read-only")
+            raise EventError(f"{self._where}: events are opened read-only")
         if moment.utcoffset() is None:
             raise EventError(f"remove events from {moment!r}: the moment must be tz-aware")
         with self._lock:
@@ -142,7 +142,7 @@ class EventStore(CatalogueTables):
                 rows = (
                     self._open()
                     .execute(
-                        "SELECT seq, article_id, kind, at_ts, user FROM events WHERE seq > ? "
+                        'SELECT seq, article_id, kind, at_ts, "user" FROM events WHERE seq > ? '
                         "ORDER BY seq LIMIT ?",
                         (last, batch),
                     )

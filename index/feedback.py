@@ -1,4 +1,4 @@
-"""Feedback on served lists (impressions and clicks) stored in the catalogue's database file.
+"""Feedback on served lists (impressions and clicks) stored in the catalogue's database.
 
 A row records what a reader did with one list of one served answer, with everything a report
 or an offline replay needs copied from the answer's recommendation id (source, list, variant,
@@ -81,7 +81,8 @@ class Feedback:
 
 
 class FeedbackStore(CatalogueTables):
-    """The feedback table of one catalogue file; one instance may be shared between threads."""
+    """The feedback table of one catalogue (SQLite file or PostgreSQL database); one instance
+    may be shared between threads."""
 
     GROUP: ClassVar[str] = "feedback"
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -103,14 +104,15 @@ class FeedbackStore(CatalogueTables):
             FeedbackError: as :meth:`add`.
         """
         if self._readonly:
-            raise FeedbackError(f"{self._path}: feedback is opened read-only")
+            raise FeedbackError(f"{self._where}: feedback is opened read-only")
         values = [_values(row) for row in rows]
         new: list[Feedback] = []
         with self._transaction() as conn:
             for row, value in zip(rows, values, strict=True):
                 cursor = conn.execute(
-                    f"INSERT OR IGNORE INTO feedback ({_COLUMNS}) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    f"INSERT INTO feedback ({_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT DO NOTHING",
                     value,
                 )
                 if cursor.rowcount == 1:

@@ -1,4 +1,4 @@
-"""Editorial overrides (pins and blocks) stored in the catalogue's database file.
+"""Editorial overrides (pins and blocks) stored in the catalogue's database.
 
 An override is never deleted: removing one stamps who removed it and when, so the table is the
 record of every editorial decision. A counter in ``meta`` (``overrides_rev``) changes with every
@@ -12,13 +12,13 @@ read-only.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar, Literal, cast, get_args
 
+from index.connection import Connection
 from index.errors import CatalogueError
+from index.postgres import CatalogueTarget
 from index.tables import CatalogueTables, stored_version
 
 __all__ = ["PIN_LISTS", "Override", "OverrideError", "OverrideStore", "PinList", "UnknownOverride"]
@@ -91,23 +91,24 @@ class Override:
 
 
 class OverrideStore(CatalogueTables):
-    """The overrides table of one catalogue file; one instance may be shared between threads."""
+    """The overrides table of one catalogue (SQLite file or PostgreSQL database); one instance
+    may be shared between threads."""
 
     GROUP: ClassVar[str] = "overrides"
     SCHEMA_VERSION: ClassVar[int] = 2
     SCHEMA: ClassVar[str] = _SCHEMA
     MIGRATIONS: ClassVar[dict[int, tuple[str, ...]]] = {2: _MIGRATE_TO_V2}
 
-    def __init__(self, catalogue_path: Path, *, readonly: bool = False) -> None:
-        """Open the overrides of the catalogue file ``catalogue_path`` (creating or migrating
-        the tables unless ``readonly``).
+    def __init__(self, catalogue_path: CatalogueTarget, *, readonly: bool = False) -> None:
+        """Open the overrides of the catalogue at ``catalogue_path``, a SQLite file or a
+        PostgreSQL URL (creating or migrating the tables unless ``readonly``).
 
         Raises:
             index.FormatVersionError: a newer newsrec wrote the tables.
             index.CatalogueError: the file is not a newsrec catalogue.
         """
         super().__init__(catalogue_path, readonly=readonly)
-        version = stored_version(self._open(), self._path, self.GROUP)
+        version = stored_version(self._open(), self._where, self.GROUP)
         self._columns = _COLUMNS if version >= 2 else _COLUMNS_V1
 
     # --- writes -----------------------------------------------------------------------------
@@ -263,7 +264,7 @@ class OverrideStore(CatalogueTables):
 
     def _check_writable(self) -> None:
         if self._readonly:
-            raise OverrideError(f"{self._path}: overrides are opened read-only")
+            raise OverrideError(f"{self._where}: overrides are opened read-only")
 
 
 def _check_id(role: str, value: object) -> None:
@@ -271,8 +272,11 @@ def _check_id(role: str, value: object) -> None:
         raise OverrideError(f"{role} article id must be a non-empty string, got {value!r}")
 
 
-def _bump_rev(conn: sqlite3.Connection) -> None:
-    conn.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE key = 'overrides_rev'")
+def _bump_rev(conn: Connection) -> None:
+    conn.execute(
+        "UPDATE meta SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT) "
+        "WHERE key = 'overrides_rev'"
+    )
 
 
 def _time(value: str | None) -> datetime | None:

@@ -1,9 +1,10 @@
-"""Versioned tables kept in the catalogue's database file, beside the articles.
+"""Versioned tables kept in the catalogue's database, beside the articles.
 
-Reading events and editorial overrides live in the same SQLite file as the catalogue, so one
-file holds everything a home knows about its articles and one backup copies it all. Each group
-of tables records its own schema version in the catalogue's ``meta`` table, under its own key,
-and a file written by a newer newsrec is refused rather than misread.
+Reading events and editorial overrides live in the same database as the catalogue (its SQLite
+file, or its PostgreSQL database), so one place holds everything a home knows about its
+articles and one backup copies it all. Each group of tables records its own schema version in
+the catalogue's ``meta`` table, under its own key, and tables written by a newer newsrec are
+refused rather than misread.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from pathlib import Path
 from typing import ClassVar
 
 from index.catalogue import Catalogue
-from index.connection import SQLiteFile, connect, rollback
+from index.connection import CatalogueDatabase, Connection, open_connection, rollback, where
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 from index.migration import migrate_schema, stored_version_of
+from index.postgres import CatalogueTarget, is_database_url
 
 __all__ = ["CatalogueTables", "connect_beside_catalogue", "stored_version"]
 
@@ -27,18 +29,19 @@ _BUSY_TIMEOUT_S = 30.0
 
 
 def connect_beside_catalogue(
-    path: Path,
+    path: CatalogueTarget,
     *,
     name: str,
     version: int,
     schema: str,
     readonly: bool = False,
     migrations: Mapping[int, tuple[str, ...]] | None = None,
-) -> sqlite3.Connection:
-    """Open the catalogue file ``path`` and make sure the tables of ``name`` exist.
+) -> Connection:
+    """Open the catalogue at ``path`` and make sure the tables of ``name`` exist.
 
     Args:
-        path: the catalogue's database file; a catalogue is created there if there is none.
+        path: the catalogue's database file or PostgreSQL URL; a catalogue is created there
+            if there is none.
         name: the table group, e.g. ``"events"``; its version is kept under ``<name>_schema``.
         version: the schema version this code writes and reads.
         schema: ``CREATE TABLE`` / ``CREATE INDEX`` statements separated by ``;``.
@@ -52,21 +55,23 @@ def connect_beside_catalogue(
         FormatVersionError: the tables were written by a newer newsrec.
         CatalogueError: the file is not a newsrec catalogue or cannot be opened.
     """
-    path = Path(path)
+    path = path if is_database_url(path) else Path(path)
     if not readonly:
         # The catalogue creates the file and its meta table; doing it here first would leave a
         # file the catalogue refuses as "not a newsrec catalogue".
         Catalogue(path).close()
-    conn = connect(path, readonly=readonly, timeout=_BUSY_TIMEOUT_S)
+    conn = open_connection(path, readonly=readonly, timeout=_BUSY_TIMEOUT_S, groups=(name,))
+    named = where(path)
     try:
-        conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
-        _ensure_tables(conn, path, name, version, schema, readonly)
+        if isinstance(conn, sqlite3.Connection):
+            conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
+        _ensure_tables(conn, named, name, version, schema, readonly)
         if not readonly:
-            migrate_schema(conn, path, f"{name}_schema", version, migrations or {})
+            migrate_schema(conn, named, f"{name}_schema", version, migrations or {})
     except sqlite3.DatabaseError as exc:
         conn.close()
-        raise disk_error(exc, path) or CatalogueError(
-            f"{path}: cannot set up the {name} tables ({exc})"
+        raise disk_error(exc, Path(path)) or CatalogueError(
+            f"{named}: cannot set up the {name} tables ({exc})"
         ) from exc
     except BaseException:
         conn.close()
@@ -75,7 +80,7 @@ def connect_beside_catalogue(
 
 
 def _ensure_tables(
-    conn: sqlite3.Connection, path: Path, name: str, version: int, schema: str, readonly: bool
+    conn: Connection, path: str, name: str, version: int, schema: str, readonly: bool
 ) -> None:
     key = f"{name}_schema"
     stored = stored_version_of(conn, path, key)
@@ -102,8 +107,8 @@ def _ensure_tables(
         )
 
 
-def stored_version(conn: sqlite3.Connection, path: Path, name: str) -> int:
-    """The schema version of the ``name`` tables in the open catalogue file ``conn``.
+def stored_version(conn: Connection, path: Path | str, name: str) -> int:
+    """The schema version of the ``name`` tables in the open catalogue ``conn``.
 
     Raises:
         CatalogueError: the file has no such tables.
@@ -114,8 +119,8 @@ def stored_version(conn: sqlite3.Connection, path: Path, name: str) -> int:
     return found
 
 
-class CatalogueTables(SQLiteFile):
-    """A group of tables in the catalogue file, with its own schema version.
+class CatalogueTables(CatalogueDatabase):
+    """A group of tables in the catalogue's database, with its own schema version.
 
     Subclasses name the group (``GROUP``), its version and its ``CREATE`` statements.
     """
@@ -126,18 +131,20 @@ class CatalogueTables(SQLiteFile):
     #: Statements from each version to the next, by the version they reach (none: version 1).
     MIGRATIONS: ClassVar[Mapping[int, tuple[str, ...]]] = {}
 
-    def __init__(self, catalogue_path: Path, *, readonly: bool = False) -> None:
-        """Open the group's tables in the catalogue file ``catalogue_path`` (creating them).
+    def __init__(self, catalogue_path: CatalogueTarget, *, readonly: bool = False) -> None:
+        """Open the group's tables in the catalogue at ``catalogue_path``, a SQLite file or a
+        PostgreSQL URL (creating them).
 
         Raises:
             index.FormatVersionError: a newer newsrec wrote the tables.
+            index.CatalogueUnavailable: the PostgreSQL database cannot be reached.
             index.CatalogueError: the file is not a newsrec catalogue.
         """
-        self._path = Path(catalogue_path)
+        self._set_target(catalogue_path)
         self._readonly = readonly
         self._lock = threading.Lock()
         self._conn = connect_beside_catalogue(
-            self._path,
+            self._target,
             name=self.GROUP,
             version=self.SCHEMA_VERSION,
             schema=self.SCHEMA,
@@ -145,18 +152,18 @@ class CatalogueTables(SQLiteFile):
             migrations=self.MIGRATIONS,
         )
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self) -> Connection:
         """The open connection.
 
         Raises:
             index.CatalogueError: the tables were closed.
         """
         if self._conn is None:
-            raise CatalogueError(f"{self._path}: the {self.GROUP} tables are closed")
+            raise CatalogueError(f"{self._where}: the {self.GROUP} tables are closed")
         return self._conn
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[Connection]:
         """One write transaction (``BEGIN IMMEDIATE`` to ``COMMIT``, rolled back on any error)
         under this object's lock; a full or read-only disk is raised as
         :class:`index.DiskError` naming the file."""

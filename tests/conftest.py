@@ -10,6 +10,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -19,6 +20,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from recommender.embedding.embedder import Embedder, SentenceTransformerEmbedder
 from recommender.ingestion.ingest import ingest
 from recommender.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.postgres import ThrowawayCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "recommender" / "sample" / "articles.jsonl"
@@ -148,3 +152,51 @@ def live_server(sample_home: Path) -> Iterator[LiveServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL superuser URL to database ``postgres``, for the whole session.
+
+    ``NEWSREC_TEST_PG_URL`` if set; else a throwaway cluster on 127.0.0.1 (tests/postgres.py),
+    stopped at the end. Without PostgreSQL installed the tests that need it skip, naming why,
+    unless ``NEWSREC_REQUIRE_POSTGRES=1`` (CI), where they fail instead.
+    """
+    from tests.postgres import URL_VARIABLE, start_cluster_for_tests, wait_for_server
+
+    given = os.environ.get(URL_VARIABLE)
+    if given:
+        wait_for_server(given, timeout=10.0)
+        yield given
+        return
+    cluster = start_cluster_for_tests()
+    try:
+        yield cluster.url
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A URL to a fresh, empty PostgreSQL database of its own, dropped after the test."""
+    from tests.postgres import create_database, drop_database
+
+    url = create_database(pg_server)
+    try:
+        yield url
+    finally:
+        drop_database(pg_server, url)
+
+
+@pytest.fixture
+def pg_cluster() -> Iterator[ThrowawayCluster]:
+    """A PostgreSQL cluster of the test's own (``tests.postgres.ThrowawayCluster``), for
+    tests that stop and restart the database (``stop_server``/``start_server``) without
+    disturbing the session's server; removed after the test."""
+    from tests.postgres import start_cluster_for_tests
+
+    cluster = start_cluster_for_tests()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

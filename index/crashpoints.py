@@ -24,6 +24,10 @@ CRASH_POINTS: Final = (
     "publish.after_rename",  # version directory complete and in place, CURRENT not switched
     "publish.after_current",  # CURRENT switched, old versions not pruned yet
     "prune.during",  # one old version set aside for deletion, not yet deleted
+    "shared.after_files",  # a version's files uploaded to the shared store, no manifest yet
+    "shared.after_manifest",  # its manifest uploaded, the shared CURRENT not switched
+    "shared.after_current",  # the shared CURRENT switched, old shared versions not pruned yet
+    "fetch.after_files",  # a fetched version's files downloaded and verified, not installed
 )
 
 _reached: dict[str, int] = {}

@@ -40,7 +40,7 @@ class Manifest:
         return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, source: Path) -> Manifest:
+    def from_json(cls, text: str, source: Path | str) -> Manifest:
         """Parse and validate manifest JSON read from `source` (named in every error).
 
         A format newer than FORMAT_VERSION raises FormatVersionError; any missing, unknown or

@@ -178,6 +178,34 @@ class IndexStore:
         crash_point("publish.after_current")
         return IndexVersion(name=final.name, path=final, manifest=manifest)
 
+    def install(self, directory: Path, name: str) -> IndexVersion:
+        """Make `directory` a version named `name` (or the next number above every version
+        this store holds, if that is higher) and point CURRENT at it, atomically.
+
+        `directory` is a complete version (index files and manifest) that the caller wrote and
+        verified inside `root`, e.g. a copy fetched from a shared store; it is renamed, never
+        copied. Call it holding the lock that serialises writers of this store.
+
+        Raises:
+            ValueError: `name` is not a version name or `directory` is not inside `root`.
+            IndexLoadError: `directory` holds no readable manifest.
+        """
+        if not _VERSION_RE.fullmatch(name):
+            raise ValueError(f"not a version name: {name!r} (expected e.g. v000007)")
+        if Path(directory).parent != self._root:
+            raise ValueError(f"{directory}: must be a directory inside {self._root}")
+        manifest = self._read_version(Path(directory)).manifest
+        final = self._rename_to_next_version(Path(directory), first=_version_number(Path(name)))
+        fsync_path(self._root)
+        self._point_current_at(final.name)
+        return IndexVersion(name=final.name, path=final, manifest=manifest)
+
+    def make_current(self, version: IndexVersion) -> None:
+        """Point CURRENT at `version`, one of this store's versions, atomically."""
+        if version.path != self._root / version.name or not version.path.is_dir():
+            raise ValueError(f"{version.path}: not a version of {self}")
+        self._point_current_at(version.name)
+
     def load(
         self,
         version: IndexVersion | None = None,
@@ -262,11 +290,12 @@ class IndexStore:
         # A damaged CURRENT version is found both via CURRENT and via the scan; say it once.
         return list(dict.fromkeys(problems))
 
-    def prune(self, keep: int = 3) -> list[str]:
+    def prune(self, keep: int = 3, *, leftovers: bool = True) -> list[str]:
         """Delete all but the newest `keep` versions (never CURRENT) and leftover temp files.
 
         Returns the names removed. Call it holding the WriterLock: a temp directory of a
-        publish running concurrently would otherwise be deleted under it.
+        publish running concurrently would otherwise be deleted under it. With `leftovers`
+        False only old versions go, so it is safe beside a publish of another process.
         """
         if isinstance(keep, bool) or not isinstance(keep, int) or keep < 1:
             raise ValueError(f"keep must be a positive integer, got {keep!r}")
@@ -289,7 +318,8 @@ class IndexStore:
         for path in doomed:
             os.rename(path, self._root / f"{_TMP_PREFIX}pruned-{path.name}")
             crash_point("prune.during")
-        for path in self._leftovers():
+        pruned = [self._root / f"{_TMP_PREFIX}pruned-{path.name}" for path in doomed]
+        for path in self._leftovers() if leftovers else pruned:
             if path.is_dir():
                 shutil.rmtree(path)
             else:
@@ -358,9 +388,9 @@ class IndexStore:
             )
         return index
 
-    def _rename_to_next_version(self, tmp: Path) -> Path:
+    def _rename_to_next_version(self, tmp: Path, first: int = 1) -> Path:
         dirs = self._version_dirs()
-        number = _version_number(dirs[-1]) + 1 if dirs else 1
+        number = max(_version_number(dirs[-1]) + 1 if dirs else 1, first)
         while True:
             target = self._root / f"v{number:06d}"
             # os.rename would silently replace an empty directory, so check first; the writer

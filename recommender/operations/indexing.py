@@ -16,11 +16,16 @@ Each version also carries the neighbour table of :mod:`recommender.signals.neigh
 that updates the index in place keeps the table it had (the engine scores articles changed
 since on the fly) until more than ``table_refresh_ratio`` of the articles have changed since it
 was computed; then, and on every rebuild, the table is computed afresh.
+
+With a shared index store (``store_url``), the builder first fetches the version replicas
+serve, so that it updates that one, and pushes each version it publishes to the store, from
+which every replica fetches it (:mod:`index.shared_store`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -34,9 +39,11 @@ from index import (
     IndexLoadError,
     IndexStore,
     IndexVersion,
+    StorageError,
     VectorIndex,
     make_index,
 )
+from index.shared_store import SharedStore, fetch, publish_to
 from recommender.settings import Settings
 from recommender.signals.lexical import LEAD_CHARS, LexicalIndex
 from recommender.signals.neighbourhood import NeighbourTable, TableShape, build_table
@@ -47,6 +54,7 @@ if TYPE_CHECKING:  # Ray is optional: recommender.distributed is imported only w
 __all__ = [
     "Replay",
     "build_index",
+    "fetch_from_store",
     "index_kind_for",
     "index_params",
     "publish_if_behind",
@@ -55,6 +63,9 @@ __all__ = [
     "replay_changes",
     "table_shape",
 ]
+
+
+_log = logging.getLogger("newsrec.indexing")
 
 
 def index_kind_for(count: int, settings: Settings) -> str:
@@ -262,7 +273,22 @@ def publish_index(
     cannot be loaded, it was built with other settings, or :func:`rebuild_due` says so; then
     the index is built afresh from the catalogue. A new neighbour table is computed on Ray if
     ``ray`` is given (see :func:`neighbour_table`); nothing is published if that fails.
+
+    With ``settings.store_url`` set, the shared store's current version is fetched first (if it
+    cannot be, the index is rebuilt) and the new version is pushed to the store afterwards;
+    the caller holds the writer lock, so one builder publishes at a time.
+
+    Raises:
+        StorageError: the new version could not be pushed to the shared store (it is
+            published locally; the next publish pushes a newer one).
     """
+    shared = SharedStore(settings.store_url) if settings.store_url else None
+    if shared is not None and not rebuild:
+        try:
+            fetch(shared, store)
+        except StorageError as exc:
+            _log.warning("rebuilding the index: cannot fetch the shared version: %s", exc)
+            rebuild = True
     updated = None if rebuild else _updated_current(catalogue, store, settings)
     table: NeighbourTable | None = None
     if updated is not None:
@@ -280,7 +306,29 @@ def publish_index(
         extras=table.to_arrays(),
     )
     store.prune(keep=3)
+    if shared is not None:
+        publish_to(shared, store, version)
     return version
+
+
+def fetch_from_store(settings: Settings) -> IndexVersion | None:
+    """Bring the home's index to the version the shared store (``settings.store_url``) serves.
+
+    A replica calls it before it starts serving: the engine loads from the home's index, which
+    is empty on a new machine. Returns the version made current, or None when there was
+    nothing to do (no store set, nothing shared yet, or the home already has it).
+
+    Raises:
+        StorageError: the version could not be fetched or failed its checks (named in the
+            message); the home's index is unchanged.
+    """
+    if not settings.store_url:
+        return None
+    return fetch(
+        SharedStore(settings.store_url),
+        IndexStore(settings.index_root),
+        expect_model=settings.model,
+    )
 
 
 def publish_if_behind(

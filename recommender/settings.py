@@ -47,6 +47,8 @@ VARIABLES_OUTSIDE_SETTINGS = frozenset(
         "NEWSREC_TEST_CRASH_AT",  # named crash points for the crash tests (index/crashpoints.py)
         "NEWSREC_FUZZ_EXAMPLES",  # length of the API fuzz test (tests/reliability)
         "NEWSREC_SOAK_SECONDS",  # length of the concurrency soak (tests/reliability)
+        "NEWSREC_TEST_PG_URL",  # a PostgreSQL server for the tests (tests/postgres.py)
+        "NEWSREC_REQUIRE_POSTGRES",  # CI: tests that need PostgreSQL fail rather than skip
     }
 )
 
@@ -70,6 +72,17 @@ class _SettingsFields(BaseSettings):
 
     # --- storage -------------------------------------------------------------------------
     home: Path = Field(Path(".newsrec"), description="Directory holding catalogue and index.")
+    catalogue_url: SecretStr | None = Field(
+        None,
+        description="A PostgreSQL catalogue shared by several machines "
+        "(postgresql://user:password@host/db); unset, the catalogue is the SQLite file in the "
+        "home. A secret: it may hold a password.",
+    )
+    store_url: str | None = Field(
+        None,
+        description="The shared index store every replica fetches published versions from: a "
+        "folder, or an fsspec URI such as s3://bucket/newsrec; unset, the home's index only.",
+    )
 
     # --- embedding -----------------------------------------------------------------------
     model: str = Field(
@@ -339,6 +352,25 @@ class _SettingsFields(BaseSettings):
         description="How long a recommendation id accepts impressions and clicks.",
     )
 
+    @field_validator("catalogue_url")
+    @classmethod
+    def _postgresql_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or value.get_secret_value().strip() == "":
+            return None
+        scheme = value.get_secret_value().partition("://")[0].lower()
+        if scheme not in {"postgresql", "postgres"}:
+            # Not the URL itself: it may hold a password.
+            raise ValueError(
+                f"must be a postgresql:// URL (got a {scheme or 'schemeless'!r} one); leave it "
+                "unset for the SQLite catalogue in the home"
+            )
+        return value
+
+    @field_validator("store_url")
+    @classmethod
+    def _store_named(cls, value: str | None) -> str | None:
+        return None if value is None or not value.strip() else value.strip()
+
     @field_validator("api_key", "read_key")
     @classmethod
     def _refuse_placeholder_keys(cls, value: SecretStr | None) -> SecretStr | None:
@@ -367,6 +399,18 @@ class _SettingsFields(BaseSettings):
     def embedding_key(self) -> str:
         """What decides a stored vector: the model and the input length (in content hashes)."""
         return f"{self.model}|{self.max_seq_length}"
+
+    @property
+    def catalogue(self) -> Path | str:
+        """Where the catalogue lives: the PostgreSQL URL if one is set, else the SQLite file."""
+        if self.catalogue_url is not None:
+            return self.catalogue_url.get_secret_value()
+        return self.catalogue_path
+
+    @property
+    def shared_catalogue(self) -> bool:
+        """Whether the catalogue is a database server shared with other machines."""
+        return self.catalogue_url is not None
 
     @property
     def catalogue_path(self) -> Path:

@@ -22,7 +22,10 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from starlette.middleware.gzip import GZipMiddleware
 
-from index import StorageError
+from index import IndexStore, StorageError
+from index.errors import CatalogueUnavailable
+from index.shared_store import SharedStore, fetch
+from recommender.operations.indexing import fetch_from_store
 from recommender.ranking.scoring import Weights
 from recommender.serving.engine import Engine
 from recommender.serving.threads import one_thread_per_request
@@ -53,6 +56,7 @@ __all__ = ["create_app"]
 
 _log = logging.getLogger("newsrec.service")
 _REFRESH_SECONDS = 0.2
+_STORE_POLL_SECONDS = 1.0
 _GIL_SWITCH_SECONDS = 0.0005
 
 
@@ -86,6 +90,7 @@ def _follow_catalogue(
     # names another version. Catalogue changes keep being applied meanwhile.
     refused: str | None = None
     reported: str | None = None
+    unavailable: str | None = None
     while not stop.wait(_REFRESH_SECONDS):
         name: str | None = None
         watch()
@@ -105,8 +110,57 @@ def _follow_catalogue(
                         exc,
                     )
             engine.refresh()
+            if unavailable is not None:
+                _log.info("the catalogue answers again; following its changes")
+                unavailable = None
+        except CatalogueUnavailable as exc:
+            # A shared catalogue's database is down or out of reach: lists keep coming from
+            # memory, writes answer 503, and following resumes by itself once it is back.
+            # Said once per outage, not five times a second.
+            if unavailable is None:
+                _log.error("%s; serving lists from memory until it answers", exc)
+            unavailable = str(exc)
         except Exception:  # keep serving the version we have; the log says why
             _log.exception("could not refresh from %s", engine.settings.home)
+
+
+def _fetch_before_serving(settings: Settings) -> None:
+    # A new replica's home is empty: the version the store serves comes first, or the engine
+    # would build every list by searching until the fetch thread caught up. A replica that
+    # has a version serves it if the store is out of reach; one that has none cannot serve.
+    try:
+        fetched = fetch_from_store(settings)
+    except StorageError as exc:
+        if IndexStore(settings.index_root).current() is None:
+            raise
+        _log.error("serving the index this replica has, cannot fetch: %s", exc)
+        return
+    if fetched is not None:
+        _log.info("fetched index %s before serving", fetched.name)
+
+
+def _follow_store(
+    app: FastAPI, shared: SharedStore, store: IndexStore, model: str, stop: threading.Event
+) -> None:
+    # Fetching runs on its own thread, beside the catalogue follower: a large version takes
+    # seconds to download, and catalogue changes must keep showing within a second meanwhile.
+    # A fetched version lands in the local store, where the catalogue follower loads it as it
+    # would a local publish. A failed fetch leaves the local store as it was: the engine keeps
+    # its version, /readyz and /metrics say why, and each distinct error is logged once.
+    while not stop.wait(_STORE_POLL_SECONDS):
+        try:
+            fetched = fetch(shared, store, expect_model=model)
+        except Exception as exc:  # whatever the driver raised, keep serving and keep trying
+            app.state.metrics.store_fetch_failures.inc()
+            if str(exc) != app.state.store_error:
+                _log.error("keeping the index this replica has, cannot fetch: %s", exc)
+            app.state.store_error = str(exc)
+            continue
+        if app.state.store_error is not None:
+            _log.info("fetching from %s works again", shared.uri)
+        app.state.store_error = None
+        if fetched is not None:
+            _log.info("fetched index %s from %s", fetched.name, shared.uri)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -122,19 +176,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # interval, and a list takes and releases it many times (each numpy call): at the
         # default 5 ms, a cheap list next to a busy loop and an expensive list took 100 ms.
         sys.setswitchinterval(_GIL_SWITCH_SECONDS)
+        if settings.store_url:
+            _fetch_before_serving(settings)
         engine = Engine(settings)
         stop = threading.Event()
         identity = _file_identity(settings.catalogue_path)
+
+        def watch() -> None:
+            # A database server has no file to lose; its outages are the refresh's to report.
+            if not settings.shared_catalogue:
+                _watch_catalogue(app, settings.catalogue_path, identity)
+
         follower = threading.Thread(
             target=_follow_catalogue,
-            args=(
-                engine,
-                stop,
-                lambda: _watch_catalogue(app, settings.catalogue_path, identity),
-            ),
+            args=(engine, stop, watch),
             name="newsrec-follow",
             daemon=True,
         )
+        fetcher = None
+        if settings.store_url:
+            fetcher = threading.Thread(
+                target=_follow_store,
+                args=(app, SharedStore(settings.store_url), engine.store, settings.model, stop),
+                name="newsrec-fetch",
+                daemon=True,
+            )
         app.state.engine = engine
         # The home exists now: its signing key may be created in it.
         tracking = Tracking.from_settings(settings, experiment)
@@ -162,6 +228,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # land on some unlucky request).
         gc.freeze()
         follower.start()
+        if fetcher is not None:
+            fetcher.start()
         app.state.model.start()
         _log.info(
             "serving %s: index %s, %d articles",
@@ -176,6 +244,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # uvicorn calls this after the last request in flight has been answered.
             stop.set()
             follower.join(timeout=5)
+            if fetcher is not None:
+                fetcher.join(timeout=5)
             app.state.reindexer.join(timeout=30)
             work.close()
             feedback = getattr(app.state, "feedback", None)  # opened by the first feedback
@@ -199,6 +269,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = None
     app.state.lists = None
     app.state.catalogue_lost = None
+    app.state.store_error = None  # why the last fetch from the shared index store failed
     app.state.cache = ResponseCache(settings.cache_entries, max_bytes=settings.cache_bytes)
     app.state.metrics = Metrics(lambda: app.state.engine)
     install_error_handlers(app)

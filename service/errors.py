@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from index import LockedError
+from index.errors import CatalogueUnavailable
 from index.overrides import UnknownOverride
 from recommender.embedding.embedder import ModelUnavailable
 from recommender.ingestion.articles import InvalidArticle
@@ -40,6 +41,9 @@ __all__ = [
 
 #: Retry-After of a write refused because another job holds the writer lock.
 LOCK_RETRY_SECONDS = 2
+#: Retry-After while a shared catalogue's database is out of reach: long enough for a restart
+#: or a failover, short enough that clients come back soon after it.
+UNAVAILABLE_RETRY_SECONDS = 5
 
 _PROBLEM: dict[str, Any] = {"model": ProblemOut}
 AUTH_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -55,8 +59,9 @@ WRITE_RESPONSES: dict[int | str, dict[str, Any]] = {
     422: {"description": "An article or field is not valid; nothing was written."},
     503: {
         **_PROBLEM,
-        "description": "Another job (ingest, reindex) is writing, or the service is busy; "
-        "retry after the Retry-After header's seconds.",
+        "description": "Another job (ingest, reindex) is writing, the service is busy, or "
+        "the shared catalogue's database is out of reach; retry after the Retry-After "
+        "header's seconds.",
     },
 }
 
@@ -92,6 +97,16 @@ async def _editorial_refusal(request: Request, exc: Exception) -> JSONResponse:
 
 async def _locked(request: Request, exc: Exception) -> JSONResponse:
     return _problem(503, str(exc), **{"Retry-After": str(LOCK_RETRY_SECONDS)})
+
+
+async def _catalogue_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    # Writes (and reads that need the database, such as explained lists) wait for it; lists
+    # answered from memory are not affected. Nothing was written.
+    return _problem(
+        503,
+        f"{exc}; nothing was written, retry later",
+        **{"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+    )
 
 
 async def _busy(request: Request, exc: Exception) -> JSONResponse:
@@ -186,6 +201,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnknownOverride, _unknown_override)
     app.add_exception_handler(EditorialError, _editorial_refusal)
     app.add_exception_handler(LockedError, _locked)
+    app.add_exception_handler(CatalogueUnavailable, _catalogue_unavailable)
     app.add_exception_handler(Busy, _busy)
     app.add_exception_handler(ModelUnavailable, _model_unavailable)
     app.add_exception_handler(InvalidArticle, _invalid_article)

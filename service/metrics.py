@@ -68,6 +68,18 @@ class _IndexCollector(Collector):
             yield _gauge(
                 "newsrec_index_age_seconds", "Seconds since the served version was built.", age
             )
+        lag = status.get("lag")
+        yield _gauge(
+            "newsrec_catalogue_reachable",
+            "1 while the catalogue answers; 0 while it is out of reach (lists from memory).",
+            1 if status.get("catalogue") == "ok" else 0,
+        )
+        if isinstance(lag, int):
+            yield _gauge(
+                "newsrec_catalogue_lag",
+                "Catalogue changes this worker's lists do not hold yet.",
+                lag,
+            )
         yield _gauge(
             "newsrec_index_generation",
             "Changes that can alter lists seen by this worker (cache generation).",
@@ -137,6 +149,11 @@ class Metrics:
         )
         for reason in FEEDBACK_REASONS:  # shown at 0, so an alert can watch any reason
             self.feedback_rejected.labels(reason)
+        self.store_fetch_failures = Counter(
+            "newsrec_store_fetch_failures",
+            "Fetches from the shared index store that failed; the replica kept its version.",
+            registry=own,
+        )
         # Looking a labelled child up takes a lock and checks the labels; the few
         # (method, route, status) triples a service answers are looked up once each.
         self._latency_of: dict[tuple[str, str, int], Histogram] = {}

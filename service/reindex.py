@@ -10,9 +10,10 @@ import logging
 import threading
 from dataclasses import dataclass
 
-from index import Catalogue, IndexStore, StorageError, WriterLock
+from index import Catalogue, IndexStore, StorageError
 from recommender.ingestion.updates import LOCK_WAIT_SECONDS
 from recommender.operations.indexing import publish_index
+from recommender.operations.writer import writer_lock
 from recommender.settings import Settings
 
 __all__ = ["ReindexState", "Reindexer"]
@@ -65,8 +66,8 @@ class Reindexer:
         settings = self._settings
         try:
             with (
-                WriterLock(settings.home, wait=LOCK_WAIT_SECONDS, purpose="service reindex"),
-                Catalogue(settings.catalogue_path) as catalogue,
+                writer_lock(settings, wait=LOCK_WAIT_SECONDS, purpose="service reindex"),
+                Catalogue(settings.catalogue) as catalogue,
             ):
                 version = publish_index(
                     catalogue, IndexStore(settings.index_root), settings, rebuild=True

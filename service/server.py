@@ -32,6 +32,11 @@ def serve(settings: Settings, *, workers: int = 1, log_level: str = "info") -> N
     explicitly.
     """
     os.environ["NEWSREC_HOME"] = str(settings.home.resolve())
+    # Given on the command line, the shared catalogue and store must reach the workers too.
+    if settings.catalogue_url is not None:
+        os.environ["NEWSREC_CATALOGUE_URL"] = settings.catalogue_url.get_secret_value()
+    if settings.store_url is not None:
+        os.environ["NEWSREC_STORE_URL"] = settings.store_url
     for field, variable in LIMIT_ENV.items():
         os.environ[variable] = str(getattr(settings, field))
     metrics_dir: str | None = None

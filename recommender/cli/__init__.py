@@ -1,7 +1,8 @@
 """The ``newsrec`` command line: the one composition root, free to import every package.
 
 One module per command group (:mod:`.ingest`, :mod:`.lists`, :mod:`.operations`,
-:mod:`.evaluate`, :mod:`.editorial`, :mod:`.find`, :mod:`.experiments`); importing them
+:mod:`.catalogue`, :mod:`.evaluate`, :mod:`.editorial`, :mod:`.find`, :mod:`.experiments`,
+:mod:`.batch`); importing them
 registers their commands on :data:`recommender.cli.app.app`. Every failure ends with one line on
 stderr saying what is wrong and where, and a non-zero exit code: 1 for a failed job, 2 for a bad
 command line, bad input or a broken disk (full or read-only).
@@ -9,13 +10,33 @@ command line, bad input or a broken disk (full or read-only).
 
 from __future__ import annotations
 
-from recommender.cli import batch, editorial, evaluate, experiments, find, ingest, lists, operations
+from recommender.cli import (
+    batch,
+    catalogue,
+    editorial,
+    evaluate,
+    experiments,
+    find,
+    ingest,
+    lists,
+    operations,
+)
 from recommender.cli.app import app, say_error
 
 __all__ = ["app", "main"]
 
 # Imported for the commands they register.
-_COMMAND_GROUPS = (ingest, lists, operations, evaluate, editorial, find, experiments, batch)
+_COMMAND_GROUPS = (
+    ingest,
+    lists,
+    operations,
+    evaluate,
+    editorial,
+    find,
+    experiments,
+    batch,
+    catalogue,
+)
 
 
 def main() -> None:

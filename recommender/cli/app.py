@@ -23,8 +23,10 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "CatalogueOption",
     "HomeOption",
     "KOption",
+    "StoreOption",
     "app",
     "console",
     "error_console",
@@ -76,6 +78,25 @@ HomeOption = Annotated[
         "--home", help="Home directory (default ./.newsrec, or $NEWSREC_HOME).", show_default=False
     ),
 ]
+CatalogueOption = Annotated[
+    str | None,
+    typer.Option(
+        "--catalogue",
+        metavar="URL",
+        help="A shared PostgreSQL catalogue, postgresql://... (default: $NEWSREC_CATALOGUE_URL, "
+        "else the SQLite file in the home).",
+        show_default=False,
+    ),
+]
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        metavar="URI",
+        help="The shared index store: a folder or an fsspec URI (default: $NEWSREC_STORE_URL).",
+        show_default=False,
+    ),
+]
 
 
 # Where batch work runs (issue 18): absent, in this process as always; ``local``, on a Ray
@@ -118,8 +139,9 @@ def settings_for(home: Path | None, **overrides: Any) -> Settings:
 
 def require_home(settings: Settings) -> None:
     """Fail with exit 2 unless ``settings.home`` holds a catalogue: a command that only reads
-    must not create an empty home and answer from it as if it were one."""
-    if not settings.catalogue_path.is_file():
+    must not create an empty home and answer from it as if it were one. A home on a shared
+    PostgreSQL catalogue is the database's: its folder only holds a local index copy."""
+    if not settings.shared_catalogue and not settings.catalogue_path.is_file():
         fail(
             f"{settings.home}: no newsrec home here (no {settings.catalogue_path.name}); "
             "create one with `newsrec ingest --home DIR FILE`, or give --home or $NEWSREC_HOME",

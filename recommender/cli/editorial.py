@@ -76,7 +76,7 @@ def _editing(settings: Settings) -> Iterator[tuple[OverrideStore, Catalogue]]:
 
     require_home(settings)  # before the catalogue opens: opening would create a missing home
     try:
-        catalogue = Catalogue(settings.catalogue_path)
+        catalogue = Catalogue(settings.catalogue)
     except StorageError as exc:
         fail(str(exc))
     with catalogue, _override_store(settings) as store:
@@ -103,7 +103,7 @@ def _override_store(settings: Settings) -> OverrideStore:
 
     require_home(settings)  # an editor's command on a mistyped home must not create one
     try:
-        return OverrideStore(settings.catalogue_path)
+        return OverrideStore(settings.catalogue)
     except StorageError as exc:
         fail(str(exc))
 

@@ -122,7 +122,7 @@ def report(
         if described is not None:
             designs[described.name] = _design(described)
     try:
-        with FeedbackStore(settings.catalogue_path) as store:
+        with FeedbackStore(settings.catalogue) as store:
             rows = list(store.rows(experiment=experiment))
     except StorageError as exc:
         fail(str(exc))
@@ -183,7 +183,7 @@ def export_log(
     settings = settings_for(home)
     require_home(settings)
     try:
-        with FeedbackStore(settings.catalogue_path) as store:
+        with FeedbackStore(settings.catalogue) as store:
             written = write_log(
                 store.rows(experiment=experiment), out, experiment=experiment, variant=variant
             )

@@ -36,7 +36,7 @@ def find(
     settings = settings_for(home)
     require_home(settings)
     try:
-        with Catalogue(settings.catalogue_path, readonly=True) as catalogue:
+        with Catalogue(settings.catalogue, readonly=True) as catalogue:
             found = find_articles(catalogue, query, limit)
     except InvalidQuery as exc:
         fail(str(exc), 2)

@@ -11,8 +11,10 @@ import typer
 
 from index import StorageError
 from recommender.cli.app import (
+    CatalogueOption,
     HomeOption,
     RayOption,
+    StoreOption,
     app,
     console,
     error_console,
@@ -21,6 +23,7 @@ from recommender.cli.app import (
     settings_for,
 )
 from recommender.cli.batch import on_ray
+from recommender.settings import Settings
 
 
 def _parse_map(pairs: list[str]) -> dict[str, str]:
@@ -53,6 +56,8 @@ def ingest(
         ),
     ] = None,
     ray: RayOption = None,
+    catalogue: CatalogueOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Add or update articles; bad rows are reported and skipped, the good ones land.
 
@@ -65,11 +70,12 @@ def ingest(
     if vectors is not None:
         if paths:
             fail("give article files or --vectors SHARDS, not both", 2)
-        _ingest_vectors(vectors, home, wait, ray)
+        settings = settings_for(home, catalogue_url=catalogue, store_url=store)
+        _ingest_vectors(vectors, settings, wait, ray)
         return
     if not paths:
         fail("give article files to ingest, or --vectors SHARDS", 2)
-    settings = settings_for(home)
+    settings = settings_for(home, catalogue_url=catalogue, store_url=store)
     mapping = _parse_map(map_)
     try:
         with on_ray(ray) as target:
@@ -101,12 +107,11 @@ def ingest(
         fail("nothing could be read from " + ", ".join(str(p) for p in paths), 2)
 
 
-def _ingest_vectors(folder: Path, home: Path | None, wait: float, ray: str | None) -> None:
+def _ingest_vectors(folder: Path, settings: Settings, wait: float, ray: str | None) -> None:
     from index import LockedError
     from recommender.ingestion.prepared import NoShards, ingest_vectors
     from recommender.ingestion.shards import ShardMismatch
 
-    settings = settings_for(home)
     try:
         with on_ray(ray) as target:
             report = ingest_vectors(folder, settings, lock_wait=wait, ray=target)
@@ -158,7 +163,7 @@ def events(
     except (ValueError, OSError) as exc:
         fail(f"cannot read the key of recommendation ids: {exc}", 2)
     try:
-        report = record_events(paths, settings.catalogue_path, recommendation_ids=ids)
+        report = record_events(paths, settings.catalogue, recommendation_ids=ids)
     except StorageError as exc:
         fail_storage(exc)
     _say_rejected(report.problems, report.unreadable)

@@ -12,9 +12,11 @@ import typer
 from index import StorageError
 from index.disk import DISK_CAUSES
 from recommender.cli.app import (
+    CatalogueOption,
     HomeOption,
     KOption,
     RayOption,
+    StoreOption,
     app,
     console,
     fail,
@@ -95,24 +97,30 @@ def doctor(
 
 
 @app.command()
-def reindex(home: HomeOption = None, ray: RayOption = None) -> None:
+def reindex(
+    home: HomeOption = None,
+    ray: RayOption = None,
+    catalogue: CatalogueOption = None,
+    store: StoreOption = None,
+) -> None:
     """Rebuild the vector index from the catalogue and publish it as a new version.
 
     With --ray, the neighbour table is computed on Ray (the same table).
     """
-    from index import Catalogue, IndexStore, LockedError, WriterLock
+    from index import Catalogue, IndexStore, LockedError
     from recommender.operations.indexing import publish_index
+    from recommender.operations.writer import writer_lock
 
-    settings = settings_for(home)
+    settings = settings_for(home, catalogue_url=catalogue, store_url=store)
     require_home(settings)  # a rebuild of nothing would create an empty home
     try:
         with (
             on_ray(ray) as target,
-            WriterLock(settings.home, purpose="reindex"),
-            Catalogue(settings.catalogue_path) as catalogue,
+            writer_lock(settings, purpose="reindex"),
+            Catalogue(settings.catalogue) as articles,
         ):
             version = publish_index(
-                catalogue, IndexStore(settings.index_root), settings, rebuild=True, ray=target
+                articles, IndexStore(settings.index_root), settings, rebuild=True, ray=target
             )
     except LockedError as exc:
         fail(str(exc))
@@ -205,11 +213,13 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Interface (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")] = 1,
+    catalogue: CatalogueOption = None,
+    store: StoreOption = None,
 ) -> None:
     """Run the HTTP service (uvicorn); Ctrl-C or SIGTERM lets requests in flight finish."""
     from service.server import serve as serve_http
 
-    settings = settings_for(home, host=host, port=port)
+    settings = settings_for(home, host=host, port=port, catalogue_url=catalogue, store_url=store)
     from recommender.experiments.config import ExperimentsError, load_experiments
     from recommender.operations.doctor import serving_refusal
 
@@ -220,6 +230,14 @@ def serve(
         except ExperimentsError as exc:
             fail(f"{exc}; not serving", 2)
 
+    if settings.shared_catalogue and settings.recommendation_secret is None:
+        # Each home would sign with a key of its own, and feedback on an answer from one
+        # replica would be refused by the others.
+        fail(
+            "replicas of a shared catalogue must share the key that signs recommendation ids: "
+            "set NEWSREC_RECOMMENDATION_SECRET to the same value on every replica",
+            2,
+        )
     refusal = serving_refusal(settings)
     if refusal is not None:
         fail(refusal)

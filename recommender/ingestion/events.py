@@ -241,11 +241,12 @@ def _read_csv(path: Path) -> Iterator[Row | RowProblem]:
 
 def record_events(
     paths: Sequence[Path],
-    catalogue_path: Path,
+    target: Path | str,
     *,
     recommendation_ids: RecommendationIds | None = None,
 ) -> EventReport:
-    """Read event files and store their events beside the catalogue at ``catalogue_path``.
+    """Read event files and store their events beside the catalogue at ``target`` (its SQLite
+    file or PostgreSQL URL).
 
     With ``recommendation_ids`` (the home's signer), rows that carry a ``recommendation_id`` are
     checked as feedback and stored in the feedback table; without, they are read as plain
@@ -253,8 +254,8 @@ def record_events(
     """
     report = EventReport()
     with ExitStack() as stack:
-        store = stack.enter_context(EventStore(catalogue_path))
-        catalogue = stack.enter_context(Catalogue(catalogue_path))
+        store = stack.enter_context(EventStore(target))
+        catalogue = stack.enter_context(Catalogue(target))
         feedback_store: FeedbackStore | None = None
         for path in paths:
             try:
@@ -274,15 +275,13 @@ def record_events(
                         batch = []
                     if len(feedback) >= _BATCH:
                         feedback_store = feedback_store or stack.enter_context(
-                            FeedbackStore(catalogue_path)
+                            FeedbackStore(target)
                         )
                         _store_feedback(feedback_store, feedback, report)
                         feedback = []
                 _store(store, catalogue, batch, report)
                 if feedback:
-                    feedback_store = feedback_store or stack.enter_context(
-                        FeedbackStore(catalogue_path)
-                    )
+                    feedback_store = feedback_store or stack.enter_context(FeedbackStore(target))
                     _store_feedback(feedback_store, feedback, report)
             except UnreadableFile as exc:
                 report.unreadable.append(str(exc))

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from index import ArticleRecord, Catalogue, WriterLock
+from index import ArticleRecord, Catalogue
 from index.events import Event, EventStore
 from recommender.embedding.embedder import Embedder
 from recommender.ingestion.articles import InvalidArticle, article_from_mapping
@@ -24,6 +24,7 @@ from recommender.ingestion.files import Row, RowProblem, UnreadableFile, read_ro
 from recommender.ingestion.mind import is_behaviors_file
 from recommender.ingestion.updates import embed_changed
 from recommender.operations.indexing import publish_if_behind
+from recommender.operations.writer import writer_lock
 from recommender.settings import Settings
 
 if TYPE_CHECKING:  # Ray is optional: imported only when a target is given
@@ -132,7 +133,7 @@ class _Job:
         kept = [event for event in clicks if event.article_id in known]
         self.report.unknown_click_ids += len({e.article_id for e in clicks} - set(known))
         self.report.clicks_applied += len(kept)
-        with EventStore(self.catalogue.path) as events:
+        with EventStore(self.catalogue.target) as events:
             events.add(kept)
 
     def _reject(self, problem: RowProblem) -> None:
@@ -174,8 +175,8 @@ def ingest(
         return loaded[0]
 
     with (
-        WriterLock(settings.home, wait=lock_wait, purpose="ingest"),
-        Catalogue(settings.catalogue_path) as catalogue,
+        writer_lock(settings, wait=lock_wait, purpose="ingest"),
+        Catalogue(settings.catalogue) as catalogue,
         tqdm(unit=" rows", disable=not progress, desc="ingest") as bar,
     ):
         job = _Job(catalogue, get_embedder, report, bar, settings.embedding_key)

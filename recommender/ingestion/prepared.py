@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from index import Catalogue, WriterLock
+from index import Catalogue
 from recommender.embedding.embedder import vector_identity
 from recommender.ingestion.shards import (
     ShardError,
@@ -25,6 +25,7 @@ from recommender.ingestion.shards import (
     shard_paths,
 )
 from recommender.operations.indexing import publish_if_behind
+from recommender.operations.writer import writer_lock
 from recommender.settings import Settings
 
 if TYPE_CHECKING:  # Ray is optional: imported only when a target is given
@@ -105,8 +106,8 @@ def ingest_vectors(
         return report
     settings.home.mkdir(parents=True, exist_ok=True)
     with (
-        WriterLock(settings.home, wait=lock_wait, purpose="ingest --vectors"),
-        Catalogue(settings.catalogue_path) as catalogue,
+        writer_lock(settings, wait=lock_wait, purpose="ingest --vectors"),
+        Catalogue(settings.catalogue) as catalogue,
     ):
         stored_dim = catalogue.dim
         if stored_dim is not None:

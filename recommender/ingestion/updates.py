@@ -6,7 +6,7 @@ Other workers and processes over the same home pick it up from the catalogue's c
 they next poll it, or at once for a read that asks for the write's generation
 (``min_generation``, README "Read-your-write").
 
-Writes take the home's ``WriterLock`` (waiting a little), so the service never writes while a
+Writes take the catalogue's writer lock (waiting a little), so the service never writes while a
 ``newsrec ingest`` or ``reindex`` does; a job holding it longer makes the write fail with
 ``index.LockedError``, which callers should report as "retry later".
 """
@@ -19,9 +19,10 @@ from typing import Any
 
 import numpy as np
 
-from index import ArticleRecord, Catalogue, WriterLock
+from index import ArticleRecord, Catalogue
 from recommender.embedding.embedder import Embedder
 from recommender.ingestion.articles import InvalidArticle, article_from_mapping, embedding_text
+from recommender.operations.writer import writer_lock
 from recommender.serving.engine import Engine, UnknownArticle
 
 __all__ = [
@@ -103,7 +104,7 @@ def upsert_articles(
     # Embedding is the slow part, so it runs before taking the lock; whatever changed under
     # us meanwhile is embedded again inside it.
     vectors = embed_changed(catalogue, latest, lambda: engine.embedder)
-    with WriterLock(engine.settings.home, wait=lock_wait, purpose="service upsert"):
+    with writer_lock(engine.settings, wait=lock_wait, purpose="service upsert"):
         vectors = embed_changed(catalogue, latest, lambda: engine.embedder, vectors)
         counts = catalogue.upsert(list(latest.values()), vectors)
     engine.refresh()
@@ -126,7 +127,7 @@ def unpublish_article(
         UnknownArticle: no published article has this id.
         index.LockedError: another job kept the writer lock for ``lock_wait`` seconds.
     """
-    with WriterLock(engine.settings.home, wait=lock_wait, purpose="service unpublish"):
+    with writer_lock(engine.settings, wait=lock_wait, purpose="service unpublish"):
         removed = engine.catalogue.unpublish(article_id)
     if not removed:
         raise UnknownArticle(article_id)

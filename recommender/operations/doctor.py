@@ -22,6 +22,7 @@ from index import (
     StorageError,
 )
 from index.disk import on_read_only_file_system
+from index.errors import CatalogueUnavailable
 from index.events import EventStore
 from index.overrides import OverrideStore
 from recommender.experiments.config import ExperimentsError, load_experiments
@@ -66,8 +67,10 @@ def serving_refusal(settings: Settings) -> str | None:
     if published is None or published[1] == 0:
         return None
     name, count = published
-    path = settings.catalogue_path
-    if not path.is_file():
+    path: Path | str = settings.catalogue_path
+    if settings.shared_catalogue:
+        path = settings.catalogue
+    elif not settings.catalogue_path.is_file():
         return (
             f"{path}: no catalogue, but index {name} holds {count} articles; {_RESTORE} (or "
             "point --home at the right directory); not serving"
@@ -75,6 +78,10 @@ def serving_refusal(settings: Settings) -> str | None:
     try:
         with Catalogue(path, readonly=True) as catalogue:
             articles = catalogue.count()
+            path = catalogue.path
+    except CatalogueUnavailable as exc:
+        # A replica builds its lists from the catalogue at start; it cannot start without it.
+        return f"{exc}; start the replica once the database answers; not serving"
     except StorageError:
         return None  # the engine's own checks say what is wrong with it
     if articles == 0:
@@ -152,7 +159,7 @@ def examine(settings: Settings) -> Checkup:
         if catalogue is not None:
             for problem in catalogue.check():
                 found.error(problem, "restore the catalogue from a backup")
-            _examine_side_tables(settings.catalogue_path, found)
+            _examine_side_tables(settings.catalogue, found)
             _examine_content_hashes(catalogue, settings, found)
             facts.update(
                 articles=catalogue.count(), catalogue_seq=catalogue.last_seq(), dim=catalogue.dim
@@ -185,8 +192,10 @@ def _examine_experiments(settings: Settings, found: _Findings, facts: dict[str, 
 
 
 def _open_catalogue(settings: Settings, found: _Findings) -> Catalogue | None:
-    path = settings.catalogue_path
-    if not path.is_file():
+    path: Path | str = settings.catalogue_path
+    if settings.shared_catalogue:
+        path = settings.catalogue
+    elif not settings.catalogue_path.is_file():
         published = _published_count(IndexStore(settings.index_root))
         if published is not None and published[1] > 0:
             found.error(
@@ -199,6 +208,8 @@ def _open_catalogue(settings: Settings, found: _Findings) -> Catalogue | None:
         return None
     try:
         return Catalogue(path, readonly=True)
+    except CatalogueUnavailable as exc:
+        found.error(str(exc), "start the database, or check the URL, network and credentials")
     except DiskError as exc:
         found.error(str(exc), "the catalogue itself may be healthy: fix the disk first")
     except FormatVersionError as exc:
@@ -241,7 +252,7 @@ def _examine_content_hashes(catalogue: Catalogue, settings: Settings, found: _Fi
     )
 
 
-def _examine_side_tables(path: Path, found: _Findings) -> None:
+def _examine_side_tables(path: Path | str, found: _Findings) -> None:
     # Events and editorial overrides live in the catalogue's file with versions of their own.
     for store in (EventStore, OverrideStore):
         try:

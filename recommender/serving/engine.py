@@ -23,6 +23,7 @@ from typing import Any, Literal
 import numpy as np
 
 from index import ArticleRecord, Catalogue, IndexLoadError, IndexStore, IndexVersion, VectorIndex
+from index.errors import CatalogueUnavailable
 from index.events import Event, EventStore
 from index.overrides import OverrideStore
 from recommender.embedding.embedder import Embedder, load_embedder, planned_backend
@@ -73,10 +74,10 @@ class Engine:
         """
         self.settings = settings
         settings.home.mkdir(parents=True, exist_ok=True)
-        self.catalogue = Catalogue(settings.catalogue_path)
+        self.catalogue = Catalogue(settings.catalogue)
         self.store = IndexStore(settings.index_root)
-        self.events = EventStore(settings.catalogue_path)
-        self.overrides = OverrideStore(settings.catalogue_path)
+        self.events = EventStore(settings.catalogue)
+        self.overrides = OverrideStore(settings.catalogue)
         self._embedder = embedder
         self._embedder_lock = threading.Lock()
         self._clock = clock
@@ -816,9 +817,24 @@ class Engine:
         version = state.version
         created = version.manifest.created_at if version else None
         hoods = state.hoods
+        # A shared catalogue may be out of reach while lists are answered from memory: the
+        # status then says so instead of failing, so that a replica stays in its pool.
+        try:
+            articles: int = self.catalogue.count()
+            catalogue_seq: int | None = self.catalogue.last_seq()
+            events: int | None = self.events.count()
+            reachable = "ok"
+        except CatalogueUnavailable as exc:
+            articles, catalogue_seq, events = len(state.columns.article_ids), None, None
+            reachable = f"unavailable ({exc}); lists come from memory, writes are refused"
         return {
             "home": str(self.settings.home),
-            "articles": self.catalogue.count(),
+            "catalogue": reachable,
+            "articles": articles,
+            # Changes this worker's lists hold, and how far they are behind the catalogue.
+            "applied_seq": state.seq,
+            "catalogue_seq": catalogue_seq,
+            "lag": None if catalogue_seq is None else max(0, catalogue_seq - state.seq),
             "indexed": len(self),
             "model": self.settings.model,
             # Which path embeds drafts and new articles, told without loading the model.
@@ -840,7 +856,7 @@ class Engine:
             else None,
             "index_created_at": created.isoformat() if created else None,
             "index_age_seconds": (datetime.now(UTC) - created).total_seconds() if created else None,
-            "events": self.events.count(),
+            "events": events,
             "overrides_in_force": len(state.rules.overrides),
         }
 

@@ -118,6 +118,6 @@ def _feedback_store(request: Request) -> FeedbackStore:
             store = getattr(request.app.state, "feedback", None)
             if store is None:
                 store = request.app.state.feedback = FeedbackStore(
-                    request.app.state.settings.catalogue_path
+                    request.app.state.settings.catalogue
                 )
     return store

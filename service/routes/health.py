@@ -41,11 +41,19 @@ def readyz(engine: EngineDep, request: Request) -> Any:
     catalogue file is still the one opened at start, and (where writes are enabled) the
     embedding model is loaded; 503 otherwise, with ``reason``.
 
-    The answer describes this worker: its process id, and the index version it serves.
+    The answer describes this worker: its process id, the index version it serves, the
+    catalogue changes its lists hold (``applied_seq``) and how many they lack (``lag``). A
+    replica whose shared catalogue is out of reach stays ready (lists come from memory) and
+    says so in ``catalogue``; one that cannot fetch from the shared store, in ``store``.
     """
     info = engine.status()
     model: ModelWarmup = request.app.state.model
     info["embedding_model"] = model.state
+    if request.app.state.settings.store_url:
+        # A replica that cannot fetch new versions keeps serving the one it has: still ready,
+        # but it says why it may fall behind.
+        failed: str | None = request.app.state.store_error
+        info["store"] = "ok" if failed is None else f"cannot fetch ({failed})"
     lost: str | None = request.app.state.catalogue_lost
     reason = None
     if lost is not None:

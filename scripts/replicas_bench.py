@@ -206,6 +206,8 @@ def _lua(ids: list[str], work: Path) -> Path:
 def _throughput(replicas: list[_Replica], script: Path, seconds: int, repeats: int) -> None:
     one: list[WrkResult] = []
     two: list[list[WrkResult]] = []
+    for replica in replicas:  # warm-up: caches, first-call costs
+        wrk_run(replica.url, script, 8, max(1, seconds // 2))
     for repeat in range(repeats):
         order = ("one", "two") if repeat % 2 == 0 else ("two", "one")
         for kind in order:

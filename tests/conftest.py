@@ -185,6 +185,11 @@ def pg_url(pg_server: str) -> Iterator[str]:
     try:
         yield url
     finally:
+        from index.postgres import close_pools
+
+        # The test's pools (of this URL, or of it with a password or options added) would
+        # otherwise keep refilling themselves against a database that is gone.
+        close_pools()
         drop_database(pg_server, url)
 
 

@@ -29,8 +29,10 @@ PROBE_IDS = ("sample-001", "sample-020", "sample-041", "sample-066")
 
 #: Settings of jobs on a synthetic home: a flat index whatever its size, because building an
 #: HNSW graph of 20,000 vectors takes minutes on a shared 2-core machine and the crash safety
-#: of a publish does not depend on the index kind (tests/index covers both kinds).
-SYNTHETIC_SETTINGS = {"index_kind": "flat"}
+#: of a publish does not depend on the index kind (tests/index covers both kinds). A shallow
+#: neighbour table likewise: its all-pairs search is most of a reindex at this size and comes
+#: before anything is written, and a publish writes it the same way whatever its depth.
+SYNTHETIC_SETTINGS = {"index_kind": "flat", "candidates": "20", "table_depth": "10"}
 
 
 def synthetic_env(**extra: str) -> dict[str, str]:

@@ -21,23 +21,13 @@ import pytest
 
 from service.freshness import GENERATION_HEADER
 from tests.conftest import LiveServer
-from tests.service.servers import WRITE_KEY, copy_home, start
+from tests.service.servers import WRITE_KEY, copy_home, ferry_article, start
 
 pytestmark = pytest.mark.slow
 
 KEY = {"X-API-Key": WRITE_KEY}
 TRIES = 1_000  # per worker count: half reads after a PUT, half after a DELETE
 LIST = {"k": "1", "lists": "more_like_this"}  # the article's own list: the cheapest that needs it
-
-
-def _article(n: int) -> dict[str, str]:
-    return {
-        "title": f"Harbour ferry timetable changes for route {n}",
-        "body": f"The harbour authority moves the departures of ferry route {n} by ten minutes "
-        "from Monday, after complaints about missed train connections.",
-        "section": "city",
-        "published_at": "2026-10-09T08:00:00Z",
-    }
 
 
 def _ready_workers(server: LiveServer, workers: int, timeout: float = 120.0) -> None:
@@ -135,7 +125,7 @@ def test_a_read_with_min_generation_sees_the_write_on_another_worker(
             # Every other worker in turn reads what this one wrote.
             reader = by_pid[pids[(i + 1 + (i // workers) % (workers - 1)) % workers]]
             article_id = f"ryw-{i}"
-            put = writer.put(f"/articles/{article_id}", json=_article(i), headers=KEY)
+            put = writer.put(f"/articles/{article_id}", json=ferry_article(i), headers=KEY)
             assert put.status_code == 201, put.text
             asked = time.perf_counter()
             read = reader.get(
@@ -178,7 +168,7 @@ def test_without_min_generation_another_worker_shows_a_write_within_the_follow_p
             # Writes at every phase of the other worker's follow period, not just after it.
             time.sleep((i % 10) * 0.02)
             article_id = f"lag-{i}"
-            put = writer.put(f"/articles/{article_id}", json=_article(i), headers=KEY)
+            put = writer.put(f"/articles/{article_id}", json=ferry_article(i), headers=KEY)
             assert put.status_code == 201, put.text
             written = time.perf_counter()
             while reader.get(f"/articles/{article_id}/related", params=LIST).status_code != 200:
@@ -218,7 +208,7 @@ def test_ready_only_once_the_model_is_loaded_and_the_first_write_is_as_fast_as_t
             took: list[float] = []
             for i in range(20):
                 started = time.perf_counter()
-                put = http.put(f"/articles/first-{i}", json=_article(i), headers=KEY)
+                put = http.put(f"/articles/first-{i}", json=ferry_article(i), headers=KEY)
                 took.append(time.perf_counter() - started)
                 assert put.status_code == 201, put.text
         median = statistics.median(took[1:])
@@ -236,7 +226,7 @@ def test_every_read_route_takes_min_generation_and_refuses_one_never_written(
 ) -> None:
     with _connections(two_workers.url, 2) as by_pid:
         writer, reader = (by_pid[pid] for pid in sorted(by_pid))
-        put = writer.put("/articles/ryw-routes", json=_article(0), headers=KEY)
+        put = writer.put("/articles/ryw-routes", json=ferry_article(0), headers=KEY)
         generation = _generation(put)
         after = {"min_generation": generation}
         assert reader.get("/articles/ryw-routes", params=after).status_code == 200

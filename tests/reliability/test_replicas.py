@@ -26,7 +26,7 @@ from service.access_log import INDEX_VERSION_HEADER
 from tests.conftest import LiveServer
 from tests.postgres import ThrowawayCluster, create_database, start_cluster_for_tests
 from tests.reliability.support import cli_env, run_newsrec
-from tests.service.servers import WRITE_KEY, start
+from tests.service.servers import WRITE_KEY, ferry_article, start
 
 pytestmark = pytest.mark.slow
 
@@ -51,16 +51,6 @@ class Site:
         done = run_newsrec(*args, env=cli_env(**self.env))
         assert done.returncode == 0, done.stderr
         return done.stdout
-
-
-def _article(n: int) -> dict[str, str]:
-    return {
-        "title": f"Harbour ferry timetable changes for route {n}",
-        "body": f"The harbour authority moves the departures of ferry route {n} by ten minutes "
-        "from Monday, after complaints about missed train connections.",
-        "section": "city",
-        "published_at": "2026-10-09T08:00:00Z",
-    }
 
 
 def _until(check: Callable[[], bool], timeout: float) -> float | None:
@@ -110,7 +100,10 @@ def test_a_write_on_one_replica_shows_on_the_other_within_a_second(site: Site) -
     with httpx.Client(base_url=writer.url, headers=KEY, timeout=30) as client:
         for n in range(20):
             article_id = f"replica-upsert-{n}"
-            assert client.put(f"/articles/{article_id}", json=_article(n)).status_code in (200, 201)
+            assert client.put(f"/articles/{article_id}", json=ferry_article(n)).status_code in (
+                200,
+                201,
+            )
             took = _until(lambda: _listed(reader, article_id), timeout=10)  # noqa: B023
             assert took is not None, f"{article_id} never reached the other replica"
             seconds.append(took)
@@ -221,7 +214,7 @@ def test_the_database_stopped_and_started_mid_traffic(site: Site) -> None:
             assert ready.status_code == 200
             assert ready.json()["catalogue"].startswith("unavailable")
         refused = httpx.put(
-            f"{writer.url}/articles/replica-outage", json=_article(99), headers=KEY, timeout=30
+            f"{writer.url}/articles/replica-outage", json=ferry_article(99), headers=KEY, timeout=30
         )
         assert refused.status_code == 503, refused.text
         assert int(refused.headers["Retry-After"]) > 0
@@ -238,7 +231,8 @@ def test_the_database_stopped_and_started_mid_traffic(site: Site) -> None:
     with httpx.Client(base_url=writer.url, headers=KEY, timeout=30) as client:
         took = _until(
             lambda: (
-                client.put("/articles/replica-outage", json=_article(99)).status_code in (200, 201)
+                client.put("/articles/replica-outage", json=ferry_article(99)).status_code
+                in (200, 201)
             ),
             timeout=30,
         )
@@ -250,7 +244,7 @@ def test_the_database_stopped_and_started_mid_traffic(site: Site) -> None:
 def test_a_replica_killed_loses_nothing_acknowledged(site: Site) -> None:
     victim, survivor = site.replicas
     answer = httpx.put(
-        f"{victim.url}/articles/replica-before-kill", json=_article(7), headers=KEY, timeout=30
+        f"{victim.url}/articles/replica-before-kill", json=ferry_article(7), headers=KEY, timeout=30
     )
     assert answer.status_code in (200, 201)
     os.kill(victim.process.pid, signal.SIGKILL)

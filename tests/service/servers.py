@@ -22,6 +22,17 @@ def lists_only(answer: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in answer.items() if key not in ANSWER_STAMP}
 
 
+def ferry_article(n: int) -> dict[str, str]:
+    """An article for a write test, number ``n`` of a family of near copies."""
+    return {
+        "title": f"Harbour ferry timetable changes for route {n}",
+        "body": f"The harbour authority moves the departures of ferry route {n} by ten minutes "
+        "from Monday, after complaints about missed train connections.",
+        "section": "city",
+        "published_at": "2026-10-09T08:00:00Z",
+    }
+
+
 def copy_home(template: Path, where: Path) -> Path:
     """A private copy of a home directory."""
     home = where / "home"

@@ -13,28 +13,13 @@ import numpy.typing as npt
 import pytest
 
 from index import ArticleRecord, Catalogue, CatalogueError, UpsertCounts, migrate
+from tests.index.records import rec
 
 Target = Path | str
 
 
-def rec(article_id: str, content_hash: str = "aa", **fields: Any) -> ArticleRecord:
-    values: dict[str, Any] = {
-        "id": article_id,
-        "title": f"Title {article_id}",
-        "body": f"Body of {article_id}.",
-        "url": f"https://news.example/{article_id}",
-        "section": "world",
-        "tags": ("politics",),
-        "language": "en",
-        "published_at": datetime(2024, 5, 1, 12, 0, tzinfo=UTC),
-        "popularity": 3.0,
-        "content_hash": content_hash,
-    }
-    values.update(fields)
-    return ArticleRecord(**values)
-
-
 def vec(*values: float) -> npt.NDArray[np.float32]:
+    # Unit length, as stored vectors are: check() reports any other norm as damage.
     array = np.array(values, dtype=np.float32)
     return array / np.linalg.norm(array)
 

@@ -22,6 +22,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from recommender.experiments.secret import MIN_SECRET_CHARS
 from recommender.ranking.scoring import SIGNALS, Weights, weight_names
 
 __all__ = [
@@ -387,6 +388,20 @@ class _SettingsFields(BaseSettings):
             raise ValueError("API keys must be printable ASCII (no other text fits a header)")
         if secret != secret.strip():
             raise ValueError("API keys must not begin or end with a space (HTTP strips them)")
+        return value
+
+    @field_validator("recommendation_secret")
+    @classmethod
+    def _secret_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # Checked here, not only where the key is first used, so that ``newsrec serve`` refuses
+        # in one line before it starts rather than each worker failing in its log.
+        if value is None or value.get_secret_value() == "":
+            return None
+        if len(value.get_secret_value()) < MIN_SECRET_CHARS:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_CHARS} characters long, got "
+                f"{len(value.get_secret_value())} (unset it to use a random key kept in the home)"
+            )
         return value
 
     @model_validator(mode="after")

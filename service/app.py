@@ -25,7 +25,7 @@ from starlette.middleware.gzip import GZipMiddleware
 from index import IndexStore, StorageError
 from index.errors import CatalogueUnavailable
 from index.shared_store import SharedStore, fetch
-from recommender.operations.indexing import fetch_from_store
+from recommender.operations.indexing import fetch_before_serving
 from recommender.ranking.scoring import Weights
 from recommender.serving.engine import Engine
 from recommender.serving.threads import one_thread_per_request
@@ -125,17 +125,10 @@ def _follow_catalogue(
 
 
 def _fetch_before_serving(settings: Settings) -> None:
-    # A new replica's home is empty: the version the store serves comes first, or the engine
-    # would build every list by searching until the fetch thread caught up. A replica that
-    # has a version serves it if the store is out of reach; one that has none cannot serve.
-    try:
-        fetched = fetch_from_store(settings)
-    except StorageError as exc:
-        if IndexStore(settings.index_root).current() is None:
-            raise
-        _log.error("serving the index this replica has, cannot fetch: %s", exc)
-        return
-    if fetched is not None:
+    fetched, error = fetch_before_serving(settings)
+    if error is not None:
+        _log.error("serving the index this replica has, cannot fetch: %s", error)
+    elif fetched is not None:
         _log.info("fetched index %s before serving", fetched.name)
 
 

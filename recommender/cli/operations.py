@@ -241,6 +241,19 @@ def serve(
     refusal = serving_refusal(settings)
     if refusal is not None:
         fail(refusal)
+    if settings.store_url:
+        # A new replica's home is empty: the check below would otherwise build the engine from
+        # every row of the catalogue, work the fetched version makes unnecessary.
+        from recommender.operations.indexing import fetch_before_serving
+
+        try:
+            fetched, error = fetch_before_serving(settings)
+        except StorageError as exc:
+            fail(f"cannot fetch the index from the store {settings.store_url}: {exc}; not serving")
+        if error is not None:
+            console.print(f"store unreachable, serving this home's index: {error}", markup=False)
+        elif fetched is not None:
+            console.print(f"fetched index {fetched.name} from the store", markup=False)
     # Refuse to start on a damaged home, with the reason; a new home starts empty, for writes.
     open_engine(settings, create=True).close()
     console.print(

@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # Ray is optional: recommender.distributed is imported only w
 __all__ = [
     "Replay",
     "build_index",
+    "fetch_before_serving",
     "fetch_from_store",
     "index_kind_for",
     "index_params",
@@ -329,6 +330,29 @@ def fetch_from_store(settings: Settings) -> IndexVersion | None:
         IndexStore(settings.index_root),
         expect_model=settings.model,
     )
+
+
+def fetch_before_serving(settings: Settings) -> tuple[IndexVersion | None, StorageError | None]:
+    """Fetch the store's version before a replica serves; tolerate an unreachable store only
+    when the home already has a version to serve.
+
+    A new replica's home is empty: without the store's version first, the engine would build
+    every list by searching the catalogue until the fetch thread caught up (and ``newsrec
+    serve``'s check of the home would do the same work once more).
+
+    Returns:
+        The version fetched (None: nothing new), and the store's error when it could not be
+        reached but the home serves a version of its own.
+
+    Raises:
+        StorageError: the store cannot be read and the home has no version to serve.
+    """
+    try:
+        return fetch_from_store(settings), None
+    except StorageError as exc:
+        if IndexStore(settings.index_root).current() is None:
+            raise
+        return None, exc
 
 
 def publish_if_behind(

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
 from recommender.settings import VARIABLES_OUTSIDE_SETTINGS, UnknownSetting, load_settings
 
@@ -76,3 +77,10 @@ def test_known_keys_of_a_settings_file_apply(
     monkeypatch.setenv("NEWSREC_SETTINGS_FILE", str(path))
     settings = load_settings(home=tmp_path)
     assert (settings.w_pop, settings.home) == (0.25, tmp_path)
+
+
+def test_a_short_recommendation_secret_is_refused_when_the_settings_load(tmp_path: Path) -> None:
+    # Refused here, so `newsrec serve` stops in one line instead of each worker at startup.
+    with pytest.raises(ValidationError, match="at least 16 characters"):
+        load_settings(home=tmp_path, recommendation_secret="short")
+    assert load_settings(home=tmp_path, recommendation_secret="").recommendation_secret is None

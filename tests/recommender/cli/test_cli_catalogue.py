@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from index import Catalogue
+from index import Catalogue, IndexStore
 from index.events import Event, EventStore
 from index.overrides import OverrideStore
 from tests.reliability.support import invoke_newsrec
@@ -117,3 +117,14 @@ def test_a_source_that_is_not_there_fails_in_one_line(
     assert done.returncode != 0
     assert problem in done.stderr and done.stderr.count("\n") == 1, done.stderr
     assert not (tmp_path / "dest" / "catalogue.sqlite").exists()
+
+
+def test_a_replica_without_an_index_refuses_to_serve_from_a_damaged_store(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    store.mkdir()
+    (store / "CURRENT").write_text("v000009\n", encoding="utf-8")  # names a missing version
+    done = invoke_newsrec("serve", "--home", tmp_path / "replica", "--store", store, "--port", "9")
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and str(store) in lines[0] and "not serving" in lines[0], lines
+    assert IndexStore(tmp_path / "replica" / "index").current() is None

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index import Catalogue, IndexStore
+import pytest
+
+from index import Catalogue, IndexStore, StorageError
 from index.shared_store import SharedStore
-from recommender.operations.indexing import fetch_from_store, publish_index
+from recommender.operations.indexing import (
+    fetch_before_serving,
+    fetch_from_store,
+    publish_index,
+)
 from tests.conftest import make_settings
 from tests.recommender.operations.test_indexing import _upsert
 
@@ -46,3 +52,35 @@ def test_a_second_builder_continues_from_the_shared_version(tmp_path: Path) -> N
     assert store.versions()[0].manifest == published.manifest
     assert version.manifest.count == 4
     assert SharedStore(str(shared)).current_name() == "v000002"
+
+
+def _published(tmp_path: Path) -> tuple[Path, str]:
+    shared = tmp_path / "shared"
+    builder = make_settings(tmp_path / "builder", store_url=str(shared))
+    with Catalogue(builder.catalogue_path) as catalogue:
+        _upsert(catalogue, [1, 2, 3], builder)
+        name = publish_index(catalogue, IndexStore(builder.index_root), builder).name
+    return shared, name
+
+
+def test_before_serving_a_replica_with_a_version_serves_it_when_the_store_is_damaged(
+    tmp_path: Path,
+) -> None:
+    shared, name = _published(tmp_path)
+    replica = make_settings(tmp_path / "replica", store_url=str(shared))
+    assert fetch_before_serving(replica)[0] is not None
+    (shared / "CURRENT").write_text("v000009\n", encoding="utf-8")  # names a missing version
+    fetched, error = fetch_before_serving(replica)
+    assert fetched is None and error is not None and "v000009" in str(error)
+    assert IndexStore(replica.index_root).current().name == name  # type: ignore[union-attr]
+
+
+def test_before_serving_a_replica_without_a_version_refuses_a_damaged_store(
+    tmp_path: Path,
+) -> None:
+    shared, _ = _published(tmp_path)
+    (shared / "CURRENT").write_text("v000009\n", encoding="utf-8")
+    replica = make_settings(tmp_path / "replica", store_url=str(shared))
+    with pytest.raises(StorageError, match="v000009"):
+        fetch_before_serving(replica)
+    assert IndexStore(replica.index_root).current() is None

@@ -3,7 +3,7 @@
 Usage::
 
     python scripts/replicas_bench.py HOME [--work DIR] [--ingest 20000] [--upserts 200]
-        [--seconds 10] [--repeats 3]
+        [--seconds 10] [--repeats 3] [--articles FILE]
 
 HOME is a SQLite home to start from (BENCHMARKS.md used the 100k-article synthetic serving
 home of ``python -m evaluation.bench``). A throwaway PostgreSQL cluster is started in WORK
@@ -11,7 +11,8 @@ home of ``python -m evaluation.bench``). A throwaway PostgreSQL cluster is start
 
 1. catalogue writes, PostgreSQL against SQLite: the first ``--ingest`` articles of HOME, with
    their vectors, upserted in batches of 1,000 into an empty catalogue of each kind,
-   interleaved, ``--repeats`` times; medians and the ratio;
+   interleaved, ``--repeats`` times; medians and the ratio; then the whole ``newsrec ingest``
+   (embedding included, index published) of ``--articles`` into a new home of each kind;
 2. ``newsrec copy-catalogue HOME URL`` and ``newsrec reindex --store`` at the size of HOME;
 3. a new replica joining: ``newsrec serve`` on an empty home until ``/readyz`` answers 200;
 4. upsert to visible on the other replica, over ``--upserts`` upserts: p50, p99, max;
@@ -119,6 +120,27 @@ def _ingest_figures(home: Path, folder: str, work: Path, count: int, repeats: in
         f"1. catalogue writes, {len(records)} articles in batches of {_BATCH}, median of "
         f"{repeats}: SQLite {rates['sqlite']:,.0f}/s, PostgreSQL {rates['postgresql']:,.0f}/s "
         f"(PostgreSQL/SQLite {rates['postgresql'] / rates['sqlite']:.2f})",
+        flush=True,
+    )
+
+
+def _whole_ingest(articles: Path, folder: str, work: Path, repeats: int) -> None:
+    seconds: dict[str, list[float]] = {"sqlite": [], "postgresql": []}
+    for repeat in range(repeats):
+        for kind in ("postgresql", "sqlite") if repeat % 2 else ("sqlite", "postgresql"):
+            home = work / f"whole-{kind}-{repeat}"
+            env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSREC_")}
+            if kind == "postgresql":
+                env["NEWSREC_CATALOGUE_URL"] = _database(folder, f"whole_{repeat}")
+            seconds[kind].append(_newsrec("ingest", "--home", home, articles, env=env))
+    medians = {kind: statistics.median(s) for kind, s in seconds.items()}
+    with Catalogue(work / "whole-sqlite-0" / "catalogue.sqlite", readonly=True) as catalogue:
+        count = catalogue.count()
+    print(
+        f"1b. newsrec ingest {articles.name} ({count:,} articles: embed, write, publish), median "
+        f"of {repeats}: SQLite {medians['sqlite']:.1f}s ({count / medians['sqlite']:,.0f}/s), "
+        f"PostgreSQL {medians['postgresql']:.1f}s ({count / medians['postgresql']:,.0f}/s) "
+        f"(PostgreSQL/SQLite throughput {medians['sqlite'] / medians['postgresql']:.2f})",
         flush=True,
     )
 
@@ -248,6 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--upserts", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--articles", type=Path, default=_ROOT.parent / "shared/data/mind_small_sample/news.tsv"
+    )
     args = parser.parse_args(argv)
     work = args.work.resolve()
     shutil.rmtree(work, ignore_errors=True)
@@ -257,6 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     print(flush=True)
     with _cluster(work) as folder:
         _ingest_figures(args.home, folder, work, args.ingest, args.repeats)
+        _whole_ingest(args.articles.resolve(), folder, work, args.repeats)
         url = _database(folder, "site")
         env = _env(url, work / "store")
         copy = _newsrec("copy-catalogue", args.home, url, env=env)

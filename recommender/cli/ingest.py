@@ -95,7 +95,8 @@ def ingest(
     _say_rejected(report.problems, report.unreadable)
     summary = (
         f"added {report.added}, updated {report.updated}, unchanged {report.unchanged}, "
-        f"rejected {report.rejected} in {report.seconds:.1f}s; index {report.index_version}"
+        f"rejected {report.rejected} in {report.seconds:.1f}s ({report.phases}); "
+        f"index {report.index_version}"
     )
     if report.clicks_applied or report.unknown_click_ids:
         summary += (

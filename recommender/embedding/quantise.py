@@ -14,6 +14,7 @@ correction are applied as NNCF does by default for that preset.
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import json
 from importlib import resources
 from pathlib import Path
@@ -48,9 +49,13 @@ def calibration_texts() -> list[str]:
 
 def calibration_digest() -> str:
     """A digest of the recipe and its calibration text: part of the int8 export's cache key."""
-    import nncf
-
-    digest = hashlib.sha256(f"recipe {QUANTISE_FORMAT}|nncf {nncf.__version__}".encode())
+    # The installed version from its metadata: importing nncf imports torch, seconds that a
+    # load of a finished int8 export never needs.
+    try:
+        version = importlib.metadata.version("nncf")
+    except importlib.metadata.PackageNotFoundError as exc:
+        raise ImportError("nncf is not installed") from exc
+    digest = hashlib.sha256(f"recipe {QUANTISE_FORMAT}|nncf {version}".encode())
     for text in calibration_texts():
         digest.update(b"\x00" + text.encode("utf-8"))
     return digest.hexdigest()[:16]

@@ -51,6 +51,32 @@ class IngestReport:
     embedded: int = 0
     seconds: float = 0.0
     index_version: str | None = None
+    #: Where ``seconds`` went: loading the model, encoding, writing the catalogue, building and
+    #: publishing the index; reading and checking the files is the rest.
+    model_seconds: float = 0.0
+    embed_seconds: float = 0.0
+    write_seconds: float = 0.0
+    publish_seconds: float = 0.0
+
+    @property
+    def phases(self) -> str:
+        """The time of each phase, for the summary line: ``model 1.2s, embedding 30.1s, ...``."""
+        read = max(
+            0.0,
+            self.seconds
+            - self.model_seconds
+            - self.embed_seconds
+            - self.write_seconds
+            - self.publish_seconds,
+        )
+        parts = [
+            ("reading", read),
+            ("model", self.model_seconds),
+            ("embedding", self.embed_seconds),
+            ("catalogue", self.write_seconds),
+            ("index", self.publish_seconds),
+        ]
+        return ", ".join(f"{name} {seconds:.1f}s" for name, seconds in parts if seconds >= 0.05)
 
     @property
     def nothing_read(self) -> bool:
@@ -112,9 +138,15 @@ class _Job:
         self.bar.update(len(batch))
         if not records:
             return
+        model_before = self.report.model_seconds
+        started = time.perf_counter()
         vectors = embed_changed(self.catalogue, records, self.embedder)
+        finished = time.perf_counter()
+        # The first chunk to embed loads the model; that time is the model's, not encoding's.
+        self.report.embed_seconds += finished - started - (self.report.model_seconds - model_before)
         self.report.embedded += len(vectors)
         counts = self.catalogue.upsert(list(records.values()), vectors)
+        self.report.write_seconds += time.perf_counter() - finished
         self.report.added += counts.added
         self.report.updated += counts.updated
         self.report.unchanged += counts.unchanged
@@ -171,7 +203,9 @@ def ingest(
 
     def get_embedder() -> Embedder:
         if not loaded:
+            begun = time.perf_counter()
             loaded.append(embedder())
+            report.model_seconds = time.perf_counter() - begun
         return loaded[0]
 
     with (
@@ -189,8 +223,10 @@ def ingest(
                     job.land(batch)
             except UnreadableFile as exc:
                 report.unreadable.append(str(exc))
+        begun = time.perf_counter()
         report.index_version = publish_if_behind(
             catalogue, settings, changed=report.embedded > 0, publish=publish, ray=ray
         )
+        report.publish_seconds = time.perf_counter() - begun
     report.seconds = time.perf_counter() - started
     return report

@@ -155,6 +155,39 @@ def test_events_posted_to_both_replicas_are_counted_once(site: Site) -> None:
     assert httpx.get(f"{second.url}/readyz").json()["events"] == before + 10
 
 
+def test_reads_posted_to_one_replica_move_popular_on_both_alike(site: Site) -> None:
+    # Popularity is folded in from the shared events every popularity_refresh_seconds (5 s by
+    # default) on each replica: within that, both replicas show the same Popular list.
+    first, second = site.replicas
+
+    def popular(server: LiveServer) -> list[str]:
+        params = {"lists": "popular", "k_popular": 5}
+        body = httpx.get(f"{server.url}/articles/{SOURCE}/related", params=params).json()
+        return [item["id"] for item in body["popular"]]
+
+    before = popular(first)
+    # The last of five moves up one: the sample's articles carry static read counts, and
+    # 1,000 new reads put the fifth (6,400) above the fourth (6,800).
+    target = before[-1]
+    for first_key in (0, 500):
+        events = [
+            {"article_id": target, "kind": "view", "key": f"replica-popular-{n}", "user": f"p{n}"}
+            for n in range(first_key, first_key + 500)
+        ]
+        answer = httpx.post(f"{first.url}/events", json={"events": events}, headers=KEY)
+        assert answer.status_code == 202, answer.text
+
+    def moved(server: LiveServer) -> bool:
+        return (
+            popular(server).index(target) < len(before) - 1 if target in popular(server) else False
+        )
+
+    took = _until(lambda: moved(first) and moved(second), timeout=15)
+    assert took is not None, (before, popular(first), popular(second))
+    assert took < 5.0 + 2 * VISIBLE_WITHIN, took
+    assert popular(first) == popular(second)
+
+
 def test_readyz_names_the_version_and_the_lag(site: Site) -> None:
     for server in site.replicas:
         ready = httpx.get(f"{server.url}/readyz").json()

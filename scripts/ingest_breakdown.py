@@ -76,20 +76,21 @@ def _files(data: Path, size: int, work: Path) -> tuple[Path, Path]:
     return articles, texts
 
 
-def _ingest(articles: Path, home: Path, env: dict[str, str]) -> dict[str, float]:
-    shutil.rmtree(home, ignore_errors=True)
+def _timed(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    """The wall time and output of a fresh process running ``args``."""
     start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-m", "recommender", "ingest", "--home", str(home), str(articles)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
+    done = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - start
     if done.returncode != 0:
-        raise SystemExit(f"ingest failed: {done.stderr[-2000:]}")
-    line = " ".join(done.stdout.split())  # the console may wrap the summary line
+        raise SystemExit(f"{' '.join(args[:4])} failed: {done.stderr[-2000:]}")
+    return wall, done.stdout
+
+
+def _ingest(articles: Path, home: Path, env: dict[str, str]) -> dict[str, float]:
+    shutil.rmtree(home, ignore_errors=True)
+    command = [sys.executable, "-m", "recommender", "ingest", "--home", str(home), str(articles)]
+    wall, out = _timed(command, env)
+    line = " ".join(out.split())  # the console may wrap the summary line
     total = _TOTAL.search(line)
     if total is None:
         raise SystemExit(f"no time in ingest's summary: {line}")
@@ -99,18 +100,8 @@ def _ingest(articles: Path, home: Path, env: dict[str, str]) -> dict[str, float]
 
 
 def _plain(texts: Path, env: dict[str, str]) -> dict[str, float]:
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", _PLAIN, str(texts)],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-    wall = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"plain encode failed: {done.stderr[-2000:]}")
-    inner = json.loads(done.stdout.strip().splitlines()[-1])
+    wall, out = _timed([sys.executable, "-c", _PLAIN, str(texts)], env)
+    inner = json.loads(out.strip().splitlines()[-1])
     return {"wall": wall, "start and exit": wall - sum(inner.values()), **inner}
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from index import Catalogue, IndexStore, StorageError
+from index import Catalogue, IndexStore, IndexVersion, StorageError
 from index.shared_store import SharedStore
 from recommender.operations.indexing import (
     fetch_before_serving,
@@ -17,13 +17,18 @@ from tests.conftest import make_settings
 from tests.recommender.operations.test_indexing import _upsert
 
 
-def test_a_published_version_reaches_a_replica_with_an_empty_home(tmp_path: Path) -> None:
+def _published(tmp_path: Path) -> tuple[Path, IndexVersion]:
     shared = tmp_path / "shared"
     builder = make_settings(tmp_path / "builder", store_url=str(shared))
-    replica = make_settings(tmp_path / "replica", store_url=str(shared))
     with Catalogue(builder.catalogue_path) as catalogue:
         _upsert(catalogue, [1, 2, 3], builder)
         version = publish_index(catalogue, IndexStore(builder.index_root), builder)
+    return shared, version
+
+
+def test_a_published_version_reaches_a_replica_with_an_empty_home(tmp_path: Path) -> None:
+    shared, version = _published(tmp_path)
+    replica = make_settings(tmp_path / "replica", store_url=str(shared))
     assert SharedStore(str(shared)).current_name() == version.name
     fetched = fetch_from_store(replica)
     assert fetched is not None and fetched.manifest == version.manifest
@@ -54,25 +59,16 @@ def test_a_second_builder_continues_from_the_shared_version(tmp_path: Path) -> N
     assert SharedStore(str(shared)).current_name() == "v000002"
 
 
-def _published(tmp_path: Path) -> tuple[Path, str]:
-    shared = tmp_path / "shared"
-    builder = make_settings(tmp_path / "builder", store_url=str(shared))
-    with Catalogue(builder.catalogue_path) as catalogue:
-        _upsert(catalogue, [1, 2, 3], builder)
-        name = publish_index(catalogue, IndexStore(builder.index_root), builder).name
-    return shared, name
-
-
 def test_before_serving_a_replica_with_a_version_serves_it_when_the_store_is_damaged(
     tmp_path: Path,
 ) -> None:
-    shared, name = _published(tmp_path)
+    shared, version = _published(tmp_path)
     replica = make_settings(tmp_path / "replica", store_url=str(shared))
     assert fetch_before_serving(replica)[0] is not None
     (shared / "CURRENT").write_text("v000009\n", encoding="utf-8")  # names a missing version
     fetched, error = fetch_before_serving(replica)
     assert fetched is None and error is not None and "v000009" in str(error)
-    assert IndexStore(replica.index_root).current().name == name  # type: ignore[union-attr]
+    assert IndexStore(replica.index_root).current().name == version.name  # type: ignore[union-attr]
 
 
 def test_before_serving_a_replica_without_a_version_refuses_a_damaged_store(

@@ -8,6 +8,7 @@ so a job that relied on this process's state, or on a path only the driver can r
 
 from __future__ import annotations
 
+import secrets
 import shutil
 import signal
 import subprocess
@@ -73,9 +74,12 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
     # Short: Ray's sockets live under it, and a socket's path may hold 107 characters at most.
     temp = Path(tempfile.mkdtemp(prefix="ray", dir="/tmp"))
     env = cli_env(
-        # A cluster started by `ray start` checks the token Ray keeps in ~/.ray (Ray 2.60's
-        # default); a process that joins it must be told to send it.
+        # A cluster started by `ray start` checks a token (Ray 2.60's default). Ray looks for
+        # it in ~/.ray/auth_token, which a fresh machine lacks, so the test gives its own to
+        # both nodes and to every process that joins them, as a site gives the same token to
+        # its machines.
         RAY_AUTH_MODE="token",
+        RAY_AUTH_TOKEN=secrets.token_hex(32),
         RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S="0",  # a node stops at once when told to
     )
     port = free_port()

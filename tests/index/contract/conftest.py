@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from index import DatabaseLock, WriterLock
-from index.postgres import close_pools, is_database_url
+from index.postgres import is_database_url
 
 Target = Path | str
 LockFactory = Callable[..., Any]
@@ -22,12 +22,8 @@ def catalogue_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
     if request.param == "sqlite":
         yield tmp_path / "catalogue.sqlite"
         return
-    url: str = request.getfixturevalue("pg_url")
-    try:
-        yield url
-    finally:
-        # Before pg_url drops the database: the pool's threads and connections go with it.
-        close_pools(url)
+    # pg_url closes the pools before it drops the database.
+    yield request.getfixturevalue("pg_url")
 
 
 @pytest.fixture
@@ -38,11 +34,7 @@ def other_target(
     if is_database_url(catalogue_target):
         yield tmp_path / "copy.sqlite"
         return
-    url: str = request.getfixturevalue("pg_url")
-    try:
-        yield url
-    finally:
-        close_pools(url)
+    yield request.getfixturevalue("pg_url")
 
 
 @pytest.fixture

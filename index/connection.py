@@ -27,7 +27,6 @@ __all__ = [
     "open_connection",
     "rollback",
     "table_names",
-    "where",
 ]
 
 
@@ -70,11 +69,6 @@ class Connection(Protocol):
     def close(self) -> None:
         """Close the connection."""
         ...
-
-
-def where(target: CatalogueTarget) -> str:
-    """``target`` as messages name it: the file, or the URL without its password."""
-    return redacted(str(target)) if is_database_url(target) else str(target)
 
 
 def open_connection(
@@ -189,7 +183,7 @@ class CatalogueDatabase:
 
     def _set_target(self, target: CatalogueTarget) -> None:
         self._target = str(target) if is_database_url(target) else Path(target)
-        self._where = where(self._target)
+        self._where = redacted(self._target)
         self._path = Path(self._where)
 
     @property

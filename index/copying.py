@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.catalogue import Catalogue
-from index.connection import Connection, column_names, open_connection, rollback, where
+from index.connection import Connection, column_names, open_connection, rollback
 from index.errors import CatalogueError
 from index.events import EventStore
 from index.feedback import FeedbackStore
 from index.migration import migrate, stored_version_of
 from index.overrides import OverrideStore
-from index.postgres import CatalogueTarget, PgConnection
+from index.postgres import CatalogueTarget, PgConnection, redacted
 
 __all__ = ["TABLES", "CopyReport", "copy_catalogue"]
 
@@ -66,7 +66,7 @@ def copy_catalogue(src: CatalogueTarget, dest: CatalogueTarget) -> CopyReport:
             or the destination does not read back as the source was read (nothing is kept).
         index.CatalogueUnavailable: a database cannot be reached.
     """
-    source, destination = where(src), where(dest)
+    source, destination = redacted(src), redacted(dest)
     if source == destination:
         raise CatalogueError(f"{source}: cannot copy a catalogue onto itself")
     Catalogue(src, readonly=True).close()  # refuses what is not a catalogue

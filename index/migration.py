@@ -15,7 +15,7 @@ from pathlib import Path
 
 from index.connection import Connection, rollback
 from index.errors import CatalogueError
-from index.postgres import CatalogueTarget, missing_table
+from index.postgres import CatalogueTarget, missing_table, redacted
 
 __all__ = ["migrate", "migrate_schema", "stored_version_of"]
 
@@ -35,7 +35,7 @@ def migrate(target: CatalogueTarget) -> dict[str, int]:
     """
     # Imported here: each store imports this module for its own migrations.
     from index.catalogue import Catalogue
-    from index.connection import open_connection, where
+    from index.connection import open_connection
     from index.events import EventStore
     from index.feedback import FeedbackStore
     from index.overrides import OverrideStore
@@ -47,7 +47,7 @@ def migrate(target: CatalogueTarget) -> dict[str, int]:
     conn = open_connection(target, readonly=True, timeout=30.0)
     try:
         keys = {"catalogue": "schema_version"} | {g.GROUP: f"{g.GROUP}_schema" for g in groups}
-        named = where(target)
+        named = redacted(target)
         versions = {name: stored_version_of(conn, named, key) or 0 for name, key in keys.items()}
     finally:
         conn.close()

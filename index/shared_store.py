@@ -42,11 +42,10 @@ from index.crashpoints import crash_point
 from index.durable import fsync_path
 from index.errors import IndexLoadError, StorageError
 from index.manifest import MANIFEST_NAME, Manifest
-from index.store import CURRENT_NAME, IndexStore, IndexVersion
+from index.store import CURRENT_NAME, IndexStore, IndexVersion, version_name, version_number
 
 __all__ = ["SharedStore", "fetch", "publish_to"]
 
-_VERSION_RE = re.compile(r"v(\d{6,})")
 _TMP_PREFIX = ".tmp-"
 _FETCH_PREFIX = ".fetch-"
 _FETCH_LOCK = ".fetch.lock"
@@ -96,7 +95,7 @@ class SharedStore:
         if text is None:
             return None
         name = text.strip()
-        if not _VERSION_RE.fullmatch(name):
+        if version_number(name) is None:
             raise StorageError(
                 f"{self.where(CURRENT_NAME)}: does not name a version (holds {text[:40]!r})"
             )
@@ -112,7 +111,7 @@ class SharedStore:
             except FileNotFoundError:
                 return []
         names = {str(entry).rstrip("/").rsplit("/", 1)[-1] for entry in entries}
-        return sorted((n for n in names if _VERSION_RE.fullmatch(n)), key=_number)
+        return sorted((n for n in names if version_number(n) is not None), key=_number)
 
     def manifest(self, name: str) -> tuple[Manifest, str] | None:
         """Version `name`'s manifest and its text, or None if it has none (yet).
@@ -240,7 +239,7 @@ def publish_to(shared: SharedStore, local_store: IndexStore, version: IndexVersi
         name = version.name
     else:
         top = max((_number(n) for n in names), default=0)
-        name = version.name if _number(version.name) > top else f"v{top + 1:06d}"
+        name = version.name if _number(version.name) > top else version_name(top + 1)
         for file in sorted(manifest.files):
             shared.upload(version.path / file, f"{name}/{file}")
         crash_point("shared.after_files")
@@ -363,5 +362,4 @@ def _remove_stale_fetches(root: Path) -> None:
 
 
 def _number(name: str) -> int:
-    match = _VERSION_RE.fullmatch(name)
-    return int(match.group(1)) if match else 0
+    return version_number(name) or 0

@@ -38,7 +38,7 @@ from index.errors import IndexLoadError, StorageError
 from index.manifest import FORMAT_VERSION, MANIFEST_NAME, Manifest
 from index.vectors import INDEX_KINDS, VectorIndex
 
-__all__ = ["CURRENT_NAME", "IndexStore", "IndexVersion"]
+__all__ = ["CURRENT_NAME", "IndexStore", "IndexVersion", "version_name", "version_number"]
 
 CURRENT_NAME = "CURRENT"
 _TMP_PREFIX = ".tmp-"
@@ -392,7 +392,7 @@ class IndexStore:
         dirs = self._version_dirs()
         number = max(_version_number(dirs[-1]) + 1 if dirs else 1, first)
         while True:
-            target = self._root / f"v{number:06d}"
+            target = self._root / version_name(number)
             # os.rename would silently replace an empty directory, so check first; the writer
             # lock makes the check-then-rename race-free in practice.
             if not target.exists():
@@ -434,11 +434,22 @@ def _merge_params(index_params: dict[str, Any], extra: dict[str, Any]) -> dict[s
     return merged
 
 
+def version_number(name: str) -> int | None:
+    """The number of the version named ``name`` (``v000007``: 7); None if it names none."""
+    match = _VERSION_RE.fullmatch(name)
+    return int(match.group(1)) if match else None
+
+
+def version_name(number: int) -> str:
+    """The name of version ``number`` (7: ``v000007``)."""
+    return f"v{number:06d}"
+
+
 def _version_number(path: Path) -> int:
-    match = _VERSION_RE.fullmatch(path.name)
-    if match is None:  # only called on names already filtered by _VERSION_RE
+    number = version_number(path.name)
+    if number is None:  # only called on names already filtered by _VERSION_RE
         raise StorageError(f"{path}: not a version directory")
-    return int(match.group(1))
+    return number
 
 
 def _sha256(file: Path) -> str:

@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import ClassVar
 
 from index.catalogue import Catalogue
-from index.connection import CatalogueDatabase, Connection, open_connection, rollback, where
+from index.connection import CatalogueDatabase, Connection, open_connection, rollback
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 from index.migration import migrate_schema, stored_version_of
-from index.postgres import CatalogueTarget, is_database_url
+from index.postgres import CatalogueTarget, is_database_url, redacted
 
 __all__ = ["CatalogueTables", "connect_beside_catalogue", "stored_version"]
 
@@ -61,7 +61,7 @@ def connect_beside_catalogue(
         # file the catalogue refuses as "not a newsrec catalogue".
         Catalogue(path).close()
     conn = open_connection(path, readonly=readonly, timeout=_BUSY_TIMEOUT_S, groups=(name,))
-    named = where(path)
+    named = redacted(path)
     try:
         if isinstance(conn, sqlite3.Connection):
             conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")

@@ -39,10 +39,12 @@ def migrate(home: HomeOption = None, catalogue: CatalogueOption = None) -> None:
         versions = run_migrations(target)
     except StorageError as exc:
         fail_storage(exc)
-    where = redacted(target) if isinstance(target, str) else str(target)
     found = ", ".join(f"{group} {version}" for group, version in sorted(versions.items()))
     console.print(
-        f"{where}: schema up to date ({found})", markup=False, highlight=False, soft_wrap=True
+        f"{redacted(target)}: schema up to date ({found})",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -66,12 +68,12 @@ def copy_catalogue(
     are not copied: publish one from DEST with `newsrec reindex`.
     """
     from index.copying import copy_catalogue as run_copy
-    from index.postgres import is_database_url, redacted
+    from index.postgres import redacted
 
     src = _target(source, must_exist=True)
     target = _target(dest, must_exist=False)
     if src == target:
-        fail(f"{_shown(src)}: source and destination are the same catalogue", 2)
+        fail(f"{redacted(src)}: source and destination are the same catalogue", 2)
     staged: Path | None = None
     if isinstance(target, Path) and not target.exists():
         # A new file is written under a temporary name and renamed when complete, so a copy
@@ -88,10 +90,9 @@ def copy_catalogue(
         if staged is not None:
             for leftover in (staged, *(Path(f"{staged}{s}") for s in ("-wal", "-shm"))):
                 leftover.unlink(missing_ok=True)
-    shown_dest = redacted(target) if is_database_url(target) else str(target)
     rows = ", ".join(f"{table} {count}" for table, count in report.counts.items())
     console.print(
-        f"copied {_shown(src)} to {shown_dest}: {rows}; counts and checksums match",
+        f"copied {redacted(src)} to {redacted(target)}: {rows}; counts and checksums match",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -110,9 +111,3 @@ def _target(given: str, *, must_exist: bool) -> Path | str:
     if must_exist and not path.is_file():
         fail(f"{given}: no catalogue here (no {path})", 2)
     return path
-
-
-def _shown(target: Path | str) -> str:
-    from index.postgres import redacted
-
-    return redacted(target) if isinstance(target, str) else str(target)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 
-from index.locking import WriterLock
+from index.locking import DatabaseLock, WriterLock
 from recommender.settings import Settings
 
 __all__ = ["writer_lock"]
@@ -24,8 +24,5 @@ def writer_lock(
     ``wait`` is how long to wait for another holder before ``index.LockedError``.
     """
     if settings.catalogue_url is not None:
-        # Imported here: psycopg is loaded only by homes that use a database server.
-        from index.locking import DatabaseLock
-
         return DatabaseLock(settings.catalogue_url.get_secret_value(), wait=wait, purpose=purpose)
     return WriterLock(settings.home, wait=wait, purpose=purpose)

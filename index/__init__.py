@@ -27,8 +27,8 @@ from index.hnsw import HNSWIndex
 from index.locking import DatabaseLock, WriterLock
 from index.manifest import FORMAT_VERSION, Manifest
 from index.migration import migrate
-from index.postgres import CatalogueTarget, is_database_url
 from index.store import IndexStore, IndexVersion
+from index.targets import CatalogueTarget, is_database_url
 from index.vectors import INDEX_KINDS, VectorIndex, make_index
 
 __all__ = [

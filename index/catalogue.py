@@ -35,7 +35,7 @@ from index.crashpoints import crash_point
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 from index.migration import migrate_schema
-from index.postgres import CatalogueTarget
+from index.targets import CatalogueTarget
 
 __all__ = ["ArticleRecord", "Catalogue", "Change", "FieldValue", "NetChanges", "UpsertCounts"]
 

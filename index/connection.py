@@ -16,7 +16,7 @@ from typing import Any, Protocol, Self
 
 from index.disk import disk_error, on_read_only_file_system
 from index.errors import CatalogueError
-from index.postgres import CatalogueTarget, PgConnection, is_database_url, redacted
+from index.targets import CatalogueTarget, is_database_url, redacted
 
 __all__ = [
     "CatalogueDatabase",
@@ -24,6 +24,7 @@ __all__ = [
     "Cursor",
     "column_names",
     "connect",
+    "on_postgres",
     "open_connection",
     "rollback",
     "table_names",
@@ -86,14 +87,24 @@ def open_connection(
         CatalogueError: the file cannot be opened.
     """
     if is_database_url(target):
+        # Imported here: psycopg and libpq load only for a home on PostgreSQL (index/targets.py).
+        from index.postgres import PgConnection
+
         return PgConnection(str(target), groups=groups)
     return connect(Path(target), readonly=readonly, timeout=timeout)
+
+
+def on_postgres(conn: Connection) -> bool:
+    """Whether ``conn`` is a PostgreSQL database's (else a SQLite file's)."""
+    # Every connection that is not sqlite3's is index.postgres's: asking so spares SQLite homes
+    # the import of psycopg that on_postgres(conn) would need.
+    return not isinstance(conn, sqlite3.Connection)
 
 
 def table_names(conn: Connection) -> set[str]:
     """The tables in the catalogue's database."""
     rows: Cursor
-    if isinstance(conn, PgConnection):
+    if on_postgres(conn):
         rows = conn.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
         )
@@ -157,7 +168,7 @@ def rollback(conn: Connection) -> None:
 def column_names(conn: Connection, table: str) -> list[str]:
     """The columns of ``table`` in the catalogue's database, in their order; [] if there is no
     such table."""
-    if isinstance(conn, PgConnection):
+    if on_postgres(conn):
         rows = conn.execute(
             "SELECT column_name FROM information_schema.columns "
             "WHERE table_schema = current_schema() AND table_name = ? ORDER BY ordinal_position",

@@ -20,13 +20,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from index.catalogue import Catalogue
-from index.connection import Connection, column_names, open_connection, rollback
+from index.connection import Connection, column_names, on_postgres, open_connection, rollback
 from index.errors import CatalogueError
 from index.events import EventStore
 from index.feedback import FeedbackStore
 from index.migration import migrate, stored_version_of
 from index.overrides import OverrideStore
-from index.postgres import CatalogueTarget, PgConnection, redacted
+from index.targets import CatalogueTarget, redacted
 
 __all__ = ["TABLES", "CopyReport", "copy_catalogue"]
 
@@ -201,7 +201,7 @@ def _counter(conn: Connection, table: str, key: str) -> int:
     stored (a rolled-back insert on PostgreSQL uses one up)."""
     if not column_names(conn, table):
         return 0
-    if isinstance(conn, PgConnection):
+    if on_postgres(conn):
         sequence = conn.execute("SELECT pg_get_serial_sequence(?, ?)", (table, key)).fetchone()[0]
         last, called = conn.execute(f"SELECT last_value, is_called FROM {sequence}").fetchone()
         return int(last) if called else int(last) - 1
@@ -214,7 +214,7 @@ def _set_counter(conn: Connection, table: str, key: str, at_least: int) -> None:
     value = max(at_least, int(top or 0))
     if value < 1:
         return
-    if isinstance(conn, PgConnection):
+    if on_postgres(conn):
         conn.execute("SELECT setval(pg_get_serial_sequence(?, ?), ?, true)", (table, key, value))
     elif (
         conn.execute("UPDATE sqlite_sequence SET seq = ? WHERE name = ?", (value, table)).rowcount

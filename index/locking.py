@@ -14,12 +14,13 @@ import sys
 import time
 from pathlib import Path
 from types import TracebackType
-from typing import Any
-
-import psycopg
+from typing import TYPE_CHECKING, Any
 
 from index.errors import LockedError
-from index.postgres import is_database_url, redacted, unavailable
+from index.targets import is_database_url, redacted, unavailable
+
+if TYPE_CHECKING:
+    import psycopg
 
 __all__ = ["LOCK_NAME", "DatabaseLock", "WriterLock"]
 
@@ -168,6 +169,9 @@ class DatabaseLock:
         """
         if self._conn is not None:
             raise RuntimeError(f"{self.url}: this DatabaseLock is already held")
+        # Imported here: psycopg and libpq load only where a lock in PostgreSQL is taken.
+        import psycopg
+
         # libpq cuts application_name at 63 bytes.
         name = f"newsrec {self._purpose} pid {os.getpid()}".replace("  ", " ")
         try:
@@ -199,6 +203,8 @@ class DatabaseLock:
         conn, self._conn = self._conn, None
         if conn is None:
             return
+        import psycopg  # loaded by __enter__ already
+
         try:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_DATABASE_LOCK_KEY,))
         except psycopg.Error:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from index.connection import Connection, rollback
 from index.errors import CatalogueError
-from index.postgres import CatalogueTarget, missing_table, redacted
+from index.targets import CatalogueTarget, missing_table, redacted
 
 __all__ = ["migrate", "migrate_schema", "stored_version_of"]
 

@@ -18,8 +18,8 @@ from typing import Any, ClassVar, Literal, cast, get_args
 
 from index.connection import Connection
 from index.errors import CatalogueError
-from index.postgres import CatalogueTarget
 from index.tables import CatalogueTables, stored_version
+from index.targets import CatalogueTarget
 
 __all__ = ["PIN_LISTS", "Override", "OverrideError", "OverrideStore", "PinList", "UnknownOverride"]
 

@@ -34,31 +34,21 @@ import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 import psycopg_pool
 
 from index.errors import CatalogueError, CatalogueUnavailable
+from index.targets import StatementError, is_database_url, redacted, unavailable
 
 __all__ = [
     "WRITE_LOCK_KEYS",
-    "CatalogueTarget",
     "PgConnection",
     "close_pools",
-    "is_database_url",
-    "missing_table",
-    "redacted",
     "translate",
-    "unavailable",
 ]
 
-#: Where a catalogue lives: a SQLite file, or a PostgreSQL URL.
-CatalogueTarget = Path | str
-
-_SCHEMES = ("postgresql://", "postgres://")
 # The transaction-scoped advisory lock a write transaction takes, one per table group ("newsrec"
 # and a number); the writer lock (index.locking.DatabaseLock) uses 2, held for a whole job.
 WRITE_LOCK_KEYS = {
@@ -75,49 +65,6 @@ _POOL_MAX = 10
 # SQLSTATE classes and codes that mean the server is not there (not that a statement is wrong).
 _UNAVAILABLE_CLASSES = ("08",)  # connection exception
 _UNAVAILABLE_CODES = {"57P01", "57P02", "57P03", "53300"}  # shutdown, crash, starting, too many
-_UNDEFINED_TABLE = "42P01"
-
-
-def is_database_url(target: object) -> bool:
-    """Whether ``target`` names a PostgreSQL database (a str starting ``postgresql://`` or
-    ``postgres://``) rather than a SQLite file."""
-    return isinstance(target, str) and target.startswith(_SCHEMES)
-
-
-def redacted(url: str | Path) -> str:
-    """``url`` without its password (in the user part or a ``password=`` parameter), for
-    messages and logs; a path (a SQLite file) as it is."""
-    if not is_database_url(url):
-        return str(url)
-    parts = urlsplit(str(url))
-    netloc = parts.netloc
-    if "@" in netloc:
-        user, host = netloc.rsplit("@", 1)
-        netloc = user.split(":", 1)[0] + "@" + host
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-class _StatementError(CatalogueError):
-    """A statement failed on PostgreSQL; ``sqlstate`` is the server's error code."""
-
-    def __init__(self, message: str, sqlstate: str | None) -> None:
-        super().__init__(message)
-        self.sqlstate = sqlstate
-
-
-def missing_table(exc: BaseException) -> bool:
-    """Whether ``exc`` is PostgreSQL saying a table does not exist."""
-    return isinstance(exc, _StatementError) and exc.sqlstate == _UNDEFINED_TABLE
-
-
-def unavailable(where: str, exc: BaseException) -> CatalogueUnavailable:
-    """The error for a database that cannot be reached, on one line."""
-    reason = " ".join(str(exc).split()) or type(exc).__name__
-    return CatalogueUnavailable(
-        f"{where}: the catalogue database is unavailable ({reason}); "
-        "retry when it is back (newsrec reconnects by itself)"
-    )
 
 
 def _is_connection_failure(exc: psycopg.Error, conn: psycopg.Connection[Any] | None) -> bool:
@@ -134,7 +81,7 @@ def _mapped(where: str, exc: psycopg.Error, conn: psycopg.Connection[Any] | None
     if _is_connection_failure(exc, conn):
         return unavailable(where, exc)
     reason = " ".join(str(exc).split())
-    return _StatementError(f"{where}: database error ({reason})", exc.sqlstate)
+    return StatementError(f"{where}: database error ({reason})", exc.sqlstate)
 
 
 # --- SQL translation -------------------------------------------------------------------------

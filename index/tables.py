@@ -21,7 +21,7 @@ from index.connection import CatalogueDatabase, Connection, open_connection, rol
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 from index.migration import migrate_schema, stored_version_of
-from index.postgres import CatalogueTarget, is_database_url, redacted
+from index.targets import CatalogueTarget, is_database_url, redacted
 
 __all__ = ["CatalogueTables", "connect_beside_catalogue", "stored_version"]
 

@@ -31,7 +31,7 @@ def migrate(home: HomeOption = None, catalogue: CatalogueOption = None) -> None:
     upgrade of newsrec, from one machine; replicas and jobs migrate nothing while they run.
     """
     from index.migration import migrate as run_migrations
-    from index.postgres import redacted
+    from index.targets import redacted
 
     settings = settings_for(home, catalogue_url=catalogue)
     target = settings.catalogue
@@ -68,7 +68,7 @@ def copy_catalogue(
     are not copied: publish one from DEST with `newsrec reindex`.
     """
     from index.copying import copy_catalogue as run_copy
-    from index.postgres import redacted
+    from index.targets import redacted
 
     src = _target(source, must_exist=True)
     target = _target(dest, must_exist=False)
@@ -101,7 +101,7 @@ def copy_catalogue(
 
 def _target(given: str, *, must_exist: bool) -> Path | str:
     """A URL as it is; a home folder as its catalogue file; a file as it is."""
-    from index.postgres import is_database_url
+    from index.targets import is_database_url
 
     if is_database_url(given):
         return given

@@ -3,9 +3,12 @@ line without the password, and everything working again once the server is back.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit, urlunsplit
 
@@ -15,7 +18,8 @@ import pytest
 
 from index import ArticleRecord, Catalogue, CatalogueError, CatalogueUnavailable, DatabaseLock
 from index.events import Event, EventStore
-from index.postgres import PgConnection, close_pools, is_database_url, redacted, translate
+from index.postgres import PgConnection, close_pools, translate
+from index.targets import is_database_url, redacted
 
 if TYPE_CHECKING:
     from tests.postgres import ThrowawayCluster
@@ -39,6 +43,20 @@ def rec(article_id: str) -> ArticleRecord:
 def test_urls_are_told_from_paths() -> None:
     assert is_database_url("postgresql://h/db") and is_database_url("postgres://h/db")
     assert not is_database_url("catalogue.sqlite") and not is_database_url(None)
+
+
+def test_a_sqlite_home_never_loads_psycopg(tmp_path: Path) -> None:
+    # psycopg and libpq are most of `import index`: the CLI, the service and a catalogue on a
+    # file must work without them, and a database URL must load them when first opened.
+    code = (
+        "import sys, index, recommender.cli, service.app\n"
+        "from index import ArticleRecord, Catalogue\n"
+        f"with Catalogue({str(tmp_path / 'c.db')!r}) as c:\n"
+        "    c.count()\n"
+        "assert 'psycopg' not in sys.modules, 'psycopg loaded'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_redacted_urls_keep_everything_but_the_password() -> None:

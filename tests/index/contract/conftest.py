@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from index import DatabaseLock, WriterLock
-from index.postgres import is_database_url
+from index.targets import is_database_url
 
 Target = Path | str
 LockFactory = Callable[..., Any]

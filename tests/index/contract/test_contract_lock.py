@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from index import LockedError
-from index.postgres import is_database_url
+from index.targets import is_database_url
 
 ROOT = Path(__file__).resolve().parents[3]
 

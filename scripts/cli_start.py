@@ -30,7 +30,16 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "recommender" / "sample" / "articles.jsonl"
 #: Libraries no command that needs no model should import.
-HEAVY = ("sklearn", "scipy", "torch", "sentence_transformers", "transformers", "openvino", "pandas")
+HEAVY = (
+    "sklearn",
+    "scipy",
+    "torch",
+    "sentence_transformers",
+    "transformers",
+    "openvino",
+    "pandas",
+    "psycopg",
+)
 DRAFT = "Seaweed battery start-up raises money"
 
 

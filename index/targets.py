@@ -1,8 +1,8 @@
 """Where a catalogue lives, a SQLite file or a PostgreSQL URL, and how messages name it.
 
-Kept apart from :mod:`index.postgres` so that a SQLite home never imports psycopg and libpq
-(about 40% of ``import index``): a command that works on a file pays for neither, and the
-PostgreSQL adapter is imported the first time a database URL is opened.
+Kept apart from :mod:`index.postgres` so that a SQLite home never imports psycopg and libpq: a
+command that works on a file pays for neither, and the PostgreSQL adapter is imported the first
+time a database URL is opened.
 """
 
 from __future__ import annotations

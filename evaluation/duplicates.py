@@ -6,7 +6,9 @@ import re
 
 import numpy as np
 
-__all__ = ["StoryJudge", "normalised_title"]
+from evaluation.runs import Run, ranked
+
+__all__ = ["StoryJudge", "normalised_title", "one_per_story"]
 
 _NON_WORD = re.compile(r"[^0-9a-z]+")
 
@@ -44,3 +46,23 @@ class StoryJudge:
         if self._titles[ra] and self._titles[ra] == self._titles[rb]:
             return True
         return float(self._vectors[ra] @ self._vectors[rb]) >= self.threshold
+
+
+def one_per_story(run: Run, same_story: StoryJudge) -> Run:
+    """``run`` held to the rule newsrec's lists follow: each story once, never the source's own.
+
+    Each list keeps, in its order, the items that are neither of the source's story nor of the
+    story of an item kept above them, by the evaluation's judge (not the engine's), so every
+    method is held to the same rule. A baseline that lists a re-titled copy of the source, or
+    an update beside the story it updates, scores that copy as relevant; held to this rule it
+    does not. Lists come out shorter where copies were dropped.
+    """
+    collapsed: Run = {}
+    for source, items in run.items():
+        kept: list[str] = []
+        for doc, _ in items:
+            if same_story(source, doc) or any(same_story(other, doc) for other in kept):
+                continue
+            kept.append(doc)
+        collapsed[source] = ranked(kept)
+    return collapsed

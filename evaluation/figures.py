@@ -8,13 +8,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from evaluation.corpus import Corpus
-from evaluation.duplicates import StoryJudge
+from evaluation.duplicates import StoryJudge, one_per_story
 from evaluation.metrics import (
     accuracy,
     catalogue_coverage,
     intra_list_diversity,
     mean_popularity_percentile,
     median_time_gap_days,
+    ranx_figures,
     story_duplicate_share,
     top_read_share,
 )
@@ -43,9 +44,14 @@ def run_figures(
     Names: ``ndcg@k``, ``precision@k``, ``recall@k``, ``hit_rate@k``, ``mrr``, and per ``k``
     ``coverage@k``, ``diversity@k``, ``time_gap_days@k``, ``story_duplicates@k``,
     ``popularity_percentile@k``, ``top_read_share@k`` (lists holding one of the site's 10
-    most-read articles); plus ``queries`` (judged sources) and ``short_lists@k``.
+    most-read articles); plus ``queries`` (judged sources) and ``short_lists@k``. With a
+    ``judge``, also ``one_story_ndcg@k``: nDCG of the lists held to one item per story
+    (:func:`~evaluation.duplicates.one_per_story`), per query as well, for significance tests.
     """
     per_query = accuracy(run, qrels, ks)
+    if judge is not None:
+        held = ranx_figures(one_per_story(run, judge), qrels, [f"ndcg@{k}" for k in ks])
+        per_query.update({f"one_story_{name}": values for name, values in held.items()})
     figures: dict[str, float | None] = {
         name: float(values.mean()) if values.size else None for name, values in per_query.items()
     }

@@ -194,6 +194,28 @@ def _fmt(value: Any, digits: int = 4) -> str:
     return str(value)
 
 
+def _significance_lines(significance: Mapping[str, Any] | None, title: str, note: str) -> list[str]:
+    if not significance:
+        return []
+    lines = [
+        "",
+        f"## {title}",
+        "",
+        f"Paired randomisation test on per-query {significance['metric']} against the best "
+        f"baseline, **{significance['best_baseline']}**; 95% bootstrap interval of the "
+        f"mean difference.{note}",
+        "",
+        "| method | mean difference | 95% CI | p-value | queries |",
+        "|---|---|---|---|---|",
+    ]
+    for name, test in significance["tests"].items():
+        lines.append(
+            f"| {name} | {test['mean_difference']:+.4f} | {test['ci_low']:+.4f} to "
+            f"{test['ci_high']:+.4f} | {test['p_value']:.4f} | {test['queries']} |"
+        )
+    return lines
+
+
 def write_report(out: Path, results: Mapping[str, Any], plots: Sequence[Path]) -> Path:
     """Write ``report.md``: what was run, the tables of figures, significance, sweep, plots."""
     lines: list[str] = []
@@ -241,24 +263,14 @@ def write_report(out: Path, results: Mapping[str, Any], plots: Sequence[Path]) -
         for name, method in results["methods"].items():
             cells = [_fmt(method["figures"].get(m), 3) for m in beyond]
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    significance = results.get("significance")
-    if significance:
-        lines += [
-            "",
-            "## Significance",
-            "",
-            f"Paired randomisation test on per-query {significance['metric']} against the best "
-            f"baseline, **{significance['best_baseline']}**; 95% bootstrap interval of the "
-            "mean difference.",
-            "",
-            "| method | mean difference | 95% CI | p-value | queries |",
-            "|---|---|---|---|---|",
-        ]
-        for name, test in significance["tests"].items():
-            lines.append(
-                f"| {name} | {test['mean_difference']:+.4f} | {test['ci_low']:+.4f} to "
-                f"{test['ci_high']:+.4f} | {test['p_value']:.4f} | {test['queries']} |"
-            )
+    lines += _significance_lines(results.get("significance"), "Significance", "")
+    lines += _significance_lines(
+        results.get("significance_one_story"),
+        "Significance, one item per story",
+        " Every method's lists are held to one item per story by the evaluation's own judge "
+        "(a copy or update of an item above it, or of the source, is dropped), as the engine's "
+        "lists are.",
+    )
     sweep = results.get("sweep")
     if sweep:
         best = sweep["best"]

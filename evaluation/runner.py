@@ -75,7 +75,7 @@ def _significance(
     methods: Mapping[str, MethodResult], metric: str, seed: int, baselines: Sequence[str]
 ) -> dict[str, Any] | None:
     present = [b for b in baselines if b in methods]
-    if not present:
+    if not present or any(metric not in m.per_query for m in methods.values()):
         return None
     best = max(present, key=lambda b: float(np.mean(methods[b].per_query[metric])))
     tests: dict[str, Any] = {}
@@ -224,6 +224,11 @@ def _finish(
             for name, m in methods.items()
         },
         "significance": _significance(methods, main, config.seed, outcome.baselines),
+        # The same test with every list held to one item per story (figures.py): the engine's
+        # lists never show a story twice, and a baseline's copies of one story count as hits.
+        "significance_one_story": _significance(
+            methods, f"one_story_{main}", config.seed, outcome.baselines
+        ),
         "sweep": sweep_payload,
         "files": files,
         "recompute": _recompute_snippet(outcome.ranx_metrics, files["qrels"], list(methods)),

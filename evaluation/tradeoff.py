@@ -46,6 +46,13 @@ COLUMNS = (
     Column("relevance", "Reuters topics P@5", "reuters-topics", "precision@5"),
     Column("relevance", "Reuters topics nDCG@10", "reuters-topics", "ndcg@10"),
     Column("relevance", "Reuters people/orgs nDCG@10", "reuters-names", "ndcg@10"),
+    # The same lists held to one item per story, as the engine's are (evaluation/figures.py).
+    Column(
+        "relevance",
+        "Reuters people/orgs nDCG@10, one per story",
+        "reuters-names",
+        "one_story_ndcg@10",
+    ),
     Column("relevance", "MIND category P@5", "mind-category", "precision@5"),
     Column("relevance", "MIND category nDCG@10", "mind-category", "ndcg@10"),
     Column("relevance", "MIND subcategory P@5", "mind-subcategory", "precision@5"),

@@ -37,6 +37,7 @@ BEYOND = (
     "diversity",
     "time_gap_days",
     "story_duplicates",
+    "one_story_ndcg",
     "popularity_percentile",
     "short_lists",
 )

@@ -92,6 +92,17 @@ def test_figures_recompute_from_the_written_lists_with_ranx(runs: tuple[Path, Pa
             assert ours[name] == pytest.approx(float(value), abs=1e-9), (method, name)
 
 
+def test_the_report_tests_both_ways_of_counting_copies(runs: tuple[Path, Path]) -> None:
+    out = runs[0]
+    results = json.loads((out / "results.json").read_text())
+    held = results["significance_one_story"]
+    assert held["metric"] == "one_story_ndcg@10"
+    assert set(held["tests"]) >= {"more_like_this", "related"}
+    for entry in results["methods"].values():
+        assert entry["figures"]["one_story_ndcg@10"] is not None
+    assert "## Significance, one item per story" in (out / "report.md").read_text()
+
+
 def test_the_same_seed_gives_the_same_figures(runs: tuple[Path, Path]) -> None:
     first, second = (json.loads((out / "results.json").read_text()) for out in runs)
     assert {m: e["figures"] for m, e in first["methods"].items()} == {

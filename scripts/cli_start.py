@@ -27,19 +27,12 @@ from pathlib import Path
 
 import httpx
 
+from recommender.cli.app import LAZY_LIBRARIES
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "recommender" / "sample" / "articles.jsonl"
 #: Libraries no command that needs no model should import.
-HEAVY = (
-    "sklearn",
-    "scipy",
-    "torch",
-    "sentence_transformers",
-    "transformers",
-    "openvino",
-    "pandas",
-    "psycopg",
-)
+HEAVY = LAZY_LIBRARIES
 DRAFT = "Seaweed battery start-up raises money"
 
 

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     pass
 
 __all__ = [
+    "LAZY_LIBRARIES",
     "CatalogueOption",
     "HomeOption",
     "KOption",
@@ -37,6 +38,22 @@ __all__ = [
     "say_error",
     "settings_for",
 ]
+
+#: Libraries that only embedding, evaluation, tuning or a PostgreSQL catalogue use, each 0.1 to 3 s
+#: to import: a command that needs none of them starts without them (commands import them where
+#: they are used; tests/recommender/cli/test_cli_start.py checks it, scripts/cli_start.py times it).
+LAZY_LIBRARIES = frozenset(
+    {
+        "sklearn",
+        "scipy",
+        "torch",
+        "sentence_transformers",
+        "transformers",
+        "openvino",
+        "pandas",
+        "psycopg",
+    }
+)
 
 app = typer.Typer(
     name="newsrec",

@@ -10,19 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-#: Libraries that only embedding, evaluation or tuning use; each costs 0.2 to 3 s to import.
-HEAVY = frozenset(
-    {
-        "sklearn",
-        "scipy",
-        "torch",
-        "sentence_transformers",
-        "transformers",
-        "openvino",
-        "pandas",
-        "psycopg",
-    }
-)
+from recommender.cli.app import LAZY_LIBRARIES
+
+HEAVY = LAZY_LIBRARIES
 _MODULE = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", re.MULTILINE)
 
 

@@ -97,7 +97,7 @@ def open_connection(
 def on_postgres(conn: Connection) -> bool:
     """Whether ``conn`` is a PostgreSQL database's (else a SQLite file's)."""
     # Every connection that is not sqlite3's is index.postgres's: asking so spares SQLite homes
-    # the import of psycopg that on_postgres(conn) would need.
+    # the import of psycopg that isinstance(conn, PgConnection) would need.
     return not isinstance(conn, sqlite3.Connection)
 
 

@@ -31,8 +31,6 @@ from recommender.cli.app import LAZY_LIBRARIES
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "recommender" / "sample" / "articles.jsonl"
-#: Libraries no command that needs no model should import.
-HEAVY = LAZY_LIBRARIES
 DRAFT = "Seaweed battery start-up raises money"
 
 
@@ -91,7 +89,7 @@ def _imports(home: Path) -> tuple[float, list[str]]:
             continue
         if len(found.group(2)) == 1:  # a module imported at the top level
             total += int(found.group(1))
-        if found.group(3).split(".")[0] in HEAVY:
+        if found.group(3).split(".")[0] in LAZY_LIBRARIES:
             heavy.add(found.group(3).split(".")[0])
     return total / 1e6, sorted(heavy)
 

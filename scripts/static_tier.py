@@ -13,8 +13,9 @@ Steps, all offline (the model is distilled from the installed package's folder):
 2. embed the Reuters-21578 articles that carry a topic or a people/orgs label with both models
    (the text newsrec embeds: :func:`recommender.ingestion.articles.embedding_text`);
 3. for every TEST source, rank the rest of its catalogue (topic-labelled articles; people/orgs-
-   labelled ones) by cosine and score nDCG@10 and P@5 with ranx, binary relevance = a shared
-   label; the paired difference static - fp32 with its 95% bootstrap interval;
+   labelled ones) by cosine and score nDCG@10 with ranx, binary relevance = a shared label;
+   the paired difference static - fp32 with its 95% bootstrap interval and permutation test
+   (:func:`evaluation.significance.paired_test`, as the evaluation's reports);
 4. texts per second on the first 2,000 labelled stories, median of 3 interleaved runs.
 
 This compares the vectors alone (the ``embedding`` baseline of ``newsrec evaluate``), not the
@@ -37,6 +38,7 @@ import numpy as np
 from ranx import Qrels, Run, evaluate
 
 from evaluation.bench.machine import lscpu
+from evaluation.significance import paired_test
 from recommender.embedding.model_weights import resolve_model_path
 from recommender.ingestion.articles import embedding_text
 from recommender.settings import BUNDLED_MODEL
@@ -93,13 +95,6 @@ def _per_source(vectors: np.ndarray, rows: list[dict[str, Any]], field: str) -> 
     return dict(zip(ordered, np.asarray(values).tolist(), strict=True))
 
 
-def _paired(static: dict[str, float], plain: dict[str, float]) -> tuple[float, float, float]:
-    diff = np.array([static[q] - plain[q] for q in sorted(plain)])
-    rng = np.random.default_rng(0)
-    means = diff[rng.integers(0, len(diff), (2000, len(diff)))].mean(axis=1)
-    return float(diff.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
-
-
 def main() -> None:
     """Distil, embed, score and time; print every figure."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -135,11 +130,17 @@ def main() -> None:
     for field, title in (("topics", "topics"), ("names", "people/orgs")):
         plain_scores = _per_source(vectors["fp32"], rows, field)
         static_scores = _per_source(vectors["static"], rows, field)
-        mean, low, high = _paired(static_scores, plain_scores)
+        order = sorted(plain_scores)
+        test = paired_test(
+            np.array([static_scores[q] for q in order]),
+            np.array([plain_scores[q] for q in order]),
+            seed=0,
+        )
         print(
             f"{title}: nDCG@10 fp32 {np.mean(list(plain_scores.values())):.4f}, static "
-            f"{np.mean(list(static_scores.values())):.4f}, difference {mean:+.4f} "
-            f"(95% CI {low:+.4f} to {high:+.4f}, {len(plain_scores)} sources)"
+            f"{np.mean(list(static_scores.values())):.4f}, difference "
+            f"{test.mean_difference:+.4f} (95% CI {test.ci_low:+.4f} to {test.ci_high:+.4f}, "
+            f"p = {test.p_value:.4f}, {test.queries} sources)"
         )
     sample = texts[:2000]
     rates: dict[str, list[float]] = {"fp32": [], "static": []}

@@ -12,8 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender.cli import app
+from recommender.cli.app import LAZY_LIBRARIES
 from tests.conftest import LiveServer, free_port
-from tests.recommender.cli.test_cli_start import HEAVY, imported
+from tests.recommender.cli.test_cli_start import imported
 from tests.service.servers import lists_only
 
 runner = CliRunner()
@@ -61,6 +62,6 @@ def test_an_unreachable_server_fails_with_exit_1_naming_it() -> None:
 @pytest.mark.slow  # the server loads the model for its first draft
 def test_like_with_a_server_loads_no_model(read_server: LiveServer) -> None:
     args = ("-m", "recommender", "like", "Lanthorn Bridge closed", "--server", read_server.url)
-    assert imported(*args) & HEAVY == set()
+    assert imported(*args) & LAZY_LIBRARIES == set()
     done = subprocess.run([sys.executable, *args], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "More like this" in done.stdout

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import ClassVar
 
 from index.catalogue import Catalogue
-from index.connection import CatalogueDatabase, Connection, open_connection, rollback
+from index.connection import (
+    CatalogueDatabase,
+    Connection,
+    on_postgres,
+    open_connection,
+    rollback,
+)
 from index.disk import disk_error
 from index.errors import CatalogueError, FormatVersionError
 from index.migration import migrate_schema, stored_version_of
@@ -63,7 +69,7 @@ def connect_beside_catalogue(
     conn = open_connection(path, readonly=readonly, timeout=_BUSY_TIMEOUT_S, groups=(name,))
     named = redacted(path)
     try:
-        if isinstance(conn, sqlite3.Connection):
+        if not on_postgres(conn):
             conn.execute(f"PRAGMA busy_timeout={int(_BUSY_TIMEOUT_S * 1000)}")
         _ensure_tables(conn, named, name, version, schema, readonly)
         if not readonly:

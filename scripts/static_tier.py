@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ranx import Qrels, Run, evaluate
 
 from evaluation.bench.machine import lscpu
+from evaluation.metrics import judged_queries, ranx_figures
+from evaluation.runs import Qrels, Run, ranked
 from evaluation.significance import paired_test
 from recommender.embedding.model_weights import resolve_model_path
 from recommender.ingestion.articles import embedding_text
@@ -71,8 +72,8 @@ def _per_source(vectors: np.ndarray, rows: list[dict[str, Any]], field: str) -> 
     for i in catalogue:
         for label in rows[i][field]:
             by_label.setdefault(label, set()).add(rows[i]["id"])
-    qrels: dict[str, dict[str, int]] = {}
-    run: dict[str, dict[str, float]] = {}
+    qrels: Qrels = {}
+    run: Run = {}
     for at, i in enumerate(catalogue):
         if rows[i]["split"] != "TEST":
             continue
@@ -84,15 +85,9 @@ def _per_source(vectors: np.ndarray, rows: list[dict[str, Any]], field: str) -> 
         scores[at] = -np.inf
         top = np.argsort(-scores, kind="stable")[:10]
         qrels[source] = {doc: 1 for doc in relevant}
-        run[source] = {ids[j]: 10.0 - rank for rank, j in enumerate(top.tolist())}
-    ordered = sorted(qrels)  # ranx returns per-query values in its queries' order
-    values = evaluate(
-        Qrels.from_dict({q: qrels[q] for q in ordered}),
-        Run.from_dict({q: run[q] for q in ordered}),
-        "ndcg@10",
-        return_mean=False,
-    )
-    return dict(zip(ordered, np.asarray(values).tolist(), strict=True))
+        run[source] = ranked([ids[j] for j in top.tolist()])
+    values = ranx_figures(run, qrels, ["ndcg@10"])["ndcg@10"]
+    return dict(zip(judged_queries(qrels), values.tolist(), strict=True))
 
 
 def main() -> None:
